@@ -1,0 +1,79 @@
+package provenance
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Compare with errors.Is; the typed errors below wrap them.
+var (
+	// ErrNoSubjects means a statement was asked for with no subject.
+	ErrNoSubjects = errors.New("provenance: no subjects")
+	// ErrInvalidDigest means a digest is malformed or uses an algorithm provkit does not hash.
+	ErrInvalidDigest = errors.New("provenance: invalid digest")
+	// ErrMissingField means a document lacks a field its specification requires.
+	ErrMissingField = errors.New("provenance: required field missing")
+	// ErrInvalidPredicate means a predicate is not a JSON object or cannot be encoded.
+	ErrInvalidPredicate = errors.New("provenance: invalid predicate")
+	// ErrInvalidStatement means bytes do not hold a valid in-toto Statement.
+	ErrInvalidStatement = errors.New("provenance: invalid statement")
+	// ErrTooLarge means input exceeds a documented size limit.
+	ErrTooLarge = errors.New("provenance: too large")
+	// ErrNotFound means a store holds no such attestation or subject.
+	ErrNotFound = errors.New("provenance: not found")
+	// ErrOutsideTree means a path, usually through a symbolic link, leads out of the tree being hashed.
+	ErrOutsideTree = errors.New("provenance: path leads outside the tree")
+)
+
+// MissingFieldError names a required field that is absent.
+type MissingFieldError struct {
+	// Field is the JSON path of the field, e.g. "runDetails.builder.id".
+	Field string
+}
+
+// Error implements error.
+func (e *MissingFieldError) Error() string {
+	return fmt.Sprintf("provenance: required field %s missing", e.Field)
+}
+
+// Unwrap returns ErrMissingField.
+func (e *MissingFieldError) Unwrap() error { return ErrMissingField }
+
+// SizeError reports input over a limit.
+type SizeError struct {
+	// What names the input, e.g. "bundle" or "statement".
+	What string
+	// Limit is the largest size allowed, in bytes.
+	Limit int64
+	// Size is the size seen, or -1 when reading stopped at the limit.
+	Size int64
+}
+
+// Error implements error.
+func (e *SizeError) Error() string {
+	if e.Size < 0 {
+		return fmt.Sprintf("provenance: %s exceeds the %d-byte limit", e.What, e.Limit)
+	}
+	return fmt.Sprintf("provenance: %s is %d bytes, over the %d-byte limit", e.What, e.Size, e.Limit)
+}
+
+// Unwrap returns ErrTooLarge.
+func (e *SizeError) Unwrap() error { return ErrTooLarge }
+
+// PathError reports a file or directory that could not be used as a subject or material.
+type PathError struct {
+	// Op is what was being done: "hash", "walk", "open".
+	Op string
+	// Path is the path as the caller named it, or relative to the tree being walked.
+	Path string
+	// Err is the cause.
+	Err error
+}
+
+// Error implements error.
+func (e *PathError) Error() string {
+	return fmt.Sprintf("provenance: %s %s: %v", e.Op, e.Path, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *PathError) Unwrap() error { return e.Err }

@@ -1,0 +1,378 @@
+package provenance
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// HashOption configures how subjects are hashed.
+type HashOption func(*hashOptions) error
+
+type hashOptions struct {
+	algorithms []digest.Algorithm
+	workers    int
+	progress   func(hashedBytes int64)
+}
+
+// WithAlgorithms sets the digests computed for each subject; the default is sha256 alone.
+// Several algorithms are computed concurrently in one pass over the bytes. Supported: sha256,
+// sha384 and sha512.
+func WithAlgorithms(algs ...digest.Algorithm) HashOption {
+	return func(o *hashOptions) error {
+		if len(algs) == 0 {
+			return fmt.Errorf("%w: no algorithm given", ErrInvalidDigest)
+		}
+		seen := map[digest.Algorithm]bool{}
+		for _, a := range algs {
+			if a != digest.SHA256 && a != digest.SHA384 && a != digest.SHA512 {
+				return fmt.Errorf("%w: unsupported algorithm %q", ErrInvalidDigest, a)
+			}
+			if seen[a] {
+				return fmt.Errorf("%w: algorithm %q given twice", ErrInvalidDigest, a)
+			}
+			seen[a] = true
+		}
+		o.algorithms = algs
+		return nil
+	}
+}
+
+// WithWorkers bounds how many files SubjectsFromDir hashes at once; the default is
+// runtime.GOMAXPROCS(0). It has no effect on single files.
+func WithWorkers(n int) HashOption {
+	return func(o *hashOptions) error {
+		if n < 1 {
+			return fmt.Errorf("provenance: workers must be at least 1, got %d", n)
+		}
+		o.workers = n
+		return nil
+	}
+}
+
+// WithProgress calls fn with the running total of bytes hashed, after each chunk of up to 1 MiB.
+// fn may be called from several goroutines at once and must be quick.
+func WithProgress(fn func(hashedBytes int64)) HashOption {
+	return func(o *hashOptions) error {
+		o.progress = fn
+		return nil
+	}
+}
+
+func newHashOptions(opts []HashOption) (*hashOptions, error) {
+	o := &hashOptions{algorithms: []digest.Algorithm{digest.SHA256}, workers: runtime.GOMAXPROCS(0)}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// SubjectFromReader returns a subject named name whose digests are computed by streaming r.
+// Memory use does not depend on the length of r.
+func SubjectFromReader(name string, r io.Reader, opts ...HashOption) (*intoto.ResourceDescriptor, error) {
+	o, err := newHashOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	var counter *atomic.Int64
+	if o.progress != nil {
+		counter = new(atomic.Int64)
+	}
+	set, _, err := digestStream(r, o.algorithms, o.progress, counter)
+	if err != nil {
+		return nil, err
+	}
+	return &intoto.ResourceDescriptor{Name: name, Digest: set}, nil
+}
+
+// SubjectFromFile returns a subject for the file at path, named by its base name.
+func SubjectFromFile(path string, opts ...HashOption) (*intoto.ResourceDescriptor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &PathError{Op: "open", Path: path, Err: err}
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, &PathError{Op: "stat", Path: path, Err: err}
+	}
+	if !info.Mode().IsRegular() {
+		return nil, &PathError{Op: "hash", Path: path, Err: fmt.Errorf("not a regular file (%s)", info.Mode().Type())}
+	}
+	rd, err := SubjectFromReader(filepath.Base(path), f, opts...)
+	if err != nil {
+		return nil, &PathError{Op: "hash", Path: path, Err: err}
+	}
+	return rd, nil
+}
+
+// SubjectFromDescriptor returns the subject for an OCI manifest: named by repository (such as
+// "registry.example/team/app"), with the descriptor's digest.
+func SubjectFromDescriptor(repository string, desc ocispec.Descriptor) (*intoto.ResourceDescriptor, error) {
+	if err := desc.Digest.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrInvalidDigest, desc.Digest, err)
+	}
+	if repository == "" {
+		return nil, &MissingFieldError{Field: "subject.name"}
+	}
+	return &intoto.ResourceDescriptor{
+		Name:   repository,
+		Digest: map[string]string{desc.Digest.Algorithm().String(): desc.Digest.Encoded()},
+	}, nil
+}
+
+// SubjectsFromDir returns one subject for each regular file below root, named by its path
+// relative to root with forward slashes, in lexical order. Files are hashed concurrently by a
+// bounded pool of workers (see WithWorkers). A symbolic link to a file inside the tree is hashed
+// under the link's own name; a link to a directory is not descended (its files are in the tree
+// already); a link that leads outside root fails with an error wrapping ErrOutsideTree. Devices,
+// sockets and pipes are skipped. An empty tree yields ErrNoSubjects.
+func SubjectsFromDir(ctx context.Context, root string, opts ...HashOption) ([]*intoto.ResourceDescriptor, error) {
+	o, err := newHashOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	names, dir, err := listTree(root)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%w: no regular files below %s", ErrNoSubjects, root)
+	}
+
+	subjects := make([]*intoto.ResourceDescriptor, len(names))
+	jobs := make(chan int)
+	errs := make(chan error, o.workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var counter *atomic.Int64
+	if o.progress != nil {
+		counter = new(atomic.Int64)
+	}
+	var wg sync.WaitGroup
+	for range min(o.workers, len(names)) {
+		wg.Go(func() {
+			for i := range jobs {
+				rd, err := hashTreeFile(dir, names[i], o, counter)
+				if err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+				subjects[i] = rd
+			}
+		})
+	}
+feed:
+	for i := range names {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return subjects, nil
+}
+
+// listTree walks root without following links and returns the names to hash.
+func listTree(root string) ([]string, *os.Root, error) {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, nil, &PathError{Op: "walk", Path: root, Err: err}
+	}
+	dir, err := os.OpenRoot(realRoot)
+	if err != nil {
+		return nil, nil, &PathError{Op: "open", Path: root, Err: err}
+	}
+	var names []string
+	err = fs.WalkDir(dir.FS(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return &PathError{Op: "walk", Path: name, Err: err}
+		}
+		switch {
+		case d.Type().IsRegular():
+			names = append(names, name)
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := filepath.EvalSymlinks(filepath.Join(realRoot, filepath.FromSlash(name)))
+			if err != nil {
+				return &PathError{Op: "walk", Path: name, Err: err}
+			}
+			rel, err := filepath.Rel(realRoot, target)
+			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+				return &PathError{Op: "walk", Path: name, Err: fmt.Errorf("%w: links to %s", ErrOutsideTree, target)}
+			}
+			info, err := os.Stat(target)
+			if err != nil {
+				return &PathError{Op: "walk", Path: name, Err: err}
+			}
+			if info.Mode().IsRegular() {
+				names = append(names, name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		dir.Close()
+		return nil, nil, err
+	}
+	return names, dir, nil
+}
+
+func hashTreeFile(dir *os.Root, name string, o *hashOptions, counter *atomic.Int64) (*intoto.ResourceDescriptor, error) {
+	// os.Root refuses to follow a link out of the tree, even one changed since the walk.
+	f, err := dir.Open(filepath.FromSlash(name))
+	if err != nil {
+		return nil, &PathError{Op: "open", Path: name, Err: err}
+	}
+	defer f.Close()
+	set, _, err := digestStream(f, o.algorithms, o.progress, counter)
+	if err != nil {
+		return nil, &PathError{Op: "hash", Path: name, Err: err}
+	}
+	return &intoto.ResourceDescriptor{Name: name, Digest: set}, nil
+}
+
+const chunkSize = 1 << 20
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+type chunk struct {
+	buf *[]byte
+	n   int
+	err error
+}
+
+// digestStream hashes r with every algorithm in one pass. Input that fits in one chunk is
+// hashed in the calling goroutine. Longer input is read ahead by a second goroutine into a
+// fixed ring of buffers while the first algorithm hashes in the caller and each further one in
+// a goroutine of its own, so reading and every hash run at once and memory stays constant.
+func digestStream(r io.Reader, algs []digest.Algorithm, progress func(int64), counter *atomic.Int64) (map[string]string, int64, error) {
+	hashes := make([]hash.Hash, len(algs))
+	for i, a := range algs {
+		hashes[i] = a.Hash()
+	}
+	report := func(n int) {
+		if progress != nil {
+			progress(counter.Add(int64(n)))
+		}
+	}
+	first := chunkPool.Get().(*[]byte)
+	n, err := io.ReadFull(r, *first)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		for _, h := range hashes {
+			h.Write((*first)[:n])
+		}
+		chunkPool.Put(first)
+		report(n)
+		return digestSet(algs, hashes), int64(n), nil
+	}
+	if err != nil {
+		chunkPool.Put(first)
+		return nil, 0, err
+	}
+
+	const ring = 4
+	free := make(chan *[]byte, ring)
+	for range ring - 1 {
+		free <- chunkPool.Get().(*[]byte)
+	}
+	chunks := make(chan chunk, ring)
+	go func() {
+		defer close(chunks)
+		chunks <- chunk{buf: first, n: n}
+		for buf := range free {
+			n, err := io.ReadFull(r, *buf)
+			if n > 0 {
+				chunks <- chunk{buf: buf, n: n}
+			} else {
+				free <- buf
+			}
+			switch {
+			case err == io.EOF || err == io.ErrUnexpectedEOF:
+				return
+			case err != nil:
+				chunks <- chunk{err: err}
+				return
+			}
+		}
+	}()
+
+	type work struct {
+		in   chan []byte
+		done chan struct{}
+	}
+	extra := make([]work, len(hashes)-1)
+	for i := range extra {
+		w := work{in: make(chan []byte), done: make(chan struct{})}
+		extra[i] = w
+		go func(h hash.Hash) {
+			for p := range w.in {
+				h.Write(p)
+				w.done <- struct{}{}
+			}
+		}(hashes[i+1])
+	}
+	var total int64
+	var readErr error
+	for c := range chunks {
+		if c.err != nil {
+			readErr = c.err
+			continue
+		}
+		p := (*c.buf)[:c.n]
+		for _, w := range extra {
+			w.in <- p
+		}
+		hashes[0].Write(p)
+		for _, w := range extra {
+			<-w.done
+		}
+		total += int64(c.n)
+		report(c.n)
+		free <- c.buf
+	}
+	for _, w := range extra {
+		close(w.in)
+	}
+	close(free)
+	for buf := range free {
+		chunkPool.Put(buf)
+	}
+	if readErr != nil {
+		return nil, 0, readErr
+	}
+	return digestSet(algs, hashes), total, nil
+}
+
+func digestSet(algs []digest.Algorithm, hashes []hash.Hash) map[string]string {
+	set := make(map[string]string, len(algs))
+	for i, a := range algs {
+		set[a.String()] = hex.EncodeToString(hashes[i].Sum(nil))
+	}
+	return set
+}
