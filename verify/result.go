@@ -1,0 +1,83 @@
+package verify
+
+import (
+	"time"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/opencontainers/go-digest"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+)
+
+// ResultSchemaV1 is the JSON schema version of a marshalled Result.
+const ResultSchemaV1 = "https://provkit.dev/verify/result/v1"
+
+// Result is provenance that passed verification. Only this package makes one: policy and every
+// other consumer can rely on its contents having been checked against the trust material, the
+// expected identity and the artifact digest given to Verify.
+type Result struct {
+	// statement is the verified statement, decoded from the exact signed bytes.
+	statement *intoto.Statement
+	// subject is the artifact digest the statement was bound to.
+	subject digest.Digest
+	// signer says who signed.
+	signer Signer
+	// timestamps are the verified signing times: transparency-log integration times and RFC 3161
+	// timestamps. Empty for a key-signed bundle with neither.
+	timestamps []Timestamp
+	// mediaType is the media type of the verified bundle or envelope.
+	mediaType string
+}
+
+// Signer identifies the key or certificate that made a verified signature.
+type Signer struct {
+	// KeyID is the identifier of the trusted public key, for key-signed bundles.
+	KeyID string `json:"keyId,omitempty"`
+	// Certificate holds the verified certificate identity, for keyless bundles.
+	Certificate *CertificateIdentity `json:"certificate,omitempty"`
+}
+
+// CertificateIdentity is a verified Fulcio (or private PKI) certificate's identity.
+type CertificateIdentity struct {
+	// Issuer is the OIDC issuer that vouched for the identity.
+	Issuer string `json:"issuer"`
+	// SubjectAlternativeName is the certificate's identity (an email, URI or workflow path).
+	SubjectAlternativeName string `json:"subjectAlternativeName"`
+	// Extensions are the Fulcio certificate extensions (source repository, ref, workflow, trigger...).
+	Extensions certificate.Extensions `json:"extensions"`
+}
+
+// Timestamp is one verified signing time and where it came from.
+type Timestamp struct {
+	// Kind is "tlog" for a transparency-log integration time or "rfc3161" for a signed timestamp.
+	Kind string `json:"kind"`
+	// Authority is the log or timestamp authority's URI, when known.
+	Authority string `json:"authority,omitempty"`
+	// Time is the verified time.
+	Time time.Time `json:"time"`
+}
+
+// Statement returns the verified statement. Callers must not modify it.
+func (r *Result) Statement() *intoto.Statement { return r.statement }
+
+// PredicateType returns the verified statement's predicate type.
+func (r *Result) PredicateType() string { return r.statement.GetPredicateType() }
+
+// Subject returns the artifact digest the statement was verified against.
+func (r *Result) Subject() digest.Digest { return r.subject }
+
+// Signer returns who signed.
+func (r *Result) Signer() Signer { return r.signer }
+
+// Timestamps returns the verified signing times, oldest first.
+func (r *Result) Timestamps() []Timestamp { return r.timestamps }
+
+// SignedAt returns the earliest verified signing time, and false when the bundle had none.
+func (r *Result) SignedAt() (time.Time, bool) {
+	if len(r.timestamps) == 0 {
+		return time.Time{}, false
+	}
+	return r.timestamps[0].Time, true
+}
+
+// MediaType returns the media type of the verified bundle or envelope.
+func (r *Result) MediaType() string { return r.mediaType }
