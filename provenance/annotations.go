@@ -96,15 +96,24 @@ func GitURI(url, ref string) string {
 	return url + "@" + ref
 }
 
-// SplitGitURI splits a "git+URL@REF" URI into URL and REF. The "@" of user information in URL
-// (as in git+ssh://git@host/repo) is not taken for the ref separator.
+// SplitGitURI splits a "git+URL@REF" URI into URL and REF. An "@" in the URL's authority (the
+// user of git+ssh://git@host/repo, or of the scp-like git@host:repo) is not taken for the ref
+// separator: the ref starts at the first "@" of the path.
 func SplitGitURI(uri string) (url, ref string) {
 	uri = strings.TrimPrefix(uri, "git+")
-	scheme := strings.Index(uri, "://")
-	at := strings.LastIndex(uri, "@")
-	slash := strings.LastIndex(uri, "/")
-	if at < 0 || at < slash || (scheme >= 0 && at < scheme) {
+	path := 0
+	if scheme := strings.Index(uri, "://"); scheme >= 0 {
+		slash := strings.Index(uri[scheme+3:], "/")
+		if slash < 0 {
+			return uri, ""
+		}
+		path = scheme + 3 + slash
+	} else if colon := strings.Index(uri, ":"); colon >= 0 {
+		path = colon
+	}
+	at := strings.Index(uri[path:], "@")
+	if at < 0 {
 		return uri, ""
 	}
-	return uri[:at], uri[at+1:]
+	return uri[:path+at], uri[path+at+1:]
 }

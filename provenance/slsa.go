@@ -17,7 +17,8 @@ import (
 type Build struct {
 	// BuildType is a URI naming the template of the build; it gives ExternalParameters meaning.
 	BuildType string
-	// ExternalParameters are the inputs the build's caller chose (required, may be empty but not nil).
+	// ExternalParameters are the inputs the build's caller chose (required and not empty: at the
+	// least, what was built, such as the source repository and ref).
 	ExternalParameters map[string]any
 	// InternalParameters are inputs the builder chose, such as the toolchain's build settings.
 	InternalParameters map[string]any
@@ -45,7 +46,7 @@ func (b *Build) Predicate() (*slsa.Provenance, error) {
 	switch {
 	case b.BuildType == "":
 		return nil, &MissingFieldError{Field: "buildDefinition.buildType"}
-	case b.ExternalParameters == nil:
+	case len(b.ExternalParameters) == 0:
 		return nil, &MissingFieldError{Field: "buildDefinition.externalParameters"}
 	case b.BuilderID == "":
 		return nil, &MissingFieldError{Field: "runDetails.builder.id"}
