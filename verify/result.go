@@ -1,10 +1,14 @@
 package verify
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
+	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
+	"github.com/provkit/provkit/provenance"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 )
 
@@ -46,9 +50,17 @@ type CertificateIdentity struct {
 	Extensions certificate.Extensions `json:"extensions"`
 }
 
+// Timestamp kinds.
+const (
+	// TimestampTransparencyLog is a transparency log's verified integration time.
+	TimestampTransparencyLog = "tlog"
+	// TimestampRFC3161 is a verified RFC 3161 signed timestamp.
+	TimestampRFC3161 = "rfc3161"
+)
+
 // Timestamp is one verified signing time and where it came from.
 type Timestamp struct {
-	// Kind is "tlog" for a transparency-log integration time or "rfc3161" for a signed timestamp.
+	// Kind is TimestampTransparencyLog or TimestampRFC3161.
 	Kind string `json:"kind"`
 	// Authority is the log or timestamp authority's URI, when known.
 	Authority string `json:"authority,omitempty"`
@@ -81,3 +93,44 @@ func (r *Result) SignedAt() (time.Time, bool) {
 
 // MediaType returns the media type of the verified bundle or envelope.
 func (r *Result) MediaType() string { return r.mediaType }
+
+// SLSAProvenance decodes the verified statement's SLSA Provenance v1 predicate. A statement of
+// another predicate type yields an error wrapping provenance.ErrInvalidPredicate.
+func (r *Result) SLSAProvenance() (*slsa.Provenance, error) {
+	return provenance.SLSAProvenance(r.statement)
+}
+
+// resultJSON is the schema ResultSchemaV1 names. Fields are only ever added to it.
+type resultJSON struct {
+	Schema        string          `json:"schema"`
+	MediaType     string          `json:"mediaType"`
+	Subject       digest.Digest   `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Signer        Signer          `json:"signer"`
+	Timestamps    []Timestamp     `json:"timestamps"`
+	Statement     json.RawMessage `json:"statement"`
+}
+
+// MarshalJSON encodes the result in the ResultSchemaV1 schema: schema, mediaType, subject,
+// predicateType, signer, timestamps (oldest first, RFC 3339 times, [] when none) and the
+// statement in canonical JSON (keys sorted, as provenance.Marshal writes it). The same result
+// always gives the same bytes.
+func (r *Result) MarshalJSON() ([]byte, error) {
+	st, err := provenance.Marshal(r.statement)
+	if err != nil {
+		return nil, fmt.Errorf("verify: marshal result: %w", err)
+	}
+	ts := r.timestamps
+	if ts == nil {
+		ts = []Timestamp{}
+	}
+	return json.Marshal(resultJSON{
+		Schema:        ResultSchemaV1,
+		MediaType:     r.mediaType,
+		Subject:       r.subject,
+		PredicateType: r.PredicateType(),
+		Signer:        r.signer,
+		Timestamps:    ts,
+		Statement:     st,
+	})
+}

@@ -1,0 +1,179 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// ErrVerification is wrapped by every error that means the evidence is bad: a signature that
+// does not verify, an untrusted certificate, the wrong signer, a statement about another
+// artifact, a missing log entry or timestamp, a payload or predicate of the wrong type, input
+// over a size limit. Such an error is a denial. An error that does not wrap ErrVerification
+// means the evidence could not be checked (bad configuration, trust material unavailable, a
+// cancelled context): it is not a verdict on the evidence, and it must not be taken as a pass.
+var ErrVerification = errors.New("verify: verification failed")
+
+// Configuration and availability errors. None of them wraps ErrVerification.
+var (
+	// ErrInvalidConfig means New or an Option was given contradictory or out-of-range settings.
+	ErrInvalidConfig = errors.New("verify: invalid configuration")
+	// ErrInvalidIdentity means the expected identity is missing (the zero Identity) or malformed.
+	ErrInvalidIdentity = errors.New("verify: invalid expected identity")
+	// ErrInvalidSubject means the expected subject digest is malformed or not sha256 or sha512.
+	ErrInvalidSubject = errors.New("verify: invalid expected subject digest")
+	// ErrUnsupportedMediaType means the bundle's media type is not one this package reads.
+	ErrUnsupportedMediaType = errors.New("verify: unsupported media type")
+	// ErrTrustMaterial means trust material could not be loaded or is unusable.
+	ErrTrustMaterial = errors.New("verify: trust material unavailable")
+)
+
+// Check names the verification step that rejected the evidence.
+type Check string
+
+// The checks a VerificationError can name.
+const (
+	// CheckSize: the bundle, envelope or payload is over a size limit.
+	CheckSize Check = "size"
+	// CheckFormat: the bundle or envelope is malformed, or holds no DSSE envelope.
+	CheckFormat Check = "format"
+	// CheckSignature: the signature does not verify, or the envelope does not carry exactly one.
+	CheckSignature Check = "signature"
+	// CheckKey: no trusted key verifies the bundle, or the key was not valid at signing time.
+	CheckKey Check = "key"
+	// CheckCertificate: the certificate chain, its validity at signing time or its SCTs fail.
+	CheckCertificate Check = "certificate"
+	// CheckIdentity: the signer is not the expected identity.
+	CheckIdentity Check = "identity"
+	// CheckTransparencyLog: log entries are missing, below the threshold, or fail their proofs.
+	CheckTransparencyLog Check = "transparency-log"
+	// CheckTimestamp: signed or observer timestamps are missing, below the threshold, or invalid.
+	CheckTimestamp Check = "timestamp"
+	// CheckPayloadType: the DSSE payload type is not the in-toto one.
+	CheckPayloadType Check = "payload-type"
+	// CheckStatement: the signed payload is not a valid in-toto statement.
+	CheckStatement Check = "statement"
+	// CheckSubject: the statement does not name the expected artifact digest.
+	CheckSubject Check = "subject"
+	// CheckPredicateType: the statement's predicate type is not one the Verifier expects.
+	CheckPredicateType Check = "predicate-type"
+)
+
+// VerificationError reports evidence that failed a check. It wraps ErrVerification and its
+// cause, which may be one of the detailed errors below (SubjectError, IdentityError,
+// PredicateTypeError, PayloadTypeError) or a *provenance.SizeError.
+type VerificationError struct {
+	// Check is the step that failed.
+	Check Check
+	// Err is the cause.
+	Err error
+}
+
+// Error implements error.
+func (e *VerificationError) Error() string {
+	if d, ok := e.Err.(detailed); ok && d.complete() {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("verify: %s check failed: %v", e.Check, e.Err)
+}
+
+// Unwrap returns ErrVerification and the cause.
+func (e *VerificationError) Unwrap() []error { return []error{ErrVerification, e.Err} }
+
+// detailed marks this package's errors whose message already says everything.
+type detailed interface{ complete() bool }
+
+func fail(c Check, err error) error { return &VerificationError{Check: c, Err: err} }
+
+func failf(c Check, format string, args ...any) error {
+	return &VerificationError{Check: c, Err: fmt.Errorf(format, args...)}
+}
+
+// SubjectError reports a statement that does not name the expected artifact.
+type SubjectError struct {
+	// Expected is the digest Verify was asked about.
+	Expected digest.Digest
+	// Present are the digests the statement names, in the expected digest's algorithm when the
+	// statement has any of that algorithm, and otherwise all of them.
+	Present []digest.Digest
+}
+
+// Error implements error.
+func (e *SubjectError) Error() string {
+	if len(e.Present) == 0 {
+		return fmt.Sprintf("verify: subject %s not in statement (has no %s digests)", short(e.Expected), e.Expected.Algorithm())
+	}
+	names := make([]string, 0, len(e.Present))
+	for i, d := range e.Present {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(e.Present)-5))
+			break
+		}
+		names = append(names, short(d))
+	}
+	return fmt.Sprintf("verify: subject %s not in statement (has %s)", short(e.Expected), strings.Join(names, ", "))
+}
+
+func (e *SubjectError) complete() bool { return true }
+
+// short abbreviates a digest to its algorithm and first 12 hex characters.
+func short(d digest.Digest) string {
+	s := string(d)
+	if i := strings.IndexByte(s, ':'); i >= 0 && len(s) > i+1+12 {
+		return s[:i+1+12] + ".."
+	}
+	return s
+}
+
+// IdentityError reports a signer other than the expected one.
+type IdentityError struct {
+	// Expected describes the identity Verify was asked for.
+	Expected string
+	// Got describes the verified signer.
+	Got string
+	// Err is the matcher's reason, when there is one.
+	Err error
+}
+
+// Error implements error.
+func (e *IdentityError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("verify: signer %s is not %s: %v", e.Got, e.Expected, e.Err)
+	}
+	return fmt.Sprintf("verify: signer %s is not %s", e.Got, e.Expected)
+}
+
+// Unwrap returns the matcher's reason.
+func (e *IdentityError) Unwrap() error { return e.Err }
+
+func (e *IdentityError) complete() bool { return true }
+
+// PredicateTypeError reports a statement whose predicate type the Verifier does not accept.
+type PredicateTypeError struct {
+	// Expected are the accepted predicate types.
+	Expected []string
+	// Got is the statement's predicate type.
+	Got string
+}
+
+// Error implements error.
+func (e *PredicateTypeError) Error() string {
+	return fmt.Sprintf("verify: predicate type %q is not one of %q", e.Got, e.Expected)
+}
+
+func (e *PredicateTypeError) complete() bool { return true }
+
+// PayloadTypeError reports a DSSE envelope whose payload is not an in-toto statement.
+type PayloadTypeError struct {
+	// Got is the envelope's payload type.
+	Got string
+}
+
+// Error implements error.
+func (e *PayloadTypeError) Error() string {
+	return fmt.Sprintf("verify: DSSE payload type %q is not %q", e.Got, "application/vnd.in-toto+json")
+}
+
+func (e *PayloadTypeError) complete() bool { return true }

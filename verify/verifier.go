@@ -1,0 +1,527 @@
+package verify
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/opencontainers/go-digest"
+	"github.com/provkit/provkit/provenance"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+)
+
+// Verifier checks signed provenance against trust material. It is immutable once made and
+// safe for concurrent use.
+type Verifier struct {
+	trusted root.TrustedMaterial
+	cfg     config
+	// cert verifies certificate-signed bundles.
+	cert *sgverify.Verifier
+	// keys are the keys found in KeySets of the trust material, each with its own verifiers.
+	keys []*keyVerifier
+	// policies are built once: provkit checks subject and identity itself, after sigstore-go.
+	certPolicy, keyPolicy sgverify.PolicyBuilder
+}
+
+// keyVerifier is one trusted key with sigstore-go verifiers pinned to it, so the key is chosen
+// by provkit (from the expected identity) and never by the bundle's unauthenticated hint.
+type keyVerifier struct {
+	id, fingerprint string
+	key             root.TimeConstrainedVerifier
+	timed, untimed  *sgverify.Verifier
+}
+
+// New returns a Verifier that trusts trusted: a KeySet, a trusted root (TrustedRootJSON,
+// LoadTrustedRoot, TrustedRootTUF), CertificateAuthorities, any other sigstore-go
+// root.TrustedMaterial, or a root.TrustedMaterialCollection of them.
+//
+// The defaults are the safest: every bundle needs one verified transparency-log entry and one
+// verified signing time; certificates need an SCT when the trust material has CT logs and are
+// checked at the verified signing time; key-signed bundles without any timestamp are refused
+// (see WithUntimestampedKeysUnsafe). Options change these; contradictory ones fail with
+// ErrInvalidConfig.
+func New(trusted root.TrustedMaterial, opts ...Option) (*Verifier, error) {
+	if trusted == nil {
+		return nil, fmt.Errorf("%w: nil trust material", ErrInvalidConfig)
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.sct < 0 {
+		cfg.sct = 0
+		if len(trusted.CTLogs()) > 0 {
+			cfg.sct = 1
+		}
+	}
+	v := &Verifier{
+		trusted:    trusted,
+		cfg:        cfg,
+		certPolicy: sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()),
+		keyPolicy:  sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithKey()),
+	}
+	var err error
+	if v.cert, err = v.sigstoreVerifier(trusted, true); err != nil {
+		return nil, err
+	}
+	for _, ks := range keySets(trusted) {
+		for _, k := range ks.keys {
+			kv, err := v.newKeyVerifier(k.id, k.fingerprint, k.verifier)
+			if err != nil {
+				return nil, err
+			}
+			v.keys = append(v.keys, kv)
+		}
+	}
+	return v, nil
+}
+
+func keySets(tm root.TrustedMaterial) []*KeySet {
+	switch t := tm.(type) {
+	case *KeySet:
+		return []*KeySet{t}
+	case root.TrustedMaterialCollection:
+		var out []*KeySet
+		for _, m := range t {
+			out = append(out, keySets(m)...)
+		}
+		return out
+	}
+	return nil
+}
+
+func (v *Verifier) newKeyVerifier(id, fingerprint string, key root.TimeConstrainedVerifier) (*keyVerifier, error) {
+	pinned := pinnedKey{TrustedMaterial: v.trusted, key: key}
+	kv := &keyVerifier{id: id, fingerprint: fingerprint, key: key}
+	var err error
+	if kv.timed, err = v.sigstoreVerifier(pinned, false); err != nil {
+		return nil, err
+	}
+	if v.cfg.untimedKeys {
+		kv.untimed, err = sgverify.NewVerifier(pinned, sgverify.WithNoObserverTimestamps(), sgverify.WithoutStatementPredicate())
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+		}
+	}
+	return kv, nil
+}
+
+// sigstoreVerifier builds the sigstore-go verifier for the configured thresholds.
+func (v *Verifier) sigstoreVerifier(tm root.TrustedMaterial, certificates bool) (*sgverify.Verifier, error) {
+	c := v.cfg
+	opts := []sgverify.VerifierOption{sgverify.WithoutStatementPredicate(), sgverify.WithObserverTimestamps(c.observer)}
+	if !c.noTlog {
+		opts = append(opts, sgverify.WithTransparencyLog(c.tlog))
+	}
+	if c.signedTS > 0 {
+		opts = append(opts, sgverify.WithSignedTimestamps(c.signedTS))
+	}
+	if certificates && c.sct > 0 {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(c.sct))
+	}
+	sv, err := sgverify.NewVerifier(tm, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	return sv, nil
+}
+
+// pinnedKey is trust material whose only public key is key, whatever hint a bundle names.
+type pinnedKey struct {
+	root.TrustedMaterial
+	key root.TimeConstrainedVerifier
+}
+
+func (p pinnedKey) PublicKeyVerifier(string) (root.TimeConstrainedVerifier, error) { return p.key, nil }
+
+// Verify checks b, a Sigstore bundle (v0.1 to v0.3) or a bare DSSE envelope
+// (provenance.MediaTypeDSSE, key-signed), against the trust material, and returns the verified
+// statement when all of this holds: the signature verifies; the signer is id; the log entries
+// and timestamps meet the thresholds; the certificate chains to a trusted authority at the
+// verified signing time; the payload is an in-toto statement (v1 or v0.1) naming subject; and
+// its predicate type is accepted.
+//
+// subject must be a sha256 or sha512 digest and id must not be the zero Identity: both are
+// required, and their absence is a configuration error (ErrInvalidSubject, ErrInvalidIdentity).
+// Bad evidence fails with a *VerificationError wrapping ErrVerification.
+func (v *Verifier) Verify(ctx context.Context, b provenance.Bundle, subject digest.Digest, id Identity) (*Result, error) {
+	if err := v.precheck(ctx, subject, id); err != nil {
+		return nil, err
+	}
+	entity, mediaType, err := parseBundle(b)
+	if err != nil {
+		return nil, v.logged(err, mediaType, subject)
+	}
+	r, err := v.verifyEntity(entity, mediaType, subject, id)
+	return r, v.logged(err, mediaType, subject)
+}
+
+// VerifyEntity is Verify for a sigstore-go SignedEntity that is already decoded, such as a
+// *bundle.Bundle or an entity of another Sigstore client. It must hold a DSSE envelope.
+func (v *Verifier) VerifyEntity(ctx context.Context, entity sgverify.SignedEntity, subject digest.Digest, id Identity) (*Result, error) {
+	if err := v.precheck(ctx, subject, id); err != nil {
+		return nil, err
+	}
+	if entity == nil {
+		return nil, fmt.Errorf("%w: nil entity", ErrInvalidConfig)
+	}
+	mediaType := provenance.MediaTypeBundleV03
+	if ver, err := entity.Version(); err == nil && ver != "" {
+		if mt, err := sgbundle.MediaTypeString(ver); err == nil {
+			mediaType = mt
+		}
+	}
+	r, err := v.verifyEntity(entity, mediaType, subject, id)
+	return r, v.logged(err, mediaType, subject)
+}
+
+func (v *Verifier) logged(err error, mediaType string, subject digest.Digest) error {
+	if v.cfg.logger != nil {
+		if err != nil {
+			v.cfg.logger.Info("verify: rejected", slog.String("subject", string(subject)), slog.String("mediaType", mediaType), slog.Any("error", err))
+		} else {
+			v.cfg.logger.Debug("verify: verified", slog.String("subject", string(subject)), slog.String("mediaType", mediaType))
+		}
+	}
+	return err
+}
+
+func (v *Verifier) precheck(ctx context.Context, subject digest.Digest, id Identity) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := subject.Validate(); err != nil {
+		return fmt.Errorf("%w: %q: %v", ErrInvalidSubject, subject, err)
+	}
+	if a := subject.Algorithm(); a != digest.SHA256 && a != digest.SHA512 {
+		return fmt.Errorf("%w: %s is not sha256 or sha512", ErrInvalidSubject, a)
+	}
+	if id.IsZero() {
+		return fmt.Errorf("%w: the zero Identity accepts no signer; name keys or certificates, or use AnyIdentityUnsafe", ErrInvalidIdentity)
+	}
+	return nil
+}
+
+// parseBundle decodes b by its media type.
+func parseBundle(b provenance.Bundle) (sgverify.SignedEntity, string, error) {
+	if len(b.Data) > provenance.MaxBundleBytes {
+		return nil, b.MediaType, fail(CheckSize, &provenance.SizeError{What: "bundle", Limit: provenance.MaxBundleBytes, Size: int64(len(b.Data))})
+	}
+	switch {
+	case strings.HasPrefix(b.MediaType, "application/vnd.dev.sigstore.bundle"):
+		sb := &sgbundle.Bundle{}
+		if err := sb.UnmarshalJSON(b.Data); err != nil {
+			return nil, b.MediaType, failf(CheckFormat, "sigstore bundle: %w", err)
+		}
+		return sb, sb.GetMediaType(), nil
+	case b.MediaType == provenance.MediaTypeDSSE:
+		e, err := envelopeEntity(b.Data, nil)
+		return e, provenance.MediaTypeDSSE, err
+	}
+	return nil, b.MediaType, fmt.Errorf("%w: %q", ErrUnsupportedMediaType, b.MediaType)
+}
+
+func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, subject digest.Digest, id Identity) (*Result, error) {
+	vc, err := entity.VerificationContent()
+	if err != nil {
+		return nil, failf(CheckFormat, "verification material: %w", err)
+	}
+	sc, err := entity.SignatureContent()
+	if err != nil {
+		return nil, failf(CheckFormat, "signature content: %w", err)
+	}
+	env := sc.EnvelopeContent()
+	if env == nil || env.RawEnvelope() == nil {
+		return nil, failf(CheckFormat, "bundle holds a message signature, not a DSSE envelope with a statement")
+	}
+	raw := env.RawEnvelope()
+	if n := len(raw.Signatures); n != 1 {
+		return nil, failf(CheckSignature, "envelope has %d signatures; exactly one is accepted", n)
+	}
+	if n := base64.StdEncoding.DecodedLen(len(raw.Payload)); n > v.cfg.maxPayload+3 {
+		return nil, fail(CheckSize, &provenance.SizeError{What: "DSSE payload", Limit: int64(v.cfg.maxPayload), Size: int64(n)})
+	}
+
+	var res *sgverify.VerificationResult
+	var signer Signer
+	switch {
+	case vc.Certificate() != nil:
+		if !id.acceptsCertificates() {
+			got := "a certificate"
+			if s, err := certificate.SummarizeCertificate(vc.Certificate()); err == nil {
+				got = fmt.Sprintf("certificate %s from %s", s.SubjectAlternativeName, s.Issuer)
+			}
+			return nil, fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: got})
+		}
+		if res, err = v.cert.Verify(entity, v.certPolicy); err != nil {
+			return nil, classify(err, raw.PayloadType, false)
+		}
+		summary := res.Signature.Certificate
+		if !id.any {
+			if _, err := id.certs.Verify(*summary); err != nil {
+				return nil, fail(CheckIdentity, &IdentityError{
+					Expected: id.String(),
+					Got:      fmt.Sprintf("certificate %s from %s", summary.SubjectAlternativeName, summary.Issuer),
+					Err:      err,
+				})
+			}
+		}
+		signer.Certificate = &CertificateIdentity{
+			Issuer:                 summary.Issuer,
+			SubjectAlternativeName: summary.SubjectAlternativeName,
+			Extensions:             summary.Extensions,
+		}
+	case vc.PublicKey() != nil:
+		if !id.acceptsKeys() {
+			return nil, fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + vc.PublicKey().Hint()})
+		}
+		var keyID string
+		if res, keyID, err = v.verifyKeySigned(entity, vc.PublicKey().Hint(), raw.PayloadType, id); err != nil {
+			return nil, err
+		}
+		signer.KeyID = keyID
+	default:
+		return nil, failf(CheckFormat, "bundle has neither a public key nor a certificate")
+	}
+
+	if raw.PayloadType != provenance.MediaTypeInToto {
+		return nil, fail(CheckPayloadType, &PayloadTypeError{Got: raw.PayloadType})
+	}
+	payload, err := raw.DecodeB64Payload()
+	if err != nil {
+		return nil, failf(CheckStatement, "payload: %w", err)
+	}
+	if len(payload) > v.cfg.maxPayload {
+		return nil, fail(CheckSize, &provenance.SizeError{What: "DSSE payload", Limit: int64(v.cfg.maxPayload), Size: int64(len(payload))})
+	}
+	st, err := provenance.ParseStatement(payload)
+	if err != nil {
+		if errors.Is(err, provenance.ErrTooLarge) {
+			return nil, fail(CheckSize, err)
+		}
+		return nil, fail(CheckStatement, err)
+	}
+	if err := checkSubject(st, subject); err != nil {
+		return nil, err
+	}
+	if len(v.cfg.predicateTypes) > 0 && !slices.Contains(v.cfg.predicateTypes, st.GetPredicateType()) {
+		return nil, fail(CheckPredicateType, &PredicateTypeError{Expected: v.cfg.predicateTypes, Got: st.GetPredicateType()})
+	}
+	return &Result{
+		statement:  st,
+		subject:    subject,
+		signer:     signer,
+		timestamps: timestamps(res.VerifiedTimestamps),
+		mediaType:  mediaType,
+	}, nil
+}
+
+// verifyKeySigned tries the trusted keys id accepts, the one the hint names first, and returns
+// sigstore-go's result and the id of the key that verified.
+func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint, payloadType string, id Identity) (*sgverify.VerificationResult, string, error) {
+	untimed := false
+	if v.cfg.untimedKeys {
+		entries, err := entity.TlogEntries()
+		if err != nil {
+			return nil, "", failf(CheckTransparencyLog, "log entries: %w", err)
+		}
+		ts, err := entity.Timestamps()
+		if err != nil {
+			return nil, "", failf(CheckTimestamp, "timestamps: %w", err)
+		}
+		untimed = len(entries) == 0 && len(ts) == 0
+	}
+	cands, err := v.keyCandidates(hint, id)
+	if err != nil {
+		return nil, "", err
+	}
+	var first error
+	for _, kv := range cands {
+		sv := kv.timed
+		if untimed {
+			if now := v.cfg.clock(); !kv.key.ValidAtTime(now) {
+				if first == nil {
+					first = failf(CheckKey, "key %s is not valid at %s, and the bundle has no verified signing time", kv.id, now.Format(time.RFC3339))
+				}
+				continue
+			}
+			sv = kv.untimed
+		}
+		res, err := sv.Verify(entity, v.keyPolicy)
+		if err == nil {
+			return res, kv.id, nil
+		}
+		if first == nil {
+			first = classify(err, payloadType, true)
+		}
+	}
+	if first == nil {
+		return nil, "", failf(CheckKey, "no trusted key is acceptable to %s", id)
+	}
+	// A bundle that verifies with a trusted key the identity does not accept is a wrong signer,
+	// not a bad signature: say so.
+	var ve *VerificationError
+	if errors.As(first, &ve) && ve.Check == CheckSignature {
+		for _, kv := range v.keys {
+			if id.acceptsKeyID(kv.id) || (kv.id != hint && kv.fingerprint != hint) {
+				continue
+			}
+			sv := kv.timed
+			if untimed {
+				sv = kv.untimed
+			}
+			if _, err := sv.Verify(entity, v.keyPolicy); err == nil {
+				return nil, "", fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + kv.id})
+			}
+		}
+	}
+	return nil, "", first
+}
+
+// keyCandidates lists the keys to try, in order.
+func (v *Verifier) keyCandidates(hint string, id Identity) ([]*keyVerifier, error) {
+	var out []*keyVerifier
+	for _, kv := range v.keys {
+		if id.acceptsKeyID(kv.id) && (kv.id == hint || kv.fingerprint == hint) {
+			out = append(out, kv)
+		}
+	}
+	for _, kv := range v.keys {
+		if id.acceptsKeyID(kv.id) && kv.id != hint && kv.fingerprint != hint {
+			out = append(out, kv)
+		}
+	}
+	// Keys the identity names that no KeySet holds are looked up in the trust material.
+	for _, kid := range id.keyIDs {
+		if slices.ContainsFunc(v.keys, func(kv *keyVerifier) bool { return kv.id == kid }) {
+			continue
+		}
+		key, err := v.trusted.PublicKeyVerifier(kid)
+		if err != nil {
+			return nil, fmt.Errorf("%w: key %q is not in the trust material: %v", ErrInvalidIdentity, kid, err)
+		}
+		kv, err := v.newKeyVerifier(kid, "", key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, kv)
+	}
+	if len(out) == 0 && (id.anyKey || id.any) {
+		// Trust material other than a KeySet: the hint is the only way to find its key.
+		if key, err := v.trusted.PublicKeyVerifier(hint); err == nil {
+			kv, err := v.newKeyVerifier(hint, "", key)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, kv)
+		}
+	}
+	return out, nil
+}
+
+// sigstoreStages maps the prefixes sigstore-go v1.3.0's Verifier.Verify wraps each of its
+// steps' errors with (pkg/verify/signed_entity.go) onto the checks they are. sigstore-go's
+// errors are otherwise anonymous; the tamper tests pin this mapping.
+var sigstoreStages = []struct {
+	prefix string
+	check  Check
+}{
+	{"failed to verify log inclusion", CheckTransparencyLog},
+	{"failed to verify timestamps", CheckTimestamp},
+	{"must provide timestamp to verify certificate", CheckTimestamp},
+	{"failed to fetch verification content", CheckFormat},
+	{"failed to fetch signature content", CheckFormat},
+	{"failed to fetch entity version", CheckFormat},
+	{"expected key signature, not certificate", CheckIdentity},
+	{"failed to summarize certificate", CheckCertificate},
+	{"failed to verify leaf certificate", CheckCertificate},
+	{"failed to verify signed certificate timestamp", CheckCertificate},
+	{"SCTs required but bundle is signed with a public key", CheckCertificate},
+	{"signature time outside of public key validity window", CheckKey},
+	{"failed to verify signature", CheckSignature},
+	{"failed to fetch envelope statement", CheckStatement},
+}
+
+// classify turns an error of sigstore-go's Verify into a *VerificationError.
+func classify(err error, payloadType string, keySigned bool) error {
+	msg := err.Error()
+	for _, s := range sigstoreStages {
+		if !strings.HasPrefix(msg, s.prefix) {
+			continue
+		}
+		if s.check == CheckStatement && payloadType != provenance.MediaTypeInToto {
+			return fail(CheckPayloadType, &PayloadTypeError{Got: payloadType})
+		}
+		return fail(s.check, err)
+	}
+	if strings.HasPrefix(msg, "failed to get signature verifier") {
+		if keySigned {
+			return fail(CheckKey, err)
+		}
+		return fail(CheckCertificate, err)
+	}
+	// Every step of sigstore-go's Verify judges the evidence; an unlisted one is still a denial.
+	return fail(CheckSignature, err)
+}
+
+// checkSubject requires st to name subject.
+func checkSubject(st *intoto.Statement, subject digest.Digest) error {
+	alg, hex := subject.Algorithm().String(), subject.Encoded()
+	for _, s := range st.GetSubject() {
+		if strings.EqualFold(s.GetDigest()[alg], hex) {
+			return nil
+		}
+	}
+	se := &SubjectError{Expected: subject}
+	for _, s := range st.GetSubject() {
+		if h, ok := s.GetDigest()[alg]; ok {
+			se.Present = append(se.Present, digest.NewDigestFromEncoded(digest.Algorithm(alg), h))
+		}
+	}
+	if len(se.Present) == 0 {
+		for _, s := range st.GetSubject() {
+			for a, h := range s.GetDigest() {
+				se.Present = append(se.Present, digest.Digest(a+":"+h))
+			}
+		}
+		slices.Sort(se.Present)
+	}
+	return fail(CheckSubject, se)
+}
+
+// timestamps converts sigstore-go's verified timestamps, oldest first.
+func timestamps(in []sgverify.TimestampVerificationResult) []Timestamp {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]Timestamp, 0, len(in))
+	seen := map[Timestamp]bool{}
+	for _, t := range in {
+		kind := TimestampRFC3161
+		if t.Type == "Tlog" {
+			kind = TimestampTransparencyLog
+		}
+		ts := Timestamp{Kind: kind, Authority: t.URI, Time: t.Timestamp.UTC()}
+		if seen[ts] {
+			continue
+		}
+		seen[ts] = true
+		out = append(out, ts)
+	}
+	slices.SortStableFunc(out, func(a, b Timestamp) int { return a.Time.Compare(b.Time) })
+	return out
+}
