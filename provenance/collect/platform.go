@@ -59,7 +59,8 @@ type Platform struct {
 //   - Buildkite: BUILDKITE=true; BUILDKITE_BUILD_URL, BUILDKITE_JOB_ID, BUILDKITE_ORGANIZATION_SLUG,
 //     BUILDKITE_PIPELINE_SLUG, BUILDKITE_SOURCE, BUILDKITE_AGENT_NAME, BUILDKITE_REPO,
 //     BUILDKITE_BRANCH, BUILDKITE_TAG, BUILDKITE_COMMIT.
-//   - CircleCI: CIRCLECI=true; CIRCLE_BUILD_URL, CIRCLE_WORKFLOW_ID, CIRCLE_JOB,
+//   - CircleCI: CIRCLECI=true; CIRCLE_BUILD_URL (else the workflow page of CIRCLE_WORKFLOW_ID
+//     names the run), CIRCLE_JOB (the workflow field: CircleCI names no definition file),
 //     CIRCLE_REPOSITORY_URL, CIRCLE_BRANCH, CIRCLE_TAG, CIRCLE_SHA1, CIRCLE_PULL_REQUEST.
 //   - Azure Pipelines: TF_BUILD=True; SYSTEM_COLLECTIONURI, SYSTEM_TEAMPROJECT, BUILD_BUILDID,
 //     BUILD_DEFINITIONNAME, BUILD_REASON, AGENT_NAME, BUILD_REPOSITORY_URI, BUILD_SOURCEBRANCH,
@@ -212,9 +213,8 @@ func circleCI(env map[string]string) Platform {
 		BuilderID:     "https://circleci.com",
 		InvocationID:  firstOf(env["CIRCLE_BUILD_URL"], workflowURL),
 		InvocationURL: firstOf(env["CIRCLE_BUILD_URL"], workflowURL),
-		Workflow:      firstOf(join(env["CIRCLE_WORKFLOW_ID"], "/", env["CIRCLE_JOB"]), env["CIRCLE_JOB"]),
+		Workflow:      env["CIRCLE_JOB"],
 		Trigger:       trigger,
-		Runner:        env["CIRCLE_NODE_INDEX"],
 		Repository:    env["CIRCLE_REPOSITORY_URL"],
 		Ref:           refFrom(env["CIRCLE_TAG"], env["CIRCLE_BRANCH"]),
 		Commit:        env["CIRCLE_SHA1"],
