@@ -1,0 +1,31 @@
+// Package oras stores, finds and fetches provenance in OCI registries, OCI image layouts and
+// memory, over any oras-go v2 graph target. Inside provkit, oras-go's root package is imported
+// as orasgo ("oras.land/oras-go/v2") so it does not clash with this package's name.
+//
+// A *Store implements provenance.Store. Make one with NewRemote (a registry repository:
+// credentials from a Docker config file only when asked, HTTPS unless WithPlainHTTPUnsafe,
+// retries on 429 and 5xx), NewLayout (an OCI image layout directory), NewMemory, or New over a
+// graph target you configured yourself.
+//
+// Attach writes a bundle the way cosign writes its bundle format: an OCI 1.1 manifest whose
+// subject is the image, whose artifactType and single layer are the bundle media type, with the
+// OCI empty config and the annotations dev.sigstore.bundle.content,
+// dev.sigstore.bundle.predicateType and org.opencontainers.image.created. So `cosign tree`,
+// `cosign verify-attestation` and `oras discover` see what provkit attaches. Attaching the same
+// bundle again returns the existing attestation. On registries without the referrers API,
+// oras-go maintains the referrers tag index (a read-modify-write of the "sha256-<hex>" tag);
+// Attach serialises writers in one process and re-reads the index after writing, pushing again
+// when a concurrent writer elsewhere overwrote its entry.
+//
+// Discover finds attestations wherever tools put them: referrers (API or tag schema), cosign's
+// legacy ".att" and ".sig" tags, BuildKit's attestation manifests inside an image index
+// (unsigned statements, reported with Signed false) and referrers of referrers. Each
+// Attestation says where it was found (Source). Fetch, FetchAttestation and FetchAll verify
+// digest and size while reading. Every size and count an attacker controls is capped:
+// provenance.MaxManifestBytes, provenance.MaxBundleBytes, provenance.MaxReferrers and a page
+// budget, with errors wrapping provenance.ErrTooLarge.
+//
+// Resolve turns a tag into a digest; CheckDrift reports a tag that has moved since. Copy copies
+// an image with its whole referrer graph between registries and layouts, making offline
+// evidence packs.
+package oras

@@ -1,0 +1,147 @@
+package oras
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/provkit/provkit/provenance"
+)
+
+// Sentinel errors. Compare with errors.Is; the typed errors below wrap them. Size limits are
+// reported with *provenance.SizeError (wrapping provenance.ErrTooLarge) and unknown subjects or
+// attestations with errors wrapping provenance.ErrNotFound.
+var (
+	// ErrIntegrity means content read from a store does not match the digest or size its
+	// descriptor promised.
+	ErrIntegrity = errors.New("oras: content does not match its descriptor")
+	// ErrInvalidInput means an argument is unusable: a malformed descriptor, an empty bundle,
+	// an unsupported media type.
+	ErrInvalidInput = errors.New("oras: invalid input")
+	// ErrInvalidOption means a constructor option is out of range or contradicts another.
+	ErrInvalidOption = errors.New("oras: invalid option")
+	// ErrDrift means a tag no longer points to the digest recorded for it.
+	ErrDrift = errors.New("oras: tag has drifted")
+	// ErrLostUpdate means an attestation pushed to a registry without the referrers API kept
+	// disappearing from the referrers tag index because other writers overwrote it.
+	ErrLostUpdate = errors.New("oras: referrers index update lost to concurrent writers")
+	// ErrMalformed means a manifest or index read from a store is not valid JSON of the
+	// expected shape.
+	ErrMalformed = errors.New("oras: malformed manifest")
+)
+
+// IntegrityError reports content whose digest or size differs from its descriptor.
+type IntegrityError struct {
+	// Descriptor is what the content was expected to match.
+	Descriptor ocispec.Descriptor
+	// Err is the cause reported while reading, e.g. content.ErrMismatchedDigest.
+	Err error
+}
+
+// Error implements error.
+func (e *IntegrityError) Error() string {
+	return fmt.Sprintf("oras: %s %s (%d bytes) failed verification: %v",
+		e.Descriptor.MediaType, e.Descriptor.Digest, e.Descriptor.Size, e.Err)
+}
+
+// Unwrap returns ErrIntegrity and the cause.
+func (e *IntegrityError) Unwrap() []error { return []error{ErrIntegrity, e.Err} }
+
+// InputError reports an unusable argument.
+type InputError struct {
+	// What names the argument, e.g. "subject" or "bundle".
+	What string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error implements error.
+func (e *InputError) Error() string { return fmt.Sprintf("oras: %s: %s", e.What, e.Reason) }
+
+// Unwrap returns ErrInvalidInput.
+func (e *InputError) Unwrap() error { return ErrInvalidInput }
+
+// OptionError reports a rejected constructor option.
+type OptionError struct {
+	// Option names the option, e.g. "WithPageSize".
+	Option string
+	// Reason says why it was rejected.
+	Reason string
+}
+
+// Error implements error.
+func (e *OptionError) Error() string { return fmt.Sprintf("oras: option %s: %s", e.Option, e.Reason) }
+
+// Unwrap returns ErrInvalidOption.
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// DriftError reports a tag that now points elsewhere than the digest recorded for it.
+type DriftError struct {
+	// Reference is the tag that was resolved.
+	Reference string
+	// Recorded is the digest the caller recorded at first resolution.
+	Recorded digest.Digest
+	// Current is the digest the tag points to now.
+	Current digest.Digest
+}
+
+// Error implements error.
+func (e *DriftError) Error() string {
+	return fmt.Sprintf("oras: tag %s now points to %s, not the recorded %s", e.Reference, e.Current, e.Recorded)
+}
+
+// Unwrap returns ErrDrift.
+func (e *DriftError) Unwrap() error { return ErrDrift }
+
+// LostUpdateError reports an attestation that could not be kept in a referrers tag index.
+type LostUpdateError struct {
+	// Subject is the manifest the attestation refers to.
+	Subject digest.Digest
+	// Attestation is the attestation manifest that went missing from the index.
+	Attestation digest.Digest
+	// Attempts is how many times it was pushed.
+	Attempts int
+}
+
+// Error implements error.
+func (e *LostUpdateError) Error() string {
+	return fmt.Sprintf("oras: attestation %s of %s missing from the referrers tag index after %d attempts",
+		e.Attestation, e.Subject, e.Attempts)
+}
+
+// Unwrap returns ErrLostUpdate.
+func (e *LostUpdateError) Unwrap() error { return ErrLostUpdate }
+
+// MalformedError reports a manifest or index that cannot be decoded.
+type MalformedError struct {
+	// Digest names the document.
+	Digest digest.Digest
+	// Reason says what is wrong.
+	Reason string
+}
+
+// Error implements error.
+func (e *MalformedError) Error() string {
+	return fmt.Sprintf("oras: manifest %s: %s", e.Digest, e.Reason)
+}
+
+// Unwrap returns ErrMalformed.
+func (e *MalformedError) Unwrap() error { return ErrMalformed }
+
+// LimitError reports more items than a documented count limit allows, such as more referrers
+// of one subject than provenance.MaxReferrers.
+type LimitError struct {
+	// What names the items, e.g. "referrers of sha256:ab12..".
+	What string
+	// Limit is the most allowed.
+	Limit int
+}
+
+// Error implements error.
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("oras: %s exceed the limit of %d", e.What, e.Limit)
+}
+
+// Unwrap returns provenance.ErrTooLarge.
+func (e *LimitError) Unwrap() error { return provenance.ErrTooLarge }

@@ -1,0 +1,188 @@
+package oras
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/provkit/provkit/provenance"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+)
+
+// Media types of manifests that Docker tooling still writes and that provkit reads.
+const (
+	mediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
+	mediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+)
+
+// BuildKit's annotations on attestation manifests inside an image index, from
+// https://github.com/moby/buildkit/blob/master/docs/attestations/attestation-storage.md.
+const (
+	// AnnotationDockerReferenceType marks an index entry as an attestation manifest.
+	AnnotationDockerReferenceType = "vnd.docker.reference.type"
+	// AnnotationDockerReferenceDigest names the image manifest an attestation manifest describes.
+	AnnotationDockerReferenceDigest = "vnd.docker.reference.digest"
+	// DockerReferenceTypeAttestation is the AnnotationDockerReferenceType value of attestation manifests.
+	DockerReferenceTypeAttestation = "attestation-manifest"
+)
+
+// cosign's legacy signature layer.
+const mediaTypeCosignSimpleSigning = "application/vnd.dev.cosign.simplesigning.v1+json"
+
+func isManifest(mediaType string) bool {
+	switch mediaType {
+	case ocispec.MediaTypeImageManifest, mediaTypeDockerManifest:
+		return true
+	}
+	return false
+}
+
+func isIndex(mediaType string) bool {
+	switch mediaType {
+	case ocispec.MediaTypeImageIndex, mediaTypeDockerManifestList:
+		return true
+	}
+	return false
+}
+
+// document is the union of the fields provkit reads from manifests and indexes.
+type document struct {
+	MediaType    string               `json:"mediaType,omitempty"`
+	ArtifactType string               `json:"artifactType,omitempty"`
+	Config       *ocispec.Descriptor  `json:"config,omitempty"`
+	Layers       []ocispec.Descriptor `json:"layers,omitempty"`
+	Manifests    []ocispec.Descriptor `json:"manifests,omitempty"`
+	Subject      *ocispec.Descriptor  `json:"subject,omitempty"`
+	Annotations  map[string]string    `json:"annotations,omitempty"`
+}
+
+// parseDocument decodes a manifest or index read from a store. It is the parser of untrusted
+// manifest bytes; it checks sizes and the shape of every descriptor it returns.
+func parseDocument(dgst digest.Digest, data []byte) (*document, error) {
+	if len(data) > provenance.MaxManifestBytes {
+		return nil, &provenance.SizeError{What: "manifest " + dgst.String(), Limit: provenance.MaxManifestBytes, Size: int64(len(data))}
+	}
+	var doc document
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, &MalformedError{Digest: dgst, Reason: err.Error()}
+	}
+	if len(doc.Layers) > provenance.MaxReferrers || len(doc.Manifests) > provenance.MaxReferrers {
+		return nil, &LimitError{What: "descriptors in manifest " + dgst.String(), Limit: provenance.MaxReferrers}
+	}
+	check := func(what string, d ocispec.Descriptor) error {
+		if err := d.Digest.Validate(); err != nil {
+			return &MalformedError{Digest: dgst, Reason: fmt.Sprintf("%s digest %q: %v", what, d.Digest, err)}
+		}
+		if d.Size < 0 {
+			return &MalformedError{Digest: dgst, Reason: fmt.Sprintf("%s %s has negative size %d", what, d.Digest, d.Size)}
+		}
+		return nil
+	}
+	if doc.Config != nil {
+		if err := check("config", *doc.Config); err != nil {
+			return nil, err
+		}
+	}
+	if doc.Subject != nil {
+		if err := check("subject", *doc.Subject); err != nil {
+			return nil, err
+		}
+	}
+	for _, l := range doc.Layers {
+		if err := check("layer", l); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range doc.Manifests {
+		if err := check("manifest", m); err != nil {
+			return nil, err
+		}
+	}
+	return &doc, nil
+}
+
+// readVerified reads the content desc names from rc, at most limit bytes, verifying digest and size.
+func readVerified(rc io.ReadCloser, desc ocispec.Descriptor, what string, limit int64) ([]byte, error) {
+	defer rc.Close()
+	if desc.Size > limit {
+		return nil, &provenance.SizeError{What: what + " " + desc.Digest.String(), Limit: limit, Size: desc.Size}
+	}
+	data, err := content.ReadAll(rc, desc)
+	if err != nil {
+		if errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData) ||
+			errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, content.ErrInvalidDescriptorSize) {
+			return nil, &IntegrityError{Descriptor: desc, Err: err}
+		}
+		return nil, fmt.Errorf("oras: read %s %s: %w", what, desc.Digest, err)
+	}
+	return data, nil
+}
+
+// fetchBytes fetches and verifies the content desc names, capped at limit.
+func fetchBytes(ctx context.Context, f content.Fetcher, desc ocispec.Descriptor, what string, limit int64) ([]byte, error) {
+	if err := desc.Digest.Validate(); err != nil {
+		return nil, &InputError{What: what, Reason: fmt.Sprintf("digest %q: %v", desc.Digest, err)}
+	}
+	if desc.Size > limit {
+		return nil, &provenance.SizeError{What: what + " " + desc.Digest.String(), Limit: limit, Size: desc.Size}
+	}
+	if desc.Size < 0 {
+		return nil, &InputError{What: what, Reason: fmt.Sprintf("%s has negative size %d", desc.Digest, desc.Size)}
+	}
+	rc, err := f.Fetch(ctx, desc)
+	if err != nil {
+		return nil, notFound(err, what+" "+desc.Digest.String())
+	}
+	return readVerified(rc, desc, what, limit)
+}
+
+// fetchDocument fetches, verifies and parses a manifest or index.
+func fetchDocument(ctx context.Context, f content.Fetcher, desc ocispec.Descriptor) (*document, []byte, error) {
+	data, err := fetchBytes(ctx, f, desc, "manifest", provenance.MaxManifestBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	doc, err := parseDocument(desc.Digest, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return doc, data, nil
+}
+
+// fetchByTag reads the manifest a tag points to, in one round trip where the target allows.
+func fetchByTag(ctx context.Context, t content.ReadOnlyStorage, resolver content.Resolver, tag string) (ocispec.Descriptor, *document, error) {
+	var desc ocispec.Descriptor
+	var rc io.ReadCloser
+	var err error
+	if rf, ok := t.(registry.ReferenceFetcher); ok {
+		desc, rc, err = rf.FetchReference(ctx, tag)
+	} else {
+		desc, err = resolver.Resolve(ctx, tag)
+		if err == nil {
+			rc, err = t.Fetch(ctx, desc)
+		}
+	}
+	if err != nil {
+		return desc, nil, notFound(err, "tag "+tag)
+	}
+	data, err := readVerified(rc, desc, "manifest", provenance.MaxManifestBytes)
+	if err != nil {
+		return desc, nil, err
+	}
+	doc, err := parseDocument(desc.Digest, data)
+	return desc, doc, err
+}
+
+// notFound turns oras-go's not-found errors into ones wrapping provenance.ErrNotFound.
+func notFound(err error, what string) error {
+	if errors.Is(err, errdef.ErrNotFound) {
+		return fmt.Errorf("oras: %s: %w (%w)", what, provenance.ErrNotFound, err)
+	}
+	return fmt.Errorf("oras: %s: %w", what, err)
+}

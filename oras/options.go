@@ -1,0 +1,211 @@
+package oras
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/provkit/provkit/provenance"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+)
+
+// Option configures a Store. Options are checked when the Store is made; a rejected option
+// fails the constructor with an *OptionError.
+type Option func(*options) error
+
+type options struct {
+	clock         provenance.Clock
+	logger        *slog.Logger
+	pageSize      int
+	maxReferrers  int
+	concurrency   int
+	attempts      int
+	plainHTTP     bool
+	transport     http.RoundTripper
+	credStore     credentials.Store
+	dockerConfig  *string // nil: no credentials; "": the default location; else a path
+	referrersAPI  *bool
+	retryBase     time.Duration
+	remoteOnlyOpt string // name of the first remote-only option given, to reject it for local stores
+	maxPages      int
+}
+
+func defaultOptions() options {
+	return options{
+		clock:        provenance.SystemClock(),
+		logger:       slog.New(slog.DiscardHandler),
+		maxReferrers: provenance.MaxReferrers,
+		concurrency:  8,
+		attempts:     10,
+		retryBase:    20 * time.Millisecond,
+		maxPages:     1000,
+	}
+}
+
+func buildOptions(opts []Option) (options, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			return o, &OptionError{Option: "nil", Reason: "option is nil"}
+		}
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+func (o *options) remoteOnly(name string) {
+	if o.remoteOnlyOpt == "" {
+		o.remoteOnlyOpt = name
+	}
+}
+
+// WithClock sets the clock that stamps org.opencontainers.image.created on attestation
+// manifests. The default is the system clock. With a fixed clock (provenance.FixedClock or
+// SOURCE_DATE_EPOCH) attaching the same bundle always produces the same manifest, byte for byte.
+func WithClock(c provenance.Clock) Option {
+	return func(o *options) error {
+		if c == nil {
+			return &OptionError{Option: "WithClock", Reason: "clock is nil"}
+		}
+		o.clock = c
+		return nil
+	}
+}
+
+// WithLogger makes the Store log what it does at debug level, and retries and skipped
+// content at warn level. The default is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return &OptionError{Option: "WithLogger", Reason: "logger is nil"}
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithPageSize asks registries for at most n referrers per page (1 to 1000). Registries may
+// ignore it. The default leaves the page size to the registry.
+func WithPageSize(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > 1000 {
+			return &OptionError{Option: "WithPageSize", Reason: fmt.Sprintf("%d is outside 1..1000", n)}
+		}
+		o.pageSize = n
+		return nil
+	}
+}
+
+// WithMaxReferrers lowers the number of referrers read for one subject (1 to
+// provenance.MaxReferrers, the default). Listing more fails with a *provenance.SizeError.
+func WithMaxReferrers(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > provenance.MaxReferrers {
+			return &OptionError{Option: "WithMaxReferrers",
+				Reason: fmt.Sprintf("%d is outside 1..%d", n, provenance.MaxReferrers)}
+		}
+		o.maxReferrers = n
+		return nil
+	}
+}
+
+// WithConcurrency sets how many manifests and bundles Discover and FetchAll read at once
+// (1 to 64, default 8).
+func WithConcurrency(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > 64 {
+			return &OptionError{Option: "WithConcurrency", Reason: fmt.Sprintf("%d is outside 1..64", n)}
+		}
+		o.concurrency = n
+		return nil
+	}
+}
+
+// WithAttempts sets how many times Attach pushes an attestation whose entry another writer
+// overwrote in a referrers tag index (1 to 100, default 10), with jittered exponential backoff
+// between attempts.
+func WithAttempts(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > 100 {
+			return &OptionError{Option: "WithAttempts", Reason: fmt.Sprintf("%d is outside 1..100", n)}
+		}
+		o.attempts = n
+		return nil
+	}
+}
+
+// WithPlainHTTPUnsafe makes a remote Store talk plain HTTP instead of HTTPS. Use it for a
+// registry on loopback only: credentials and content travel unprotected.
+func WithPlainHTTPUnsafe() Option {
+	return func(o *options) error {
+		o.remoteOnly("WithPlainHTTPUnsafe")
+		o.plainHTTP = true
+		return nil
+	}
+}
+
+// WithTransport sets the HTTP transport under the retrying, authenticating client of a remote
+// Store. The default is a clone of http.DefaultTransport.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(o *options) error {
+		if rt == nil {
+			return &OptionError{Option: "WithTransport", Reason: "transport is nil"}
+		}
+		o.remoteOnly("WithTransport")
+		o.transport = rt
+		return nil
+	}
+}
+
+// WithDockerConfig reads registry credentials from the Docker config file at path, including
+// the credential helpers it names. The file need not exist yet. Without a credentials option
+// a remote Store sends no credentials.
+func WithDockerConfig(path string) Option {
+	return func(o *options) error {
+		if path == "" {
+			return &OptionError{Option: "WithDockerConfig", Reason: "path is empty (use WithDefaultDockerConfig)"}
+		}
+		o.remoteOnly("WithDockerConfig")
+		o.dockerConfig = &path
+		return nil
+	}
+}
+
+// WithDefaultDockerConfig reads registry credentials from the Docker config file where Docker
+// keeps it ($DOCKER_CONFIG/config.json or ~/.docker/config.json), including the credential
+// helpers it names. Only this option makes the Store look at the user's home.
+func WithDefaultDockerConfig() Option {
+	return func(o *options) error {
+		o.remoteOnly("WithDefaultDockerConfig")
+		empty := ""
+		o.dockerConfig = &empty
+		return nil
+	}
+}
+
+// WithCredentials takes registry credentials from an oras-go credentials store the caller
+// built (for example credentials.NewMemoryStore).
+func WithCredentials(s credentials.Store) Option {
+	return func(o *options) error {
+		if s == nil {
+			return &OptionError{Option: "WithCredentials", Reason: "store is nil"}
+		}
+		o.remoteOnly("WithCredentials")
+		o.credStore = s
+		return nil
+	}
+}
+
+// WithReferrersAPI tells a remote Store whether the registry serves the OCI referrers API,
+// skipping detection: true always uses the API, false always uses the referrers tag schema.
+// Without it the Store detects the capability on first use and remembers it.
+func WithReferrersAPI(served bool) Option {
+	return func(o *options) error {
+		o.remoteOnly("WithReferrersAPI")
+		o.referrersAPI = &served
+		return nil
+	}
+}

@@ -1,0 +1,49 @@
+package oras
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/provkit/provkit/provenance"
+)
+
+// Resolve returns the descriptor of the manifest or index that reference (a tag or a digest)
+// names in the Store. Resolve a tag once, record the digest, and work by digest after that;
+// CheckDrift tells when the tag has moved. An unknown reference fails with an error wrapping
+// provenance.ErrNotFound.
+func (s *Store) Resolve(ctx context.Context, reference string) (ocispec.Descriptor, error) {
+	if reference == "" {
+		return ocispec.Descriptor{}, &InputError{What: "reference", Reason: "is empty"}
+	}
+	desc, err := s.target.Resolve(ctx, reference)
+	if err != nil {
+		return ocispec.Descriptor{}, notFound(err, "resolve "+reference)
+	}
+	if !isManifest(desc.MediaType) && !isIndex(desc.MediaType) {
+		return ocispec.Descriptor{}, &InputError{What: "reference",
+			Reason: fmt.Sprintf("%s resolves to %q, not an image manifest or index", reference, desc.MediaType)}
+	}
+	if desc.Size > provenance.MaxManifestBytes {
+		return ocispec.Descriptor{}, &provenance.SizeError{What: "manifest " + desc.Digest.String(), Limit: provenance.MaxManifestBytes, Size: desc.Size}
+	}
+	return desc, nil
+}
+
+// CheckDrift resolves tag and fails with a *DriftError (wrapping ErrDrift) when it points to a
+// digest other than recorded. It returns the current descriptor either way, so a caller can
+// report both.
+func (s *Store) CheckDrift(ctx context.Context, tag string, recorded digest.Digest) (ocispec.Descriptor, error) {
+	if err := recorded.Validate(); err != nil {
+		return ocispec.Descriptor{}, &InputError{What: "recorded digest", Reason: err.Error()}
+	}
+	desc, err := s.Resolve(ctx, tag)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if desc.Digest != recorded {
+		return desc, &DriftError{Reference: tag, Recorded: recorded, Current: desc.Digest}
+	}
+	return desc, nil
+}

@@ -1,0 +1,582 @@
+package oras
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/provkit/provkit/provenance"
+	orasgo "oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/memory"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+	"oras.land/oras-go/v2/registry/remote/retry"
+)
+
+// Store keeps attestations as OCI 1.1 referrers in an oras-go graph target: a remote
+// repository, an OCI image layout or memory. It implements provenance.Store and adds Discover,
+// Resolve, CheckDrift and Copy. A Store is safe for concurrent use.
+type Store struct {
+	target orasgo.GraphTarget
+	repo   *remote.Repository // set for remote stores
+	lock   string             // key of the in-process lock for referrers tag index writes
+	o      options
+	cap    atomic.Value // capability, learnt from the first listing of a remote repository
+}
+
+var _ provenance.Store = (*Store)(nil)
+
+// New returns a Store over any oras-go graph target. When the target also lists referrers
+// (registry.ReferrerLister, as *remote.Repository does) the Store uses that; otherwise it reads
+// the target's predecessor graph. Remote-only options (credentials, transport, plain HTTP) are
+// rejected: configure a *remote.Repository yourself, or use NewRemote.
+func New(target orasgo.GraphTarget, opts ...Option) (*Store, error) {
+	if target == nil {
+		return nil, &InputError{What: "target", Reason: "is nil"}
+	}
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.remoteOnlyOpt != "" {
+		return nil, &OptionError{Option: o.remoteOnlyOpt, Reason: "applies to NewRemote only"}
+	}
+	s := &Store{target: target, o: o}
+	if r, ok := target.(*remote.Repository); ok {
+		s.repo = r
+		s.lock = r.Reference.Registry + "/" + r.Reference.Repository
+	}
+	return s, nil
+}
+
+// NewMemory returns a Store in memory (oras-go content/memory), for tests and for staging
+// attestations before a copy.
+func NewMemory(opts ...Option) (*Store, error) {
+	return New(memory.New(), opts...)
+}
+
+// NewLayout returns a Store over the OCI image layout in directory dir (oras-go content/oci),
+// creating the layout when dir holds none. An image copied there with Copy keeps its
+// attestations, so the directory works as an offline evidence pack.
+func NewLayout(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.remoteOnlyOpt != "" {
+		return nil, &OptionError{Option: o.remoteOnlyOpt, Reason: "applies to NewRemote only"}
+	}
+	layout, err := oci.NewWithContext(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("oras: open OCI layout %s: %w", dir, err)
+	}
+	return &Store{target: layout, o: o}, nil
+}
+
+// NewRemote returns a Store over the registry repository named by repository ("host[:port]/name").
+// It speaks HTTPS unless WithPlainHTTPUnsafe is given, retries requests answered 429 or 5xx with
+// backoff (oras-go's retry transport), sends credentials only when a credentials option is given,
+// and detects the referrers API on first use (or takes WithReferrersAPI) and remembers it.
+func NewRemote(repository string, opts ...Option) (*Store, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.dockerConfig != nil && o.credStore != nil {
+		return nil, &OptionError{Option: "WithCredentials", Reason: "cannot be combined with a Docker config option"}
+	}
+	ref, err := registry.ParseReference(repository)
+	if err != nil {
+		return nil, &InputError{What: "repository", Reason: err.Error()}
+	}
+	if ref.Reference != "" {
+		return nil, &InputError{What: "repository", Reason: fmt.Sprintf("%q names a tag or digest; give the repository only", repository)}
+	}
+	repo, err := remote.NewRepository(repository)
+	if err != nil {
+		return nil, &InputError{What: "repository", Reason: err.Error()}
+	}
+	cred := o.credStore
+	switch {
+	case o.dockerConfig != nil && *o.dockerConfig == "":
+		cred, err = credentials.NewStoreFromDocker(credentials.StoreOptions{})
+	case o.dockerConfig != nil:
+		cred, err = credentials.NewStore(*o.dockerConfig, credentials.StoreOptions{})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oras: load Docker credentials: %w", err)
+	}
+	base := o.transport
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	client := &auth.Client{
+		Client: &http.Client{Transport: &pageLimiter{next: retry.NewTransport(base)}},
+		Cache:  auth.NewCache(),
+	}
+	client.SetUserAgent("provkit")
+	if cred != nil {
+		client.Credential = credentials.Credential(cred)
+	}
+	repo.Client = client
+	repo.PlainHTTP = o.plainHTTP
+	repo.ReferrerListPageSize = o.pageSize
+	// The previous referrers tag index is kept rather than deleted: with several writers, deleting
+	// "the old index" can delete the one another writer just tagged.
+	repo.SkipReferrersGC = true
+	if o.referrersAPI != nil {
+		if err := repo.SetReferrersCapability(*o.referrersAPI); err != nil {
+			return nil, fmt.Errorf("oras: %w", err)
+		}
+	}
+	return &Store{target: repo, repo: repo, lock: ref.Registry + "/" + ref.Repository, o: o}, nil
+}
+
+// Target returns the oras-go graph target under the Store, for operations provkit does not wrap.
+func (s *Store) Target() orasgo.GraphTarget { return s.target }
+
+// Attach stores b as an OCI 1.1 referrer of subject: a manifest whose subject is subject,
+// artifactType and single layer are b's media type, config is the OCI empty descriptor, and
+// whose annotations are those cosign writes for its bundle format
+// (dev.sigstore.bundle.content, dev.sigstore.bundle.predicateType and
+// org.opencontainers.image.created from the Store's clock). When subject already has a
+// referrer holding the same bundle bytes, Attach returns it and writes nothing. On a registry
+// without the referrers API it checks that the entry survived concurrent writers and pushes
+// again if not.
+func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b provenance.Bundle) (ocispec.Descriptor, error) {
+	if err := checkSubject(subject); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if len(b.Data) == 0 {
+		return ocispec.Descriptor{}, &InputError{What: "bundle", Reason: "is empty"}
+	}
+	if len(b.Data) > provenance.MaxBundleBytes {
+		return ocispec.Descriptor{}, &provenance.SizeError{What: "bundle", Limit: provenance.MaxBundleBytes, Size: int64(len(b.Data))}
+	}
+	if b.MediaType == "" {
+		return ocispec.Descriptor{}, &InputError{What: "bundle", Reason: "has no media type"}
+	}
+	ok, err := s.target.Exists(ctx, subject)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("oras: check subject %s: %w", subject.Digest, err)
+	}
+	if !ok {
+		return ocispec.Descriptor{}, fmt.Errorf("oras: subject %s: %w", subject.Digest, provenance.ErrNotFound)
+	}
+	if s.lock != "" {
+		// Writers in this process take turns per subject: the referrers tag index is a
+		// read-modify-write, and some registries (olareg v0.2.2) update their referrers list the
+		// same way. Writers elsewhere are caught by the check after the push.
+		mu := subjectLock(s.lock + "@" + subject.Digest.String())
+		mu.Lock()
+		defer mu.Unlock()
+	}
+	if desc, found, err := s.findAttached(ctx, subject, b); err != nil {
+		return ocispec.Descriptor{}, err
+	} else if found {
+		s.o.logger.DebugContext(ctx, "attestation already attached", "subject", subject.Digest, "manifest", desc.Digest)
+		return desc, nil
+	}
+	layer := b.Descriptor()
+	if err := pushIfAbsent(ctx, s.target, layer, b.Data); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	ann := map[string]string{
+		provenance.AnnotationBundleContent: provenance.BundleContentDSSE,
+		ocispec.AnnotationCreated:          s.o.clock().UTC().Format(time.RFC3339),
+	}
+	if b.PredicateType != "" {
+		ann[provenance.AnnotationBundlePredicateType] = b.PredicateType
+	}
+	cp := &capturePusher{GraphTarget: s.target}
+	desc, err := orasgo.PackManifest(ctx, cp, orasgo.PackManifestVersion1_1, b.MediaType, orasgo.PackManifestOptions{
+		Subject:             &subject,
+		Layers:              []ocispec.Descriptor{layer},
+		ManifestAnnotations: ann,
+	})
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("oras: push attestation manifest for %s: %w", subject.Digest, err)
+	}
+	if s.repo != nil {
+		if err := s.ensureIndexed(ctx, subject, desc, cp.manifest); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
+	s.o.logger.DebugContext(ctx, "attached attestation", "subject", subject.Digest, "manifest", desc.Digest,
+		"predicateType", b.PredicateType)
+	return desc, nil
+}
+
+// findAttached looks for a referrer of subject that holds exactly b's bytes.
+func (s *Store) findAttached(ctx context.Context, subject ocispec.Descriptor, b provenance.Bundle) (ocispec.Descriptor, bool, error) {
+	refs, _, err := s.referrers(ctx, subject, b.MediaType)
+	if err != nil && !errors.Is(err, provenance.ErrNotFound) {
+		return ocispec.Descriptor{}, false, err
+	}
+	var candidates []ocispec.Descriptor
+	for _, r := range refs {
+		if pt, ok := r.Annotations[provenance.AnnotationBundlePredicateType]; ok && pt != b.PredicateType {
+			continue
+		}
+		candidates = append(candidates, r)
+	}
+	want := b.Digest()
+	var hit atomic.Pointer[ocispec.Descriptor]
+	err = forEach(ctx, s.o.concurrency, candidates, func(ctx context.Context, r ocispec.Descriptor) error {
+		doc, _, err := fetchDocument(ctx, s.target, r)
+		if err != nil {
+			if errors.Is(err, provenance.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		if len(doc.Layers) == 1 && doc.Layers[0].Digest == want && doc.Layers[0].Size == int64(len(b.Data)) {
+			hit.Store(&r)
+		}
+		return nil
+	})
+	if err != nil {
+		return ocispec.Descriptor{}, false, err
+	}
+	if d := hit.Load(); d != nil {
+		return *d, true, nil
+	}
+	return ocispec.Descriptor{}, false, nil
+}
+
+// ensureIndexed checks that desc is listed among subject's referrers, pushing its manifest
+// again (which re-runs oras-go's referrers tag index update) until it is.
+func (s *Store) ensureIndexed(ctx context.Context, subject, desc ocispec.Descriptor, manifest []byte) error {
+	for attempt := 1; ; attempt++ {
+		refs, _, err := s.referrers(ctx, subject, desc.ArtifactType)
+		if err != nil && !errors.Is(err, provenance.ErrNotFound) {
+			return err
+		}
+		if slices.ContainsFunc(refs, func(r ocispec.Descriptor) bool { return r.Digest == desc.Digest }) {
+			return nil
+		}
+		if attempt >= s.o.attempts {
+			return &LostUpdateError{Subject: subject.Digest, Attestation: desc.Digest, Attempts: attempt}
+		}
+		wait := s.o.retryBase << min(attempt-1, 6)
+		wait = wait/2 + rand.N(wait)
+		s.o.logger.WarnContext(ctx, "attestation missing from referrers index; pushing again",
+			"subject", subject.Digest, "manifest", desc.Digest, "attempt", attempt, "wait", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		if err := s.target.Push(ctx, desc, bytes.NewReader(manifest)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+			return fmt.Errorf("oras: push attestation manifest %s again: %w", desc.Digest, err)
+		}
+	}
+}
+
+type capability int
+
+const (
+	capUnknown capability = iota
+	capAPI
+	capTag
+)
+
+func (s *Store) capability() capability {
+	if s.repo == nil {
+		return capUnknown
+	}
+	v, _ := s.cap.Load().(capability)
+	return v
+}
+
+// Referrers lists the attestation manifests that refer to subject, filtered to artifactType
+// unless it is empty, sorted by digest. It reads the referrers API or the referrers tag index of
+// a registry, or the predecessor graph of a layout or memory store. Beyond the Store's referrer
+// limit it fails with a *LimitError (wrapping provenance.ErrTooLarge); for a subject the store
+// does not hold it fails with an error wrapping provenance.ErrNotFound.
+func (s *Store) Referrers(ctx context.Context, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error) {
+	if err := checkSubject(subject); err != nil {
+		return nil, err
+	}
+	refs, _, err := s.referrers(ctx, subject, artifactType)
+	if err != nil {
+		return nil, err
+	}
+	if len(refs) == 0 {
+		ok, err := s.target.Exists(ctx, subject)
+		if err != nil {
+			return nil, fmt.Errorf("oras: check subject %s: %w", subject.Digest, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("oras: subject %s: %w", subject.Digest, provenance.ErrNotFound)
+		}
+	}
+	return refs, nil
+}
+
+// referrers lists subject's referrers and says where it found them.
+func (s *Store) referrers(ctx context.Context, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, Source, error) {
+	limitErr := &LimitError{What: "referrers of " + subject.Digest.String(), Limit: s.o.maxReferrers}
+	var out []ocispec.Descriptor
+	seen := map[string]bool{}
+	add := func(page []ocispec.Descriptor) error {
+		for _, d := range page {
+			if d.Digest.Validate() != nil || seen[d.Digest.String()] {
+				continue
+			}
+			if artifactType != "" && d.ArtifactType != artifactType {
+				continue
+			}
+			seen[d.Digest.String()] = true
+			out = append(out, d)
+			if len(out) > s.o.maxReferrers {
+				return limitErr
+			}
+		}
+		return nil
+	}
+	var src Source
+	if s.repo != nil {
+		budget := &pageBudget{limit: s.o.maxPages}
+		budget.left.Store(int64(s.o.maxPages))
+		pctx := context.WithValue(ctx, pageBudgetKey{}, budget)
+		if err := s.repo.Referrers(pctx, subject, artifactType, add); err != nil {
+			if errors.Is(err, errdef.ErrNotFound) {
+				return nil, "", notFound(err, "referrers of "+subject.Digest.String())
+			}
+			if errors.Is(err, provenance.ErrTooLarge) {
+				return nil, "", err
+			}
+			return nil, "", fmt.Errorf("oras: list referrers of %s: %w", subject.Digest, err)
+		}
+		src = s.learnCapability()
+	} else {
+		src = SourceGraph
+		preds, err := s.target.Predecessors(ctx, subject)
+		if err != nil {
+			return nil, "", notFound(err, "predecessors of "+subject.Digest.String())
+		}
+		if len(preds) > s.o.maxReferrers*2 {
+			return nil, "", limitErr
+		}
+		var mu sync.Mutex
+		var found []ocispec.Descriptor
+		err = forEach(ctx, s.o.concurrency, preds, func(ctx context.Context, p ocispec.Descriptor) error {
+			if !isManifest(p.MediaType) && !isIndex(p.MediaType) {
+				return nil
+			}
+			doc, _, err := fetchDocument(ctx, s.target, p)
+			if err != nil {
+				return err
+			}
+			if doc.Subject == nil || doc.Subject.Digest != subject.Digest {
+				return nil
+			}
+			d := ocispec.Descriptor{MediaType: p.MediaType, Digest: p.Digest, Size: p.Size,
+				ArtifactType: doc.ArtifactType, Annotations: doc.Annotations}
+			if d.ArtifactType == "" && doc.Config != nil {
+				d.ArtifactType = doc.Config.MediaType
+			}
+			mu.Lock()
+			found = append(found, d)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		if err := add(found); err != nil {
+			return nil, "", err
+		}
+	}
+	slices.SortFunc(out, func(a, b ocispec.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) })
+	return out, src, nil
+}
+
+// learnCapability records and returns which referrers mechanism the repository used, once
+// oras-go has settled it after a successful listing.
+func (s *Store) learnCapability() Source {
+	if c := s.capability(); c != capUnknown {
+		if c == capAPI {
+			return SourceReferrersAPI
+		}
+		return SourceReferrersTag
+	}
+	// After a successful listing oras-go has recorded the capability; setting "true" again fails
+	// exactly when it recorded "false".
+	if err := s.repo.SetReferrersCapability(true); err != nil {
+		s.cap.Store(capTag)
+		return SourceReferrersTag
+	}
+	s.cap.Store(capAPI)
+	return SourceReferrersAPI
+}
+
+// Fetch returns the bundle an attestation descriptor refers to. desc is either an attestation
+// manifest (as Attach and Referrers return) holding one layer, or a layer itself (as Discover
+// reports for cosign's legacy tags and BuildKit); digest and size are verified while reading,
+// and manifests are capped at provenance.MaxManifestBytes, bundles at provenance.MaxBundleBytes.
+// The bundle's PredicateType comes from the manifest or layer annotations.
+func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (provenance.Bundle, error) {
+	if isIndex(desc.MediaType) {
+		return provenance.Bundle{}, &InputError{What: "attestation", Reason: fmt.Sprintf("%s is an index, not an attestation", desc.Digest)}
+	}
+	if !isManifest(desc.MediaType) {
+		data, err := fetchBytes(ctx, s.target, desc, "bundle", provenance.MaxBundleBytes)
+		if err != nil {
+			return provenance.Bundle{}, err
+		}
+		return provenance.Bundle{MediaType: desc.MediaType, Data: data, PredicateType: predicateType(desc.Annotations)}, nil
+	}
+	doc, _, err := fetchDocument(ctx, s.target, desc)
+	if err != nil {
+		return provenance.Bundle{}, err
+	}
+	if len(doc.Layers) != 1 {
+		return provenance.Bundle{}, &InputError{What: "attestation",
+			Reason: fmt.Sprintf("manifest %s has %d layers; fetch one of the layers Discover reports", desc.Digest, len(doc.Layers))}
+	}
+	layer := doc.Layers[0]
+	data, err := fetchBytes(ctx, s.target, layer, "bundle", provenance.MaxBundleBytes)
+	if err != nil {
+		return provenance.Bundle{}, err
+	}
+	pt := predicateType(doc.Annotations)
+	if pt == "" {
+		pt = predicateType(layer.Annotations)
+	}
+	return provenance.Bundle{MediaType: layer.MediaType, Data: data, PredicateType: pt}, nil
+}
+
+// predicateType reads a predicate type from the annotations cosign and BuildKit write.
+func predicateType(ann map[string]string) string {
+	for _, k := range []string{provenance.AnnotationBundlePredicateType, provenance.AnnotationCosignPredicateType, provenance.AnnotationInTotoPredicateType} {
+		if v := ann[k]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func checkSubject(subject ocispec.Descriptor) error {
+	if err := subject.Digest.Validate(); err != nil {
+		return &InputError{What: "subject", Reason: fmt.Sprintf("digest %q: %v", subject.Digest, err)}
+	}
+	if !isManifest(subject.MediaType) && !isIndex(subject.MediaType) {
+		return &InputError{What: "subject", Reason: fmt.Sprintf("media type %q is not an image manifest or index", subject.MediaType)}
+	}
+	if subject.Size <= 0 || subject.Size > provenance.MaxManifestBytes {
+		return &InputError{What: "subject", Reason: fmt.Sprintf("size %d is outside 1..%d", subject.Size, provenance.MaxManifestBytes)}
+	}
+	return nil
+}
+
+func pushIfAbsent(ctx context.Context, t content.Storage, desc ocispec.Descriptor, data []byte) error {
+	ok, err := t.Exists(ctx, desc)
+	if err != nil {
+		return fmt.Errorf("oras: check %s: %w", desc.Digest, err)
+	}
+	if ok {
+		return nil
+	}
+	if err := t.Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return fmt.Errorf("oras: push %s: %w", desc.Digest, err)
+	}
+	return nil
+}
+
+// capturePusher keeps a copy of the manifest PackManifest pushes, to push it again if a
+// referrers tag index loses it.
+type capturePusher struct {
+	orasgo.GraphTarget
+	manifest []byte
+}
+
+func (c *capturePusher) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
+	if !isManifest(desc.MediaType) {
+		return c.GraphTarget.Push(ctx, desc, r)
+	}
+	data, err := content.ReadAll(r, desc)
+	if err != nil {
+		return err
+	}
+	c.manifest = data
+	return c.GraphTarget.Push(ctx, desc, bytes.NewReader(data))
+}
+
+var subjectLocks sync.Map // string -> *sync.Mutex
+
+func subjectLock(key string) *sync.Mutex {
+	mu, _ := subjectLocks.LoadOrStore(key, &sync.Mutex{})
+	return mu.(*sync.Mutex)
+}
+
+type pageBudgetKey struct{}
+
+type pageBudget struct {
+	left  atomic.Int64
+	limit int
+}
+
+// pageLimiter stops a listing that asks for more referrers pages than its budget, so a
+// registry serving endless (even empty) pages cannot keep a caller busy.
+type pageLimiter struct{ next http.RoundTripper }
+
+func (p *pageLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if b, ok := req.Context().Value(pageBudgetKey{}).(*pageBudget); ok && strings.Contains(req.URL.Path, "/referrers/") {
+		if b.left.Add(-1) < 0 {
+			return nil, &LimitError{What: "referrers pages", Limit: b.limit}
+		}
+	}
+	return p.next.RoundTrip(req)
+}
+
+// forEach runs fn on every item with at most n at once, stopping at the first error.
+func forEach[T any](ctx context.Context, n int, items []T, fn func(context.Context, T) error) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, it := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(ctx, it); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
