@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 )
 
 // Identity is the signer a bundle must come from: trusted keys by id, certificate identities,
