@@ -402,4 +402,3 @@ func TestPredicateTypeOption(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
-
