@@ -169,3 +169,8 @@ func wantSignatureRejected(t testing.TB, err error) {
 		t.Fatalf("got %v, want a signature verification failure", err)
 	}
 }
+
+func sha256Sum(data []byte) []byte {
+	sum := sha256.Sum256(data)
+	return sum[:]
+}
