@@ -147,76 +147,87 @@ func SubjectsFromDir(ctx context.Context, root string, opts ...HashOption) ([]*i
 	if err != nil {
 		return nil, err
 	}
-	names, dir, err := listTree(root)
+	realRoot, err := filepath.EvalSymlinks(root)
 	if err != nil {
-		return nil, err
+		return nil, &PathError{Op: "walk", Path: root, Err: err}
+	}
+	dir, err := os.OpenRoot(realRoot)
+	if err != nil {
+		return nil, &PathError{Op: "open", Path: root, Err: err}
 	}
 	defer dir.Close()
-	if len(names) == 0 {
-		return nil, fmt.Errorf("%w: no regular files below %s", ErrNoSubjects, root)
-	}
 
-	subjects := make([]*intoto.ResourceDescriptor, len(names))
-	jobs := make(chan int)
-	errs := make(chan error, o.workers)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The walk feeds the workers as it goes, so hashing overlaps with reading directories.
+	type job struct {
+		index int
+		name  string
+	}
+	jobs := make(chan job, 4*o.workers)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	var counter *atomic.Int64
 	if o.progress != nil {
 		counter = new(atomic.Int64)
 	}
-	var wg sync.WaitGroup
-	for range min(o.workers, len(names)) {
+	var (
+		mu       sync.Mutex
+		subjects []*intoto.ResourceDescriptor
+		wg       sync.WaitGroup
+	)
+	for range o.workers {
 		wg.Go(func() {
-			for i := range jobs {
-				rd, err := hashTreeFile(dir, names[i], o, counter)
+			for j := range jobs {
+				rd, err := hashTreeFile(dir, j.name, o, counter)
 				if err != nil {
-					errs <- err
-					cancel()
-					return
+					cancel(err)
+					continue
 				}
-				subjects[i] = rd
+				mu.Lock()
+				if j.index >= len(subjects) {
+					subjects = append(subjects, make([]*intoto.ResourceDescriptor, j.index+1-len(subjects))...)
+				}
+				subjects[j.index] = rd
+				mu.Unlock()
 			}
 		})
 	}
-feed:
-	for i := range names {
+	count := 0
+	walkErr := walkTree(ctx, dir, realRoot, func(name string) error {
 		select {
-		case jobs <- i:
+		case jobs <- job{index: count, name: name}:
+			count++
+			return nil
 		case <-ctx.Done():
-			break feed
+			return context.Cause(ctx)
 		}
-	}
+	})
 	close(jobs)
 	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if walkErr != nil {
+		return nil, walkErr
+	}
+	if err := context.Cause(ctx); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if count == 0 {
+		return nil, fmt.Errorf("%w: no regular files below %s", ErrNoSubjects, root)
 	}
 	return subjects, nil
 }
 
-// listTree walks root without following links and returns the names to hash.
-func listTree(root string) ([]string, *os.Root, error) {
-	realRoot, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return nil, nil, &PathError{Op: "walk", Path: root, Err: err}
-	}
-	dir, err := os.OpenRoot(realRoot)
-	if err != nil {
-		return nil, nil, &PathError{Op: "open", Path: root, Err: err}
-	}
-	var names []string
-	err = fs.WalkDir(dir.FS(), ".", func(name string, d fs.DirEntry, err error) error {
+// walkTree calls visit, in lexical order, with the slash-separated name of every regular file
+// below dir and of every link to a regular file inside it, without following links.
+func walkTree(ctx context.Context, dir *os.Root, realRoot string, visit func(name string) error) error {
+	return fs.WalkDir(dir.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return &PathError{Op: "walk", Path: name, Err: err}
 		}
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
 		switch {
 		case d.Type().IsRegular():
-			names = append(names, name)
+			return visit(name)
 		case d.Type()&fs.ModeSymlink != 0:
 			target, err := filepath.EvalSymlinks(filepath.Join(realRoot, filepath.FromSlash(name)))
 			if err != nil {
@@ -231,16 +242,11 @@ func listTree(root string) ([]string, *os.Root, error) {
 				return &PathError{Op: "walk", Path: name, Err: err}
 			}
 			if info.Mode().IsRegular() {
-				names = append(names, name)
+				return visit(name)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		dir.Close()
-		return nil, nil, err
-	}
-	return names, dir, nil
 }
 
 func hashTreeFile(dir *os.Root, name string, o *hashOptions, counter *atomic.Int64) (*intoto.ResourceDescriptor, error) {
