@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
 	"io"
 	"log"
 	"net/http"
@@ -151,3 +152,5 @@ func (tt *tamperTarget) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.
 	data[len(data)/2] ^= 0xff
 	return io.NopCloser(bytes.NewReader(data)), nil
 }
+
+var specV2 = specs.Versioned{SchemaVersion: 2}
