@@ -290,7 +290,7 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 			return nil, fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + vc.PublicKey().Hint()})
 		}
 		var keyID string
-		if res, keyID, err = v.verifyKeySigned(entity, vc.PublicKey().Hint(), raw.PayloadType, id); err != nil {
+		if res, keyID, err = v.verifyKeySigned(entity, vc.PublicKey().Hint(), id); err != nil {
 			return nil, err
 		}
 		signer.KeyID = keyID
@@ -332,7 +332,7 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 
 // verifyKeySigned tries the trusted keys id accepts, the one the hint names first, and returns
 // sigstore-go's result and the id of the key that verified.
-func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint, payloadType string, id Identity) (*sgverify.VerificationResult, string, error) {
+func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint string, id Identity) (*sgverify.VerificationResult, string, error) {
 	untimed := false
 	if v.cfg.untimedKeys {
 		entries, err := entity.TlogEntries()
@@ -349,47 +349,59 @@ func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint, payloadTy
 	if err != nil {
 		return nil, "", err
 	}
+	// A hint naming a trusted key the identity does not accept: the bundle claims a signer
+	// other than the expected one. If that key really signed, it is the wrong signer.
+	var hinted *keyVerifier
+	for _, kv := range v.keys {
+		if kv.id == hint || kv.fingerprint == hint {
+			hinted = kv
+			break
+		}
+	}
+	if hinted != nil && !id.acceptsKeyID(hinted.id) {
+		if _, err := v.verifyWithKey(entity, hinted, untimed); err != nil {
+			return nil, "", err
+		}
+		return nil, "", fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + hinted.id})
+	}
 	var first error
 	for _, kv := range cands {
-		sv := kv.timed
-		if untimed {
-			if now := v.cfg.clock(); !kv.key.ValidAtTime(now) {
-				if first == nil {
-					first = failf(CheckKey, "key %s is not valid at %s, and the bundle has no verified signing time", kv.id, now.Format(time.RFC3339))
-				}
-				continue
-			}
-			sv = kv.untimed
-		}
-		res, err := sv.Verify(entity, v.keyPolicy)
+		res, err := v.verifyWithKey(entity, kv, untimed)
 		if err == nil {
 			return res, kv.id, nil
 		}
 		if first == nil {
-			first = classify(err, payloadType, true)
+			first = err
 		}
 	}
 	if first == nil {
 		return nil, "", failf(CheckKey, "no trusted key is acceptable to %s", id)
 	}
-	// A bundle that verifies with a trusted key the identity does not accept is a wrong signer,
-	// not a bad signature: say so.
-	var ve *VerificationError
-	if errors.As(first, &ve) && ve.Check == CheckSignature {
-		for _, kv := range v.keys {
-			if id.acceptsKeyID(kv.id) || (kv.id != hint && kv.fingerprint != hint) {
-				continue
-			}
-			sv := kv.timed
-			if untimed {
-				sv = kv.untimed
-			}
-			if _, err := sv.Verify(entity, v.keyPolicy); err == nil {
-				return nil, "", fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + kv.id})
-			}
-		}
-	}
 	return nil, "", first
+}
+
+// verifyWithKey runs sigstore-go's verification pinned to one trusted key.
+func (v *Verifier) verifyWithKey(entity sgverify.SignedEntity, kv *keyVerifier, untimed bool) (*sgverify.VerificationResult, error) {
+	sv := kv.timed
+	if untimed {
+		if now := v.cfg.clock(); !kv.key.ValidAtTime(now) {
+			return nil, failf(CheckKey, "key %s is not valid at %s, and the bundle has no verified signing time", kv.id, now.Format(time.RFC3339))
+		}
+		sv = kv.untimed
+	}
+	res, err := sv.Verify(entity, v.keyPolicy)
+	if err != nil {
+		return nil, classify(err, payloadTypeOf(entity), true)
+	}
+	return res, nil
+}
+
+func payloadTypeOf(entity sgverify.SignedEntity) string {
+	sc, err := entity.SignatureContent()
+	if err != nil || sc.EnvelopeContent() == nil || sc.EnvelopeContent().RawEnvelope() == nil {
+		return ""
+	}
+	return sc.EnvelopeContent().RawEnvelope().PayloadType
 }
 
 // keyCandidates lists the keys to try, in order.
@@ -400,8 +412,14 @@ func (v *Verifier) keyCandidates(hint string, id Identity) ([]*keyVerifier, erro
 			out = append(out, kv)
 		}
 	}
+	if len(out) > 0 {
+		// The hint names an acceptable trusted key: that key, and only it, must verify.
+		return out, nil
+	}
+	// A hint that names no trusted key (cosign's differ from sigstore-go's) is no evidence of
+	// anything: every acceptable key is tried, and the signature alone decides.
 	for _, kv := range v.keys {
-		if id.acceptsKeyID(kv.id) && kv.id != hint && kv.fingerprint != hint {
+		if id.acceptsKeyID(kv.id) {
 			out = append(out, kv)
 		}
 	}
