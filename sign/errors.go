@@ -22,6 +22,9 @@ var (
 	ErrInvalidPayload = errors.New("sign: invalid payload")
 	// ErrInvalidBundle means bytes do not hold a Sigstore bundle with a DSSE envelope.
 	ErrInvalidBundle = errors.New("sign: invalid bundle")
+	// ErrSelfCheck means a new bundle failed the check requested with WithVerification; it is
+	// not returned.
+	ErrSelfCheck = errors.New("sign: new bundle failed verification")
 	// ErrService means a Sigstore service (Fulcio, Rekor, a timestamp authority or a token
 	// endpoint) could not be reached or refused the request.
 	ErrService = errors.New("sign: service failed")

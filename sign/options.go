@@ -159,8 +159,9 @@ func WithRetries(n uint) Option {
 }
 
 // WithVerification has every bundle checked by sigstore-go's verifier against trusted before
-// it is returned, with the timestamps and log entries the signer requested. A bundle that
-// fails is not returned.
+// it is returned, requiring the timestamps and log entries the signer requested (the identity is
+// not checked). A bundle that fails is not returned: Sign fails with an error wrapping
+// ErrSelfCheck and sigstore-go's reason.
 func WithVerification(trusted root.TrustedMaterial) Option {
 	return func(o *options) error {
 		if trusted == nil {

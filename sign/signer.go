@@ -14,8 +14,10 @@ import (
 	"github.com/provkit/provkit/provenance"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -245,7 +247,6 @@ func (s *bundleSigner) sign(ctx context.Context, payloadType string, payload []b
 		TimestampAuthorities: s.tsas,
 		TransparencyLogs:     s.tlogs,
 		Context:              ctx, // per call, as sigstore-go's API takes it; never kept
-		TrustedRoot:          s.trusted,
 	}
 	if s.tokens != nil {
 		token, err := s.tokens.Token(ctx)
@@ -268,6 +269,11 @@ func (s *bundleSigner) sign(ctx context.Context, payloadType string, payload []b
 		}
 		return provenance.Bundle{}, fmt.Errorf("sign: bundle: %w", err)
 	}
+	if s.trusted != nil {
+		if err := s.selfCheck(pb); err != nil {
+			return provenance.Bundle{}, err
+		}
+	}
 	data, err := marshalBundle(pb)
 	if err != nil {
 		return provenance.Bundle{}, err
@@ -275,6 +281,39 @@ func (s *bundleSigner) sign(ctx context.Context, payloadType string, payload []b
 	s.logger.DebugContext(ctx, "signed", "payloadType", payloadType, "payloadBytes", len(payload),
 		"bundleBytes", len(data), "timestamps", len(s.tsas), "tlogEntries", len(s.tlogs), "keyless", s.tokens != nil)
 	return provenance.Bundle{MediaType: provenance.MediaTypeBundleV03, Data: data, PredicateType: predicateType}, nil
+}
+
+// selfCheck verifies a new bundle with sigstore-go's verifier against the trusted material of
+// WithVerification, requiring every timestamp and log entry the signer asked for. The identity is
+// not checked: the signer cannot know which one its caller expects.
+func (s *bundleSigner) selfCheck(pb *protobundle.Bundle) error {
+	hasCert := s.certProvider != nil
+	var vopts []sgverify.VerifierOption
+	switch {
+	case len(s.tsas) > 0:
+		vopts = append(vopts, sgverify.WithSignedTimestamps(len(s.tsas)))
+	case len(s.tlogs) > 0 && hasCert:
+		vopts = append(vopts, sgverify.WithIntegratedTimestamps(len(s.tlogs)))
+	case hasCert:
+		vopts = append(vopts, sgverify.WithCurrentTime())
+	default:
+		vopts = append(vopts, sgverify.WithNoObserverTimestamps())
+	}
+	if len(s.tlogs) > 0 {
+		vopts = append(vopts, sgverify.WithTransparencyLog(len(s.tlogs)))
+	}
+	v, err := sgverify.NewVerifier(s.trusted, vopts...)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSelfCheck, err)
+	}
+	b, err := sgbundle.NewBundle(pb)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSelfCheck, err)
+	}
+	if _, err := v.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe())); err != nil {
+		return fmt.Errorf("%w: %w", ErrSelfCheck, err)
+	}
+	return nil
 }
 
 func marshalBundle(pb *protobundle.Bundle) ([]byte, error) {
