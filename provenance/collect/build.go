@@ -243,7 +243,9 @@ func newOptions(opts []Option) (*options, error) {
 // result, and the statement made from it, are the same bytes every time.
 //
 // Errors: a *GitError wrapping ErrNotGitRepository, ErrNoCommit or ErrGitNotFound; an error
-// wrapping ErrSourceDateEpoch; a *MaterialError wrapping ErrMaterial; ErrInvalidOption.
+// wrapping ErrSourceDateEpoch; a *MaterialError wrapping ErrMaterial; ErrInvalidOption. A build
+// WithoutGit, off any CI platform and without WithParameters has no external parameter to
+// record, which SLSA does not allow: it fails with a *provenance.MissingFieldError.
 func Build(ctx context.Context, dir string, opts ...Option) (*provenance.Build, error) {
 	o, err := newOptions(opts)
 	if err != nil {

@@ -1,6 +1,9 @@
 package collect
 
 import (
+	// Register the algorithms go-digest checks image digests with.
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"fmt"
 	"path/filepath"
 	"regexp"
