@@ -1,9 +1,12 @@
 package oras_test
 
 import (
+	"github.com/provkit/provkit/internal/testenv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/provkit/provkit/internal/storetest"
@@ -58,7 +61,7 @@ func TestConformanceLayout(t *testing.T) {
 // remoteInstance makes an instance on a fresh repository of the registry at host.
 func remoteInstance(t *testing.T, host string) storetest.Instance {
 	t.Helper()
-	repo := "conformance/" + sanitize(t.Name())
+	repo := "conformance/" + sanitize(t.Name()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	proxy, tamper := tamperProxy(t, host)
 	s := remoteStore(t, proxy, repo)
 	return storetest.Instance{
@@ -71,11 +74,11 @@ func remoteInstance(t *testing.T, host string) storetest.Instance {
 }
 
 func TestConformanceOlaregInProcess(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Instance { return remoteInstance(t, olaregServer(t)) })
+	storetest.Run(t, func(t *testing.T) storetest.Instance { return remoteInstance(t, testenv.OlaregServer(t)) })
 }
 
 func TestConformanceGGCRInProcess(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Instance { return remoteInstance(t, ggcrServer(t)) })
+	storetest.Run(t, func(t *testing.T) storetest.Instance { return remoteInstance(t, testenv.GGCRServer(t)) })
 }
 
 func sanitize(name string) string {
@@ -93,4 +96,16 @@ func sanitize(name string) string {
 		}
 	}
 	return string(out)
+}
+
+// The real registry programs `make test` starts on loopback; they keep content between runs,
+// so each instance uses a fresh repository.
+func TestConformanceDistribution(t *testing.T) {
+	host := testenv.Distribution(t)
+	storetest.Run(t, func(t *testing.T) storetest.Instance { return remoteInstance(t, host) })
+}
+
+func TestConformanceOlareg(t *testing.T) {
+	host := testenv.Olareg(t)
+	storetest.Run(t, func(t *testing.T) storetest.Instance { return remoteInstance(t, host) })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/provkit/provkit/internal/testenv"
 	"slices"
 	"testing"
 	"time"
@@ -109,10 +110,10 @@ func TestDiscoverEveryPlace(t *testing.T) {
 			return s
 		}, provoras.SourceGraph},
 		{"olareg", func(t *testing.T) *provoras.Store {
-			return remoteStore(t, olaregServer(t), "discover/img", provoras.WithClock(fixedClock))
+			return remoteStore(t, testenv.OlaregServer(t), "discover/img", provoras.WithClock(fixedClock))
 		}, provoras.SourceReferrersAPI},
 		{"ggcr", func(t *testing.T) *provoras.Store {
-			return remoteStore(t, ggcrServer(t), "discover/img", provoras.WithClock(fixedClock))
+			return remoteStore(t, testenv.GGCRServer(t), "discover/img", provoras.WithClock(fixedClock))
 		}, provoras.SourceReferrersTag},
 	}
 	for _, be := range backends {
@@ -227,7 +228,7 @@ func TestDiscoverEveryPlace(t *testing.T) {
 // annotations: Discover reads the manifest to learn the predicate type.
 func TestDiscoverCosignTagIndexEntry(t *testing.T) {
 	ctx := t.Context()
-	host := ggcrServer(t)
+	host := testenv.GGCRServer(t)
 	s := remoteStore(t, host, "cosign/img")
 	subject := pushImage(t, s.Target(), "img", "v1")
 	// A writer that believes in the referrers API pushes without indexing, as cosign's own

@@ -6,7 +6,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,31 +15,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/olareg/olareg"
-	olaregconfig "github.com/olareg/olareg/config"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	provoras "github.com/provkit/provkit/oras"
 	orasgo "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 )
-
-// olaregServer starts olareg in process (memory store, referrers API) and returns host:port.
-func olaregServer(t testing.TB) string {
-	t.Helper()
-	srv := httptest.NewServer(olareg.New(olaregconfig.Config{Storage: olaregconfig.ConfigStorage{StoreType: olaregconfig.StoreMem}}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-// ggcrServer starts go-containerregistry's registry in process (no referrers API, so clients
-// use the referrers tag schema) and returns host:port.
-func ggcrServer(t testing.TB) string {
-	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
 
 // counter counts the HTTP requests a remote store sends.
 type counter struct {

@@ -2,6 +2,7 @@ package oras_test
 
 import (
 	"errors"
+	"github.com/provkit/provkit/internal/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,7 +57,7 @@ func TestOptionsRejected(t *testing.T) {
 // TestDockerConfigCredentials checks that credentials named in a Docker config file reach the
 // registry: olareg is not configured for auth, so this checks the config is read and usable.
 func TestDockerConfigCredentials(t *testing.T) {
-	host := olaregServer(t)
+	host := testenv.OlaregServer(t)
 	cfg := filepath.Join(t.TempDir(), "config.json")
 	if err := os.WriteFile(cfg, []byte(`{"auths":{"`+host+`":{"auth":"dXNlcjpwYXNz"}}}`), 0o600); err != nil {
 		t.Fatal(err)

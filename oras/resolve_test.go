@@ -2,6 +2,7 @@ package oras_test
 
 import (
 	"errors"
+	"github.com/provkit/provkit/internal/testenv"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -12,7 +13,7 @@ import (
 
 func TestResolveAndDrift(t *testing.T) {
 	ctx := t.Context()
-	s := remoteStore(t, olaregServer(t), "drift/img")
+	s := remoteStore(t, testenv.OlaregServer(t), "drift/img")
 	first := pushImage(t, s.Target(), "first", "latest")
 	got, err := s.Resolve(ctx, "latest")
 	if err != nil || got.Digest != first.Digest {
@@ -54,7 +55,7 @@ func TestResolveAndDrift(t *testing.T) {
 // everything back from the layout alone, and promotes it on to a registry with the API.
 func TestCopyEvidencePack(t *testing.T) {
 	ctx := t.Context()
-	src := remoteStore(t, ggcrServer(t), "copy/src", provoras.WithClock(fixedClock))
+	src := remoteStore(t, testenv.GGCRServer(t), "copy/src", provoras.WithClock(fixedClock))
 	subject := pushImage(t, src.Target(), "app", "v1")
 	pushCosignLegacy(t, src.Target(), subject)
 	att, err := src.Attach(ctx, subject, storetest.Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSLSAProvenanceV1, 1))
@@ -82,7 +83,7 @@ func TestCopyEvidencePack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst := remoteStore(t, olaregServer(t), "copy/dst")
+	dst := remoteStore(t, testenv.OlaregServer(t), "copy/dst")
 	if _, err := provoras.Copy(ctx, offline, "v1", dst, "v1"); err != nil {
 		t.Fatalf("Copy to registry: %v", err)
 	}

@@ -1,0 +1,43 @@
+package oras
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/provkit/provkit/provenance"
+)
+
+// FuzzParseDocument feeds untrusted manifest and index bytes to the parser Discover and Fetch
+// use. It must never panic, and whatever it accepts must hold only well-formed descriptors.
+func FuzzParseDocument(f *testing.F) {
+	seeds := []string{
+		`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"annotations":{"dev.sigstore.bundle.predicateType":"https://slsa.dev/provenance/v1"}}`,
+		`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2,"platform":{"os":"unknown","architecture":"unknown"},"annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}`,
+		`{"layers":[{"digest":"sha256:zz","size":-1}]}`,
+		`{"manifests":null}`,
+		`[]`,
+		``,
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, err := parseDocument(digest.FromBytes(data), data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, provenance.ErrTooLarge) {
+				t.Fatalf("error %v wraps neither ErrMalformed nor ErrTooLarge", err)
+			}
+			return
+		}
+		for _, d := range slices.Concat(doc.Layers, doc.Manifests) {
+			if d.Digest.Validate() != nil || d.Size < 0 {
+				t.Fatalf("accepted a malformed descriptor %q size %d", d.Digest, d.Size)
+			}
+		}
+		if doc.Subject != nil && doc.Subject.Digest.Validate() != nil {
+			t.Fatalf("accepted a malformed subject %q", doc.Subject.Digest)
+		}
+	})
+}
