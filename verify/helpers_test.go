@@ -234,3 +234,7 @@ func wantCheck(t testing.TB, err error, c verify.Check) {
 }
 
 var bg = context.Background()
+
+func errorsIsUnsupported(err error) bool {
+	return errors.Is(err, verify.ErrUnsupportedMediaType) && !errors.Is(err, verify.ErrVerification)
+}

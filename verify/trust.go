@@ -171,8 +171,8 @@ type TUFOptions struct {
 	// CacheDir holds the TUF metadata and targets between runs. Required: this package never
 	// picks a directory in the user's home on its own.
 	CacheDir string
-	// Offline uses only what CacheDir already holds and never touches the network. Metadata in
-	// the cache is used even when expired, as an air-gapped verifier must.
+	// Offline uses only what CacheDir already holds and never touches the network. The cached
+	// metadata must still be unexpired, as TUF requires; refresh the cache online in time.
 	Offline bool
 	// MirrorURL is the TUF repository; empty means Sigstore's public-good mirror.
 	MirrorURL string
