@@ -1,0 +1,96 @@
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// environmentRule looks through the parameters of every verified SLSA provenance v1 for leaked
+// variables and secret values, and for required build parameters.
+type environmentRule struct {
+	forbiddenVars   []glob // case-insensitive
+	forbiddenValues []*regexp.Regexp
+	required        [][]string // each starts with externalParameters or internalParameters
+}
+
+func (r *environmentRule) eval(ec *evalContext) check {
+	views := ec.ofType(slsaV1)
+	if len(views) == 0 {
+		return fail("no verified SLSA provenance v1 attestation", Evidence{Attestation: -1, PredicateType: slsaV1, Message: "none among the attestations"})
+	}
+	var bad []Evidence
+	var reasons []string
+	for _, v := range views {
+		report := func(field, value, msg string) {
+			bad = append(bad, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field, Value: value, Message: msg})
+			reasons = append(reasons, fmt.Sprintf("%s: %s", field, msg))
+		}
+		bd := lookup(v.predicate, "buildDefinition").GetStructValue()
+		for _, top := range []string{"externalParameters", "internalParameters"} {
+			if val := bd.GetFields()[top]; val != nil {
+				r.walk("predicate.buildDefinition."+top, val, report)
+			}
+		}
+		for _, path := range r.required {
+			if got := lookup(bd, path...); got == nil || isNull(got) {
+				report("predicate.buildDefinition."+strings.Join(path, "."), "", "required parameter missing")
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return fail(strings.Join(dedupe(reasons), "; "), bad...)
+	}
+	return pass(fmt.Sprintf("%d SLSA provenance attestation(s): no forbidden variables or values, required parameters present", len(views)))
+}
+
+func isNull(v *structpb.Value) bool {
+	_, ok := v.GetKind().(*structpb.Value_NullValue)
+	return ok
+}
+
+// walk visits every key and string below v. A key matching a forbidden variable is a leak
+// whatever its value; so is a "NAME=value" string whose NAME matches; so is any string a
+// forbidden value pattern matches.
+func (r *environmentRule) walk(path string, v *structpb.Value, report func(field, value, msg string)) {
+	switch k := v.GetKind().(type) {
+	case *structpb.Value_StructValue:
+		fields := k.StructValue.GetFields()
+		keys := make([]string, 0, len(fields))
+		for key := range fields {
+			keys = append(keys, key)
+		}
+		sort.Strings(keys)
+		for _, key := range keys {
+			child := fields[key]
+			p := path + "." + key
+			if g, ok := anyGlob(r.forbiddenVars, key); ok {
+				report(p, redact(valueString(child)), fmt.Sprintf("forbidden variable %s (matches %q)", key, g.text))
+				continue
+			}
+			r.walk(p, child, report)
+		}
+	case *structpb.Value_ListValue:
+		for i, child := range k.ListValue.GetValues() {
+			r.walk(path+"["+strconv.Itoa(i)+"]", child, report)
+		}
+	case *structpb.Value_StringValue:
+		s := k.StringValue
+		if name, _, ok := strings.Cut(s, "="); ok && name != "" {
+			if g, ok := anyGlob(r.forbiddenVars, name); ok {
+				report(path, redact(s), fmt.Sprintf("forbidden variable %s (matches %q)", name, g.text))
+				return
+			}
+		}
+		for _, re := range r.forbiddenValues {
+			if re.MatchString(s) {
+				report(path, redact(s), fmt.Sprintf("value matches forbidden pattern %q", re.String()))
+				return
+			}
+		}
+	}
+}
