@@ -8,11 +8,13 @@ import (
 	"crypto/rand"
 	"testing"
 
+	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/sign/kms"
 )
 
 // BenchmarkSign measures one ECDSA P-256 signature through the plugin protocol, which starts
-// the plugin program once per signature, against the same signature made in process.
+// the plugin program once per signature, against the same signature made in process, and a
+// whole Sigstore bundle signed through the plugin with sign.NewKeySigner.
 func BenchmarkSign(b *testing.B) {
 	d := digest(crypto.SHA256, []byte("provkit"))
 	b.Run("in-process", func(b *testing.B) {
@@ -37,6 +39,25 @@ func BenchmarkSign(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := s.SignContext(context.Background(), d, crypto.SHA256); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("plugin-bundle", func(b *testing.B) {
+		usePlugin(b)
+		uri, _ := newKeyFile(b, elliptic.P256())
+		key, err := kms.Open(context.Background(), uri)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := sign.NewKeySigner(key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := testStatement(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Sign(context.Background(), st); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -3,73 +3,21 @@ package kms_test
 import (
 	"context"
 	"crypto"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"testing"
 	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	sgroot "github.com/sigstore/sigstore-go/pkg/root"
-	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/sign"
 )
 
-// keypair adapts a crypto.Signer to sigstore-go's sign.Keypair, so the tests can build a
-// Sigstore bundle with sigstore-go itself.
-type keypair struct {
-	key     crypto.Signer
-	details signature.AlgorithmDetails
-	hint    []byte
-}
-
-func newKeypair(t testing.TB, key crypto.Signer) *keypair {
-	t.Helper()
-	details, err := signature.GetDefaultAlgorithmDetails(key.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &keypair{key: key, details: details, hint: keyHint(t, key.Public())}
-}
-
-func keyHint(t testing.TB, pub crypto.PublicKey) []byte {
-	t.Helper()
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(der)
-	return []byte(base64.StdEncoding.EncodeToString(sum[:]))
-}
-
-func (k *keypair) GetHashAlgorithm() protocommon.HashAlgorithm { return k.details.GetProtoHashType() }
-func (k *keypair) GetSigningAlgorithm() protocommon.PublicKeyDetails {
-	return k.details.GetSignatureAlgorithm()
-}
-func (k *keypair) GetHint() []byte                { return k.hint }
-func (k *keypair) GetKeyAlgorithm() string        { return "ECDSA" }
-func (k *keypair) GetPublicKey() crypto.PublicKey { return k.key.Public() }
-func (k *keypair) GetPublicKeyPem() (string, error) {
-	b, err := cryptoutils.MarshalPublicKeyToPEM(k.key.Public())
-	return string(b), err
-}
-func (k *keypair) SignData(_ context.Context, data []byte) ([]byte, []byte, error) {
-	h := k.details.GetHashType()
-	d := h.New()
-	d.Write(data)
-	sum := d.Sum(nil)
-	sig, err := k.key.Sign(nil, sum, h)
-	return sig, sum, err
-}
-
-// testStatement returns the canonical JSON of a small in-toto statement.
-func testStatement(t testing.TB) []byte {
+// testStatement returns a small in-toto statement.
+func testStatement(t testing.TB) *intoto.Statement {
 	t.Helper()
 	st, err := provenance.NewStatement([]*intoto.ResourceDescriptor{{
 		Name:   "app.tar",
@@ -78,25 +26,28 @@ func testStatement(t testing.TB) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := provenance.Marshal(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return st
 }
 
-// signBundle signs payload as a DSSE envelope in a Sigstore bundle through key.
-func signBundle(t testing.TB, key crypto.Signer, payload []byte) *sgbundle.Bundle {
+// signBundle signs st with key through sign.NewKeySigner and parses the Sigstore bundle.
+func signBundle(t testing.TB, key crypto.Signer, st *intoto.Statement) *sgbundle.Bundle {
 	t.Helper()
-	pb, err := sgsign.Bundle(&sgsign.DSSEData{Data: payload, PayloadType: "application/vnd.in-toto+json"}, newKeypair(t, key), sgsign.BundleOptions{})
+	s, err := sign.NewKeySigner(key)
+	if err != nil {
+		t.Fatalf("NewKeySigner: %v", err)
+	}
+	pb, err := s.Sign(context.Background(), st)
 	if err != nil {
 		t.Fatalf("signing bundle: %v", err)
 	}
-	b, err := sgbundle.NewBundle(pb)
-	if err != nil {
-		t.Fatal(err)
+	if pb.MediaType != provenance.MediaTypeBundleV03 {
+		t.Fatalf("bundle media type %q, want %q", pb.MediaType, provenance.MediaTypeBundleV03)
 	}
-	return b
+	var b sgbundle.Bundle
+	if err := b.UnmarshalJSON(pb.Data); err != nil {
+		t.Fatalf("parsing bundle: %v", err)
+	}
+	return &b
 }
 
 // verifyBundle verifies b with sigstore-go against the single trusted key pub.

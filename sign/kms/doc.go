@@ -36,7 +36,11 @@
 //
 // A Signer signs digests of one hash function, fixed by Open: the one Sigstore pairs with the
 // key's algorithm (SHA-256 for ECDSA P-256 and RSA, SHA-384 for P-384, SHA-512 for P-521) or the
-// one given with WithHash. Ed25519 keys, which sign whole messages, are not supported.
+// one given with WithHash. sign.NewKeySigner signs with the hash Sigstore pairs with the key, so
+// leave WithHash unset for it. Ed25519 keys, which sign whole messages, are not supported.
+//
+// Sign cannot be cancelled, as crypto.Signer has no context; SignContext takes one, and a
+// caller that knows about it can use it instead.
 //
 // # Errors
 //
