@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/provkit/provkit/provenance"
@@ -51,7 +53,7 @@ func Load(r io.Reader) (*Policy, error) {
 	}
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, yamlError(err)
+		return nil, yamlError(err, nil)
 	}
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
 		return nil, &LoadError{Line: 1, Msg: fmt.Sprintf("want exactly one document, found %d", len(nonEmptyDocs(file)))}
@@ -60,8 +62,8 @@ func Load(r io.Reader) (*Policy, error) {
 		return nil, err
 	}
 	var doc document
-	if err := yaml.UnmarshalWithOptions(data, &doc, yaml.Strict()); err != nil {
-		return nil, yamlError(err)
+	if err := yaml.NodeToValue(file.Docs[0].Body, &doc, yaml.Strict()); err != nil {
+		return nil, yamlError(err, file)
 	}
 	c := &compiler{file: file}
 	p := c.compile(&doc)
@@ -110,21 +112,89 @@ func rejectAliases(f *ast.File) error {
 	return nil
 }
 
-// yamlError turns a goccy/go-yaml error into a LoadError with its position.
-func yamlError(err error) error {
+// yamlError turns a goccy/go-yaml error into a LoadError with its position and, when file is
+// known, the path of the field.
+func yamlError(err error, file *ast.File) error {
 	var ye yaml.Error
-	if errors.As(err, &ye) {
-		le := &LoadError{Msg: ye.GetMessage(), Err: err}
-		if tk := ye.GetToken(); tk != nil {
-			le.Line, le.Column = tk.Position.Line, tk.Position.Column
-		}
-		var te *yaml.TypeError
-		if errors.As(err, &te) && te.StructFieldName != nil {
-			le.Field = *te.StructFieldName
-		}
-		return le
+	if !errors.As(err, &ye) {
+		return &LoadError{Msg: err.Error(), Err: err}
 	}
-	return &LoadError{Msg: err.Error(), Err: err}
+	le := &LoadError{Msg: ye.GetMessage(), Err: err}
+	tk := ye.GetToken()
+	if tk != nil {
+		le.Line, le.Column = tk.Position.Line, tk.Position.Column
+		if file != nil {
+			for _, d := range file.Docs {
+				if path, ok := pathOf(d.Body, tk, ""); ok {
+					le.Field = strings.TrimPrefix(path, ".")
+					break
+				}
+			}
+		}
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) && tk != nil {
+		le.Msg = fmt.Sprintf("%q is not %s", tk.Value, kindName(te.DstType))
+	}
+	return le
+}
+
+func same(a, b *token.Token) bool {
+	return a == b || (a != nil && b != nil && a.Position.Line == b.Position.Line && a.Position.Column == b.Position.Column)
+}
+
+func kindName(t reflect.Type) string {
+	if t == nil {
+		return "of the right type"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Int32, reflect.Uint32, reflect.Uint:
+		return "an integer"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	case reflect.Pointer:
+		return kindName(t.Elem())
+	}
+	return "of the right type"
+}
+
+// pathOf finds the node holding tk below n and returns its path ("rules[0].signers.threshold").
+func pathOf(n ast.Node, tk *token.Token, path string) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	if same(n.GetToken(), tk) {
+		return path, true
+	}
+	switch x := n.(type) {
+	case *ast.MappingNode:
+		for _, v := range x.Values {
+			if p, ok := pathOf(v, tk, path); ok {
+				return p, true
+			}
+		}
+	case *ast.MappingValueNode:
+		key := path + "." + x.Key.String()
+		if same(x.Key.GetToken(), tk) {
+			return key, true
+		}
+		return pathOf(x.Value, tk, key)
+	case *ast.SequenceNode:
+		for i, v := range x.Values {
+			if p, ok := pathOf(v, tk, fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, true
+			}
+		}
+	case *ast.TagNode:
+		return pathOf(x.Value, tk, path)
+	}
+	return "", false
 }
 
 // compiler validates a decoded document, recording the first error with its position.

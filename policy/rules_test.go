@@ -132,7 +132,7 @@ func TestSignersRule(t *testing.T) {
 			}, want: policy.OutcomeFail, field: "signer", value: "ci@acme.example"},
 		{name: "only the listed predicate types count", rule: "    signers:\n      predicateTypes: [https://slsa.dev/provenance/v1]\n      identities: [{keyId: alice}]\n",
 			results: keyed([]string{"mallory", "alice"}, prov, pred(provenance.PredicateSPDX, map[string]any{"spdxVersion": "SPDX-2.3"})),
-			want: policy.OutcomeFail, field: "signer", value: "key mallory"},
+			want:    policy.OutcomeFail, field: "signer", value: "key mallory"},
 	})
 }
 
@@ -152,13 +152,13 @@ func TestSLSARule(t *testing.T) {
 		{name: "builder version in range", rule: builders, results: keyed([]string{"alice"}, slsaBuild(nil)), want: policy.OutcomePass},
 		{name: "builder version too old", rule: builders,
 			results: keyed([]string{"alice"}, slsaBuild(func(b *provenance.Build) { b.BuilderID = testBuilder + "@refs/tags/v1.9.0" })),
-			want: policy.OutcomeFail, reason: "not allowed", field: "runDetails.builder.id", value: "@refs/tags/v1.9.0"},
+			want:    policy.OutcomeFail, reason: "not allowed", field: "runDetails.builder.id", value: "@refs/tags/v1.9.0"},
 		{name: "builder from a branch", rule: builders,
 			results: keyed([]string{"alice"}, slsaBuild(func(b *provenance.Build) { b.BuilderID = testBuilder + "@refs/heads/main" })),
-			want: policy.OutcomeFail, field: "runDetails.builder.id", value: "refs/heads/main"},
+			want:    policy.OutcomeFail, field: "runDetails.builder.id", value: "refs/heads/main"},
 		{name: "other builder", rule: builders,
 			results: keyed([]string{"alice"}, slsaBuild(func(b *provenance.Build) { b.BuilderID = "https://evil.example/builder@refs/tags/v2.0.0" })),
-			want: policy.OutcomeFail, field: "runDetails.builder.id", value: "evil.example"},
+			want:    policy.OutcomeFail, field: "runDetails.builder.id", value: "evil.example"},
 		{name: "build type", rule: "    slsa:\n      buildTypes: [https://example.com/other]\n", results: keyed([]string{"alice"}, slsaBuild(nil)),
 			want: policy.OutcomeFail, reason: "build type", field: "buildDefinition.buildType", value: testBuildType},
 		{name: "source repo and tag range", rule: "    slsa:\n      source:\n        repositories: [git+https://github.com/acme/app.git]\n        tagVersions: \">=1.4.0\"\n",
@@ -203,10 +203,14 @@ func TestMaterialsRule(t *testing.T) {
 		{name: "base image allowed and pinned", rule: "    materials:\n      baseImages: {registries: [cgr.dev], requirePinned: true}\n", results: keyed([]string{"alice"}, slsaBuild(nil)),
 			want: policy.OutcomePass, reason: "1 base images"},
 		{name: "base image from docker hub", rule: "    materials:\n      baseImages: {registries: [cgr.dev]}\n",
-			results: keyed([]string{"alice"}, slsaBuild(func(b *provenance.Build) { b.ResolvedDependencies[2] = baseImage(t, "alpine:3.20", strings.Repeat("03", 32)) })),
+			results: keyed([]string{"alice"}, slsaBuild(func(b *provenance.Build) {
+				b.ResolvedDependencies[2] = baseImage(t, "alpine:3.20", strings.Repeat("03", 32))
+			})),
 			want: policy.OutcomeFail, reason: "registry", field: "resolvedDependencies[2].name", value: "alpine:3.20"},
 		{name: "base image by tag", rule: "    materials:\n      baseImages: {requirePinned: true}\n",
-			results: keyed([]string{"alice"}, slsaBuild(func(b *provenance.Build) { b.ResolvedDependencies[2] = baseImage(t, "cgr.dev/chainguard/static:latest", "") })),
+			results: keyed([]string{"alice"}, slsaBuild(func(b *provenance.Build) {
+				b.ResolvedDependencies[2] = baseImage(t, "cgr.dev/chainguard/static:latest", "")
+			})),
 			want: policy.OutcomeFail, reason: "not pinned", field: "resolvedDependencies[2].digest", value: "cgr.dev/chainguard/static:latest"},
 	})
 }
@@ -220,10 +224,14 @@ func TestFreshnessRule(t *testing.T) {
 		{name: "before not-before", rule: "    freshness: {notBefore: \"2999-01-01T00:00:00Z\"}\n", results: keyed([]string{"alice"}, prov),
 			want: policy.OutcomeFail, reason: "signed before 2999-01-01", field: "signedAt"},
 		{name: "no signing time fails closed", rule: "    freshness: {maxAge: 24h}\n",
-			results: func(t *testing.T, k *kit) []*verify.Result { return []*verify.Result{k.untimedResult(t, "alice", build(t, nil))} },
+			results: func(t *testing.T, k *kit) []*verify.Result {
+				return []*verify.Result{k.untimedResult(t, "alice", build(t, nil))}
+			},
 			want: policy.OutcomeFail, reason: "no verified signing time", field: "signedAt"},
 		{name: "no signing time allowed", rule: "    freshness: {maxAge: 24h, allowMissingSigningTime: true}\n",
-			results: func(t *testing.T, k *kit) []*verify.Result { return []*verify.Result{k.untimedResult(t, "alice", build(t, nil))} },
+			results: func(t *testing.T, k *kit) []*verify.Result {
+				return []*verify.Result{k.untimedResult(t, "alice", build(t, nil))}
+			},
 			want: policy.OutcomePass},
 	})
 }
@@ -247,10 +255,10 @@ func TestEnvironmentRule(t *testing.T) {
 			})), want: policy.OutcomeFail, reason: "forbidden variable aws_secret_access_key", field: "externalParameters.env[1]"},
 		{name: "leaked secret value", rule: rule,
 			results: keyed([]string{"alice"}, slsaBuild(func(b *provenance.Build) { b.ExternalParameters["inputs"] = map[string]any{"note": token} })),
-			want: policy.OutcomeFail, reason: "forbidden pattern", field: "externalParameters.inputs.note", value: "ghp_…[redacted, 40 chars]"},
+			want:    policy.OutcomeFail, reason: "forbidden pattern", field: "externalParameters.inputs.note", value: "ghp_…[redacted, 40 chars]"},
 		{name: "required parameter missing", rule: rule,
 			results: keyed([]string{"alice"}, slsaBuild(func(b *provenance.Build) { delete(b.InternalParameters, "github") })),
-			want: policy.OutcomeFail, reason: "required parameter missing", field: "internalParameters.github.event_name"},
+			want:    policy.OutcomeFail, reason: "required parameter missing", field: "internalParameters.github.event_name"},
 	})
 	t.Run("secret never appears in the decision", func(t *testing.T) {
 		k := newKit(t)
