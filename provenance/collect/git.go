@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -302,6 +301,19 @@ func (g *gitRunner) runCode(args ...string) (string, int, error) {
 //   - scp-like addresses (git@host:org/repo) are kept, but a "user:password@" prefix is removed.
 //   - Anything else, such as a local path, is returned unchanged.
 func StripCredentials(raw string) string {
+	// Each pass only removes text (or lower-cases the scheme), so repeating it until nothing
+	// changes ends, and the result is stable: stripping it again changes nothing.
+	s := raw
+	for {
+		next := stripOnce(s)
+		if next == s {
+			return s
+		}
+		s = next
+	}
+}
+
+func stripOnce(raw string) string {
 	s := strings.TrimSpace(raw)
 	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
 		return stripURL(s, i)
@@ -319,40 +331,32 @@ func StripCredentials(raw string) string {
 	return s
 }
 
+// stripURL edits the authority of a URL in place rather than re-encoding it with net/url, so
+// the rest of the URL stays byte for byte as git was given it.
 func stripURL(s string, schemeEnd int) string {
 	scheme := strings.ToLower(s[:schemeEnd])
 	ssh := scheme == "ssh" || scheme == "git+ssh" || scheme == "ssh+git"
-	u, err := url.Parse(s)
-	if err != nil || u.Opaque != "" {
-		// Not parseable: cut whatever user information the authority holds.
-		rest := s[schemeEnd+3:]
-		end := strings.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
-		}
-		if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
-			rest = rest[at+1:]
-		}
-		if q := strings.IndexAny(rest, "?#"); q >= 0 && !ssh {
-			rest = rest[:q]
-		}
-		return s[:schemeEnd+3] + rest
+	rest := s[schemeEnd+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
 	}
-	if u.User != nil {
-		name := u.User.Username()
-		if ssh && name != "" && !LooksSecret(name) {
-			u.User = url.User(name)
+	authority, tail := rest[:end], rest[end:]
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		user, _, _ := strings.Cut(authority[:at], ":")
+		host := authority[at+1:]
+		if ssh && user != "" && !LooksSecret(user) {
+			authority = user + "@" + host
 		} else {
-			u.User = nil
+			authority = host
 		}
 	}
 	if !ssh {
-		u.RawQuery = ""
-		u.ForceQuery = false
-		u.Fragment = ""
-		u.RawFragment = ""
+		if q := strings.IndexAny(tail, "?#"); q >= 0 {
+			tail = tail[:q]
+		}
 	}
-	return u.String()
+	return scheme + "://" + authority + tail
 }
 
 func isScheme(s string) bool {

@@ -1,0 +1,104 @@
+package collect_test
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/collect"
+)
+
+func ExampleCaptureEnv() {
+	env := map[string]string{
+		"GOFLAGS":      "-trimpath",
+		"GITHUB_TOKEN": "anything",                                       // secret by name
+		"DEPLOY_URL":   "https://deploy:hunter2@deploy.example.test/app", // secret by value
+		"AWS_REGION":   "eu-west-1",
+	}
+	captured, err := collect.CaptureEnv(env)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(captured.Vars)) {
+		fmt.Printf("%s=%s\n", name, captured.Vars[name])
+	}
+	fmt.Println("redacted:", captured.Redacted)
+	// Output:
+	// AWS_REGION=eu-west-1
+	// DEPLOY_URL=[REDACTED]
+	// GITHUB_TOKEN=[REDACTED]
+	// GOFLAGS=-trimpath
+	// redacted: [DEPLOY_URL GITHUB_TOKEN]
+}
+
+func ExampleCaptureEnv_allowList() {
+	env := map[string]string{"GOOS": "linux", "HOME": "/home/builder", "NPM_TOKEN": "x"}
+	captured, err := collect.CaptureEnv(env, collect.WithAllowList("GOOS", "NPM_TOKEN"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(captured.Vars), captured.Vars["GOOS"], captured.Vars["NPM_TOKEN"])
+	// Output:
+	// 2 linux [REDACTED]
+}
+
+func ExampleDetectPlatform() {
+	p := collect.DetectPlatform(map[string]string{
+		"GITHUB_ACTIONS":      "true",
+		"GITHUB_SERVER_URL":   "https://github.com",
+		"GITHUB_REPOSITORY":   "octo-org/octo-repo",
+		"GITHUB_RUN_ID":       "1658821493",
+		"GITHUB_RUN_ATTEMPT":  "1",
+		"GITHUB_WORKFLOW_REF": "octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1.0.0",
+		"GITHUB_EVENT_NAME":   "push",
+		"GITHUB_REF":          "refs/tags/v1.0.0",
+		"RUNNER_ENVIRONMENT":  "github-hosted",
+	})
+	fmt.Println(p.Name)
+	fmt.Println(p.BuilderID)
+	fmt.Println(p.InvocationID)
+	fmt.Println(p.Workflow)
+	fmt.Println(p.Trigger, p.Ref)
+
+	local := collect.DetectPlatform(map[string]string{"HOME": "/home/dev"})
+	fmt.Println(local.Name, local.BuilderID)
+	// Output:
+	// github-actions
+	// https://github.com/actions/runner/github-hosted
+	// https://github.com/octo-org/octo-repo/actions/runs/1658821493/attempts/1
+	// octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1.0.0
+	// push refs/tags/v1.0.0
+	// local https://provkit.dev/builders/local/v1
+}
+
+func ExampleStripCredentials() {
+	fmt.Println(collect.StripCredentials("https://x-access-token:secret@github.com/org/repo.git"))
+	fmt.Println(collect.StripCredentials("ssh://git@github.com/org/repo.git"))
+	fmt.Println(collect.StripCredentials("git@github.com:org/repo.git"))
+	// Output:
+	// https://github.com/org/repo.git
+	// ssh://git@github.com/org/repo.git
+	// git@github.com:org/repo.git
+}
+
+func ExampleImageMaterial() {
+	pinned, err := collect.ImageMaterial("golang:1.26@sha256:4d1e5a0ea6e1b0a8a4e2f5e0c1d9b1c2a3e4f5061728394a5b6c7d8e9f0a1b2c", provenance.RoleBaseImage)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(pinned.GetName(), pinned.GetDigest()["sha256"][:12], provenance.Role(pinned))
+
+	byTag, err := collect.ImageMaterial("alpine:3.20", provenance.RoleBaseImage)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(byTag.GetName(), len(byTag.GetDigest()), byTag.GetAnnotations().GetFields()[provenance.AnnotationUnpinned].GetStringValue())
+	// Output:
+	// golang:1.26 4d1e5a0ea6e1 base-image
+	// alpine:3.20 0 true
+}
