@@ -238,3 +238,5 @@ var bg = context.Background()
 func errorsIsUnsupported(err error) bool {
 	return errors.Is(err, verify.ErrUnsupportedMediaType) && !errors.Is(err, verify.ErrVerification)
 }
+
+func hexBytes(d digest.Digest) ([]byte, error) { return hex.DecodeString(d.Encoded()) }
