@@ -1,3 +1,39 @@
 // Package provkit is the map of an SDK for build provenance: generate it from a real build, sign
-// it, store it beside the artifact, find it again, verify it, and decide with it.
+// it, store it beside the artifact, find it again, verify it, and decide with it. This package
+// holds no code; each step is a package of its own.
+//
+//   - provenance: the shared model. in-toto Statements and SLSA Provenance v1, subjects hashed by
+//     streaming, canonical JSON, the signed Bundle and the Store contract.
+//   - provenance/collect: facts from a real build: git, CI platform, toolchain, materials, and
+//     the environment with secrets redacted.
+//   - sign: one Signer for key files, KMS (sign/kms), HSM (sign/pkcs11) and keyless Sigstore;
+//     output is a Sigstore bundle v0.3 wrapping DSSE.
+//   - verify: checks a bundle against trust material and an expected signer, bound to the
+//     artifact digest, and returns the verified statement and only that.
+//   - policy: declarative rules over verified results, per environment, explained rule by rule,
+//     failing closed.
+//   - oras: the Store on registries, OCI layouts and memory, finding attestations wherever the
+//     ecosystem puts them.
+//
+// The whole flow, with errors elided:
+//
+//	facts, _ := collect.Build(ctx, ".", collect.WithEnv(collect.ProcessEnv()))
+//	subject, _ := provenance.SubjectFromDescriptor("registry.example/app", image)
+//	statement, _ := facts.Statement([]*intoto.ResourceDescriptor{subject})
+//
+//	signer, _ := sign.NewKeySigner(key, sign.WithTimestampAuthority(tsaURL))
+//	bundle, _ := signer.Sign(ctx, statement)
+//
+//	store, _ := oras.NewRemote("registry.example/app", oras.WithDefaultDockerConfig())
+//	_, _ = store.Attach(ctx, image, bundle)
+//	found, _ := store.Discover(ctx, image, oras.Query{PredicateType: provenance.PredicateSLSAProvenanceV1})
+//	fetched, _ := store.FetchAttestation(ctx, found[0])
+//
+//	verifier, _ := verify.New(trustedKeys)
+//	result, err := verifier.Verify(ctx, fetched, image.Digest, verify.KeyIDs("release-2026"))
+//
+//	pol, _ := policy.Load(policyFile)
+//	decision, err := pol.Gate("prod", image.Digest, []*verify.Result{result}, time.Now())
+//
+// examples/quickstart runs this path offline on an OCI layout.
 package provkit
