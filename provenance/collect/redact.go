@@ -49,6 +49,8 @@ type valueRule struct {
 	hints   []string
 	pattern string
 	re      *regexp.Regexp
+	// match, when set, finds what pattern finds without a regular expression.
+	match func(string) bool
 }
 
 var valueRules = compileRules([]valueRule{
@@ -69,7 +71,7 @@ var valueRules = compileRules([]valueRule{
 	{name: "PEM private key", hints: []string{"PRIVATE KEY"},
 		pattern: `-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`},
 	{name: "URL with password", hints: []string{"://"},
-		pattern: `[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:[^/?#@\s]+@`},
+		pattern: `[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:[^/?#@\s]+@`, match: urlWithPassword},
 	{name: "npm token", hints: []string{"npm_"},
 		pattern: `npm_[A-Za-z0-9]{36}`},
 	{name: "Google API key", hints: []string{"AIza"},
@@ -87,6 +89,53 @@ func compileRules(rules []valueRule) []valueRule {
 		rules[i].re = regexp.MustCompile(rules[i].pattern)
 	}
 	return rules
+}
+
+// urlWithPassword is the "URL with password" pattern without the regular expression, which is
+// slow on the many URLs an environment holds: a scheme that starts with a letter, "://", then a
+// user name, ':', a non-empty password and '@', with none of "/?#@" or space before the '@'.
+func urlWithPassword(s string) bool {
+	for off := 0; ; {
+		i := strings.Index(s[off:], "://")
+		if i < 0 {
+			return false
+		}
+		i += off
+		off = i + 3
+		letter := false
+		for j := i - 1; j >= 0 && isSchemeByte(s[j]); j-- {
+			if 'a' <= s[j]|0x20 && s[j]|0x20 <= 'z' {
+				letter = true
+			}
+		}
+		if !letter {
+			continue
+		}
+		colon := -1
+	authority:
+		for k := off; k < len(s); k++ {
+			switch c := s[k]; {
+			case c == ':' && colon < 0:
+				colon = k
+			case c == '@':
+				if colon >= 0 && k > colon+1 {
+					return true
+				}
+				break authority
+			case c == '/' || c == '?' || c == '#' || isSpace(c):
+				break authority
+			}
+		}
+	}
+}
+
+func isSchemeByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '.' || c == '-'
+}
+
+// isSpace is RE2's \s: space, tab, newline, form feed and carriage return.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
 // SecretValueRules returns the formats of secret values that redaction finds, in the order they
@@ -115,7 +164,10 @@ func secretValueRule(value string) (string, bool) {
 				break
 			}
 		}
-		if hinted && r.re.MatchString(value) {
+		if !hinted {
+			continue
+		}
+		if r.match != nil && r.match(value) || r.match == nil && r.re.MatchString(value) {
 			return r.name, true
 		}
 	}
