@@ -253,3 +253,31 @@ type caMaterial struct {
 }
 
 func (m *caMaterial) FulcioCertificateAuthorities() []root.CertificateAuthority { return m.cas }
+
+// TimestampAuthority returns trust material holding one RFC 3161 timestamp authority, from its
+// certificate chain ordered leaf first and root last (as a timestamp-authority server's
+// /certchain endpoint returns it). uri names the authority in results and may be empty.
+// Combine it with keys or CAs in a root.TrustedMaterialCollection.
+func TimestampAuthority(chain []*x509.Certificate, uri string) (root.TrustedMaterial, error) {
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("%w: empty timestamp authority chain", ErrInvalidConfig)
+	}
+	for _, c := range chain {
+		if c == nil {
+			return nil, fmt.Errorf("%w: nil certificate in timestamp authority chain", ErrInvalidConfig)
+		}
+	}
+	tsa := &root.SigstoreTimestampingAuthority{Root: chain[len(chain)-1], URI: uri}
+	if len(chain) > 1 {
+		tsa.Leaf = chain[0]
+		tsa.Intermediates = chain[1 : len(chain)-1]
+	}
+	return &tsaMaterial{tsas: []root.TimestampingAuthority{tsa}}, nil
+}
+
+type tsaMaterial struct {
+	root.BaseTrustedMaterial
+	tsas []root.TimestampingAuthority
+}
+
+func (m *tsaMaterial) TimestampingAuthorities() []root.TimestampingAuthority { return m.tsas }

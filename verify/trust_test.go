@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"crypto/x509"
 	"crypto"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -103,8 +104,12 @@ func TestCertificateAuthoritiesPrivatePKI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The PKI's CA, with the instance's TSA to date signatures: no log, no CT.
-	tsa := tsaOnly{vs}
+	// The PKI's CA, with a TSA to date signatures: no log, no CT.
+	tsaCA := vs.TimestampingAuthorities()[0].(*root.SigstoreTimestampingAuthority)
+	tsa, err := verify.TimestampAuthority(append(append([]*x509.Certificate{tsaCA.Leaf}, tsaCA.Intermediates...), tsaCA.Root), "https://tsa.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 	v := newVerifier(t, root.TrustedMaterialCollection{cas, tsa}, verify.WithoutTransparencyLogUnsafe(), verify.WithSignedTimestamps(1))
 	pb := keylessBundle(t, vs, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
 	pb.VerificationMaterial.TlogEntries = nil
@@ -128,19 +133,6 @@ func TestCertificateAuthoritiesPrivatePKI(t *testing.T) {
 	if _, err := verify.CertificateAuthorities(nil, nil); !errors.Is(err, verify.ErrInvalidConfig) {
 		t.Fatalf("err = %v", err)
 	}
-}
-
-// tsaOnly trusts only a VirtualSigstore's timestamp authority.
-type tsaOnly struct{ vs *ca.VirtualSigstore }
-
-func (t tsaOnly) TimestampingAuthorities() []root.TimestampingAuthority {
-	return t.vs.TimestampingAuthorities()
-}
-func (tsaOnly) FulcioCertificateAuthorities() []root.CertificateAuthority { return nil }
-func (tsaOnly) RekorLogs() map[string]*root.TransparencyLog               { return nil }
-func (tsaOnly) CTLogs() map[string]*root.TransparencyLog                  { return nil }
-func (tsaOnly) PublicKeyVerifier(string) (root.TimeConstrainedVerifier, error) {
-	return nil, errors.New("no keys")
 }
 
 func TestTrustedKeys(t *testing.T) {
