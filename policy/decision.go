@@ -3,6 +3,8 @@ package policy
 import (
 	"time"
 
+	intoto "github.com/in-toto/attestation/go/v1"
+
 	"github.com/opencontainers/go-digest"
 )
 
@@ -72,6 +74,10 @@ type Decision struct {
 	Attestations []Attestation `json:"attestations"`
 	// Rules holds every rule of the policy, in document order, with its outcome.
 	Rules []RuleResult `json:"rules"`
+
+	// statements are the evaluated statements, for VSA's input attestations. Digests are made
+	// only there: hashing the canonical statement costs more than evaluating most policies.
+	statements []*intoto.Statement
 }
 
 // Allowed reports whether the verdict is allow.
@@ -101,9 +107,6 @@ type Attestation struct {
 	Index int `json:"index"`
 	// PredicateType is the statement's predicate type.
 	PredicateType string `json:"predicateType"`
-	// Digest is the SHA-256 of the statement in canonical JSON (provenance.Marshal): the signed
-	// payload when the signer used provkit.
-	Digest digest.Digest `json:"digest"`
 	// Signer describes who signed: "key KEYID" or "SAN (ISSUER)".
 	Signer string `json:"signer"`
 	// SignedAt is the earliest verified signing time, absent when the result had none.

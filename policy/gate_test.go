@@ -155,7 +155,7 @@ func TestDecisionJSONSchema(t *testing.T) {
 		t.Errorf("evidence %v", ev)
 	}
 	att := doc["attestations"].([]any)[0].(map[string]any)
-	for _, key := range []string{"index", "predicateType", "digest", "signer", "signedAt"} {
+	for _, key := range []string{"index", "predicateType", "signer", "signedAt"} {
 		if _, ok := att[key]; !ok {
 			t.Errorf("attestation JSON lacks %q: %v", key, att)
 		}

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"sort"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/verify"
 )
 
@@ -177,9 +175,6 @@ func (p *Policy) evaluate(env string, prof *profile, subject digest.Digest, resu
 		}
 		v := newView(i, r)
 		a := Attestation{Index: i, PredicateType: v.predicateType, Signer: signerString(v.signer)}
-		if raw, err := provenance.Marshal(v.statement); err == nil {
-			a.Digest = digest.NewDigestFromEncoded(digest.SHA256, fmt.Sprintf("%x", sha256.Sum256(raw)))
-		}
 		if v.hasSignedAt {
 			t := v.signedAt.UTC()
 			a.SignedAt = &t
@@ -188,6 +183,7 @@ func (p *Policy) evaluate(env string, prof *profile, subject digest.Digest, resu
 			a.Ignored = fmt.Sprintf("about subject %s, not %s", v.subject, subject)
 		} else {
 			ec.views = append(ec.views, v)
+			d.statements = append(d.statements, v.statement)
 		}
 		d.Attestations = append(d.Attestations, a)
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"sort"
 
@@ -36,7 +37,10 @@ type VSAOptions struct {
 // VSA returns a SLSA Verification Summary Attestation v1 statement
 // (https://slsa.dev/spec/v1.0/verification_summary) about the decision's subject: verifier,
 // time of the decision, resource, policy URI and digest, the statements evaluated as input
-// attestations (by their canonical SHA-256), PASSED or FAILED, and the levels. It is a
+// attestations (their predicate type as uri, and the SHA-256 of the statement in canonical
+// JSON, provenance.Marshal: the signed payload when the signer used provkit), PASSED or
+// FAILED, and the levels. A Decision decoded from JSON no longer holds the statements, and
+// makes a VSA without input attestations. It is a
 // validated statement, ready to be signed, so later stages can rely on this verification
 // instead of repeating it. A missing required option or a decision without a valid subject
 // yields an error wrapping ErrInvalidDecision.
@@ -71,13 +75,14 @@ func (d *Decision) VSA(o VSAOptions) (*intoto.Statement, error) {
 		pred.Policy.Digest = map[string]string{d.Policy.Digest.Algorithm().String(): d.Policy.Digest.Encoded()}
 	}
 	var inputs []*vsa.VerificationSummary_InputAttestation
-	for _, a := range d.Attestations {
-		if a.Ignored != "" || a.Digest == "" {
-			continue
+	for _, st := range d.statements {
+		raw, err := provenance.Marshal(st)
+		if err != nil {
+			return nil, fmt.Errorf("%w: input attestation: %v", ErrInvalidDecision, err)
 		}
 		inputs = append(inputs, &vsa.VerificationSummary_InputAttestation{
-			Uri:    a.PredicateType,
-			Digest: map[string]string{a.Digest.Algorithm().String(): a.Digest.Encoded()},
+			Uri:    st.GetPredicateType(),
+			Digest: map[string]string{"sha256": fmt.Sprintf("%x", sha256.Sum256(raw))},
 		})
 	}
 	sort.SliceStable(inputs, func(i, j int) bool { return inputs[i].GetUri() < inputs[j].GetUri() })
