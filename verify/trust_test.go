@@ -1,9 +1,9 @@
 package verify_test
 
 import (
-	"crypto/x509"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"net/http"
