@@ -11,10 +11,13 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/sign"
+	"github.com/provkit/provkit/sign/internal/signertest"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 )
 
@@ -295,5 +298,89 @@ func TestConcurrentSign(t *testing.T) {
 		if got := mustParseBundle(t, bundles[i].Data).GetDsseEnvelope().GetPayload(); string(got) != string(want) {
 			t.Fatalf("bundle %d holds another statement", i)
 		}
+	}
+}
+
+// TestKeySignerConformance runs the shared conformance test, which sign/kms and sign/pkcs11
+// run on their keys too, on an in-memory key of every kind.
+func TestKeySignerConformance(t *testing.T) {
+	for _, kk := range keyKinds() {
+		t.Run(kk.name, func(t *testing.T) {
+			key, err := kk.gen()
+			if err != nil {
+				t.Fatal(err)
+			}
+			signertest.KeySigner(t, key, kk.pss)
+		})
+	}
+}
+
+func TestKeySignerSelfCheck(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		trusted crypto.PublicKey
+		want    error
+	}{
+		{name: "own key", trusted: key.Public()},
+		{name: "another key", trusted: other.Public(), want: sign.ErrSelfCheck},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := sign.NewKeySigner(key, sign.WithVerification(keyTrust(publicKeyVerifier(t, tt.trusted, crypto.SHA384, false))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Sign(context.Background(), newStatement(t, 0))
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestKeylessConcurrentSign signs from 8 goroutines with one keyless signer: each signature
+// gets its own ephemeral key and certificate, and all verify.
+func TestKeylessConcurrentSign(t *testing.T) {
+	const total, workers = 48, 8
+	issuer := newOIDCIssuer(t)
+	lca := newLocalCA(t, issuer)
+	tsa := newLocalTSA(t)
+	tr := trustedRoot(t, []root.CertificateAuthority{lca.authority()}, []root.TimestampingAuthority{tsa.authority()})
+	token := issuer.token(t, testEmail, 5*time.Minute)
+	s, err := sign.NewKeylessSigner(sign.StaticToken(token), sign.WithCertificateProvider(lca), sign.WithTimestampAuthority(tsa.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundles := make([]provenance.Bundle, total)
+	errs := make([]error, total)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < total; i += workers {
+				bundles[i], errs[i] = s.Sign(context.Background(), newStatement(t, i))
+			}
+		})
+	}
+	wg.Wait()
+	certs := map[string]bool{}
+	for i := range total {
+		if errs[i] != nil {
+			t.Fatalf("statement %d: %v", i, errs[i])
+		}
+		if err := verifyWith(t, bundles[i], tr, []sgverify.VerifierOption{sgverify.WithSignedTimestamps(1)}, identityPolicy(t, issuer.URL, testEmail)); err != nil {
+			t.Fatalf("statement %d: %v", i, err)
+		}
+		certs[string(mustParseBundle(t, bundles[i].Data).GetVerificationMaterial().GetCertificate().GetRawBytes())] = true
+	}
+	if len(certs) != total {
+		t.Fatalf("%d certificates for %d signatures", len(certs), total)
 	}
 }
