@@ -128,7 +128,8 @@ func WithoutGit() Option {
 // WithParameters adds the caller's own external parameters, recorded under
 // externalParameters.parameters. Values must be what structpb accepts after provenance.Build's
 // normalisation (strings, numbers, booleans, nil, []string, []any, map[string]string,
-// map[string]any, time.Time). The map is copied; later calls add to it.
+// map[string]any, time.Time). They are recorded as given: redaction applies to the environment,
+// not to what the caller chose to record. The map is copied; later calls add to it.
 func WithParameters(params map[string]any) Option {
 	return func(o *options) error {
 		if o.params == nil {

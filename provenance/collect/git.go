@@ -53,6 +53,11 @@ func (s *Source) Ref() string {
 // there is no remote URL), digest {"gitCommit": Commit}, annotated with role RoleSource, and with
 // AnnotationDirty when the tree was dirty. ref is the ref to record; pass s.Ref() when the caller
 // knows no better one (a CI platform does: see Platform.Ref).
+//
+// In a repository of object format sha256, Commit has 64 hex digits. The in-toto digest set
+// allows that for gitCommit, but the validator of github.com/in-toto/attestation v1.2.0 accepts
+// only 40, so a predicate holding such a dependency fails provenance.Build.Predicate with
+// provenance.ErrInvalidPredicate.
 func (s *Source) Dependency(ref string) *intoto.ResourceDescriptor {
 	rd := &intoto.ResourceDescriptor{
 		Digest:      map[string]string{"gitCommit": s.Commit},

@@ -367,3 +367,22 @@ func TestStripCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestGitSHA256Repository reads a repository of object format sha256. Its 64-digit commit is
+// valid in-toto, but the in-toto Go validator this module pins accepts only SHA-1 commits, so a
+// build from it fails as Source.Dependency documents.
+func TestGitSHA256Repository(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "--object-format=sha256", "-b", "main")
+	git(t, dir, "commit", "-q", "--allow-empty", "-m", "first")
+	s, err := collect.Git(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Commit) != 64 || s.Commit != git(t, dir, "rev-parse", "HEAD") {
+		t.Errorf("Commit = %q, want the 64-digit HEAD", s.Commit)
+	}
+	if _, err := collect.Build(context.Background(), dir); !errors.Is(err, provenance.ErrInvalidPredicate) {
+		t.Errorf("Build err = %v, want provenance.ErrInvalidPredicate", err)
+	}
+}

@@ -6,13 +6,20 @@ import (
 
 // Names of the build platforms DetectPlatform recognises.
 const (
-	PlatformGitHubActions  = "github-actions"
-	PlatformGitLabCI       = "gitlab-ci"
-	PlatformJenkins        = "jenkins"
-	PlatformBuildkite      = "buildkite"
-	PlatformCircleCI       = "circleci"
+	// PlatformGitHubActions is GitHub Actions, on github.com or GitHub Enterprise Server.
+	PlatformGitHubActions = "github-actions"
+	// PlatformGitLabCI is GitLab CI/CD, on gitlab.com or a self-managed instance.
+	PlatformGitLabCI = "gitlab-ci"
+	// PlatformJenkins is a Jenkins controller.
+	PlatformJenkins = "jenkins"
+	// PlatformBuildkite is Buildkite.
+	PlatformBuildkite = "buildkite"
+	// PlatformCircleCI is CircleCI.
+	PlatformCircleCI = "circleci"
+	// PlatformAzurePipelines is Azure Pipelines (Azure DevOps Services or Server).
 	PlatformAzurePipelines = "azure-pipelines"
-	PlatformLocal          = "local"
+	// PlatformLocal is any environment that matches no platform above.
+	PlatformLocal = "local"
 )
 
 // LocalBuilderID is the builder id of a build that ran outside any recognised CI platform, such
