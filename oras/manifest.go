@@ -32,9 +32,6 @@ const (
 	DockerReferenceTypeAttestation = "attestation-manifest"
 )
 
-// cosign's legacy signature layer.
-const mediaTypeCosignSimpleSigning = "application/vnd.dev.cosign.simplesigning.v1+json"
-
 func isManifest(mediaType string) bool {
 	switch mediaType {
 	case ocispec.MediaTypeImageManifest, mediaTypeDockerManifest:
