@@ -1,6 +1,7 @@
 package collect_test
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -101,4 +102,50 @@ func ExampleImageMaterial() {
 	// Output:
 	// golang:1.26 4d1e5a0ea6e1 base-image
 	// alpine:3.20 0 true
+}
+
+func ExampleBuild() {
+	// A CI job's environment, as collect.ProcessEnv() would return it there.
+	env := map[string]string{
+		"GITLAB_CI":          "true",
+		"CI_SERVER_URL":      "https://gitlab.example.test",
+		"CI_PROJECT_URL":     "https://gitlab.example.test/team/app",
+		"CI_PROJECT_PATH":    "team/app",
+		"CI_JOB_URL":         "https://gitlab.example.test/team/app/-/jobs/7",
+		"CI_PIPELINE_SOURCE": "push",
+		"CI_COMMIT_TAG":      "v1.0.0",
+		"CI_COMMIT_SHA":      "0123456789abcdef0123456789abcdef01234567",
+		"CI_JOB_TOKEN":       "job-token",
+		"SOURCE_DATE_EPOCH":  "1700000000",
+		"GOOS":               "linux",
+	}
+	// Here the job's files are not a git checkout; in a checkout, leave out WithoutGit.
+	b, err := collect.Build(context.Background(), ".",
+		collect.WithEnv(env),
+		collect.WithoutGit(),
+		collect.WithBaseImages("golang:1.26@sha256:4d1e5a0ea6e1b0a8a4e2f5e0c1d9b1c2a3e4f5061728394a5b6c7d8e9f0a1b2c"),
+		collect.WithEnvCapture(collect.WithAllowList("GOOS", "CI_JOB_TOKEN")),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(b.BuildType)
+	fmt.Println(b.BuilderID)
+	fmt.Println(b.InvocationID)
+	fmt.Println(b.StartedOn.UTC())
+	fmt.Println(b.ExternalParameters["source"])
+	fmt.Println(b.InternalParameters["environment"])
+	for _, d := range b.ResolvedDependencies {
+		fmt.Println(provenance.Role(d), d.GetUri()+d.GetName(), d.GetDigest())
+	}
+	// Output:
+	// https://provkit.dev/build/v1
+	// https://gitlab.example.test
+	// https://gitlab.example.test/team/app/-/jobs/7
+	// 2023-11-14 22:13:20 +0000 UTC
+	// git+https://gitlab.example.test/team/app@refs/tags/v1.0.0
+	// map[CI_JOB_TOKEN:[REDACTED] GOOS:linux]
+	// source git+https://gitlab.example.test/team/app@refs/tags/v1.0.0 map[gitCommit:0123456789abcdef0123456789abcdef01234567]
+	// base-image golang:1.26 map[sha256:4d1e5a0ea6e1b0a8a4e2f5e0c1d9b1c2a3e4f5061728394a5b6c7d8e9f0a1b2c]
 }
