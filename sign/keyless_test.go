@@ -300,3 +300,48 @@ type keyAndTSA struct {
 func (k *keyAndTSA) TimestampingAuthorities() []root.TimestampingAuthority {
 	return []root.TimestampingAuthority{k.tsa}
 }
+
+// TestTransparencyLogRefusal drives sigstore-go's Rekor v1 and v2 clients against a server
+// that refuses every entry, as a log does for a request it cannot accept: the refusal comes
+// back as a *sign.ServiceError naming Rekor and its URL, and the entry was really sent there.
+// No Rekor server runs here (see sigstore_test.go), so accepted entries are not tested.
+func TestTransparencyLogRefusal(t *testing.T) {
+	key, err := cachedRSAKey(2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsa := newLocalTSA(t)
+	tests := []struct {
+		name    string
+		version uint32
+		path    string
+	}{
+		{name: "v1", version: 1, path: "/api/v1/log/entries"},
+		{name: "v2", version: 2, path: "/api/v2/log/entries"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var posted atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost && r.URL.Path == tt.path {
+					posted.Add(1)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				http.Error(w, `{"code":400,"message":"entry refused"}`, http.StatusBadRequest)
+			}))
+			defer srv.Close()
+			s, err := sign.NewKeySigner(key, sign.WithTimestampAuthority(tsa.URL), sign.WithTransparencyLog(srv.URL, tt.version))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Sign(context.Background(), newStatement(t, 0))
+			var se *sign.ServiceError
+			if !errors.As(err, &se) || se.Service != "rekor" || se.URL != srv.URL {
+				t.Fatalf("got %v, want a rekor *ServiceError", err)
+			}
+			if posted.Load() == 0 {
+				t.Fatalf("no entry was posted to %s", tt.path)
+			}
+		})
+	}
+}
