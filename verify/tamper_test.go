@@ -245,3 +245,35 @@ func TestTamperKeyless(t *testing.T) {
 		wantCheck(t, err, verify.CheckTransparencyLog)
 	})
 }
+
+func TestEvidenceCountLimits(t *testing.T) {
+	vs := newVirtualSigstore(t)
+	v := newVerifier(t, vs, verify.WithoutCertificateTransparencyUnsafe())
+	valid := keylessBundle(t, vs, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
+	for _, tc := range []struct {
+		name  string
+		alter func(pb *protobundle.Bundle)
+		want  verify.Check
+	}{
+		// sigstore-go's bundle parser refuses more than 32 entries itself.
+		{"log entries", func(pb *protobundle.Bundle) {
+			vm := pb.GetVerificationMaterial()
+			for len(vm.TlogEntries) <= 32 {
+				vm.TlogEntries = append(vm.TlogEntries, vm.TlogEntries[0])
+			}
+		}, verify.CheckFormat},
+		{"timestamps", func(pb *protobundle.Bundle) {
+			td := pb.GetVerificationMaterial().GetTimestampVerificationData()
+			for len(td.Rfc3161Timestamps) <= 32 {
+				td.Rfc3161Timestamps = append(td.Rfc3161Timestamps, td.Rfc3161Timestamps[0])
+			}
+		}, verify.CheckSize},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pb := proto.Clone(valid).(*protobundle.Bundle)
+			tc.alter(pb)
+			_, err := v.Verify(bg, bundleOf(t, pb), artifact, certIdentity(t))
+			wantCheck(t, err, tc.want)
+		})
+	}
+}

@@ -256,6 +256,11 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 		return nil, fail(CheckSize, &provenance.SizeError{What: "DSSE payload", Limit: int64(v.cfg.maxPayload), Size: int64(n)})
 	}
 
+	nLog, nTS, err := countEvidence(entity)
+	if err != nil {
+		return nil, err
+	}
+
 	var res *sgverify.VerificationResult
 	var signer Signer
 	switch {
@@ -290,7 +295,7 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 			return nil, fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + vc.PublicKey().Hint()})
 		}
 		var keyID string
-		if res, keyID, err = v.verifyKeySigned(entity, vc.PublicKey().Hint(), id); err != nil {
+		if res, keyID, err = v.verifyKeySigned(entity, vc.PublicKey().Hint(), id, nLog+nTS == 0); err != nil {
 			return nil, err
 		}
 		signer.KeyID = keyID
@@ -332,19 +337,8 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 
 // verifyKeySigned tries the trusted keys id accepts, the one the hint names first, and returns
 // sigstore-go's result and the id of the key that verified.
-func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint string, id Identity) (*sgverify.VerificationResult, string, error) {
-	untimed := false
-	if v.cfg.untimedKeys {
-		entries, err := entity.TlogEntries()
-		if err != nil {
-			return nil, "", failf(CheckTransparencyLog, "log entries: %w", err)
-		}
-		ts, err := entity.Timestamps()
-		if err != nil {
-			return nil, "", failf(CheckTimestamp, "timestamps: %w", err)
-		}
-		untimed = len(entries) == 0 && len(ts) == 0
-	}
+func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint string, id Identity, noTime bool) (*sgverify.VerificationResult, string, error) {
+	untimed := v.cfg.untimedKeys && noTime
 	cands, err := v.keyCandidates(hint, id)
 	if err != nil {
 		return nil, "", err
@@ -449,6 +443,45 @@ func (v *Verifier) keyCandidates(hint string, id Identity) ([]*keyVerifier, erro
 		}
 	}
 	return out, nil
+}
+
+// Caps on evidence counted per bundle: sigstore-go's checks are quadratic in log entries, and
+// each entry, timestamp and certificate costs a parse and a signature check.
+const (
+	maxTlogEntries  = 32
+	maxTimestamps   = 32
+	maxCertificates = 10
+)
+
+// countEvidence returns the numbers of log entries and RFC 3161 timestamps of entity, and fails
+// when those or its certificate chain are over their caps.
+func countEvidence(entity sgverify.SignedEntity) (logs, stamps int, err error) {
+	certs := 0
+	if sb, ok := entity.(*sgbundle.Bundle); ok {
+		vm := sb.GetVerificationMaterial()
+		logs = len(vm.GetTlogEntries())
+		stamps = len(vm.GetTimestampVerificationData().GetRfc3161Timestamps())
+		certs = len(vm.GetX509CertificateChain().GetCertificates())
+	} else {
+		entries, err := entity.TlogEntries()
+		if err != nil {
+			return 0, 0, failf(CheckTransparencyLog, "log entries: %w", err)
+		}
+		ts, err := entity.Timestamps()
+		if err != nil {
+			return 0, 0, failf(CheckTimestamp, "timestamps: %w", err)
+		}
+		logs, stamps = len(entries), len(ts)
+	}
+	switch {
+	case logs > maxTlogEntries:
+		return 0, 0, failf(CheckSize, "%d transparency-log entries, over the limit of %d", logs, maxTlogEntries)
+	case stamps > maxTimestamps:
+		return 0, 0, failf(CheckSize, "%d RFC 3161 timestamps, over the limit of %d", stamps, maxTimestamps)
+	case certs > maxCertificates:
+		return 0, 0, failf(CheckSize, "certificate chain of %d, over the limit of %d", certs, maxCertificates)
+	}
+	return logs, stamps, nil
 }
 
 // sigstoreStages maps the prefixes sigstore-go v1.3.0's Verifier.Verify wraps each of its
