@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"golang.org/x/mod/semver"
@@ -10,28 +9,46 @@ import (
 )
 
 // glob is a pattern where "*" matches any run of characters, "/" included, and everything else
-// matches itself. It is anchored at both ends.
+// matches itself. It is anchored at both ends. Matching is plain string search, no regexp.
 type glob struct {
-	text string
-	re   *regexp.Regexp
+	text  string
+	parts []string // the pattern split at "*"; lower-cased when fold
+	fold  bool
 }
 
 func compileGlob(p string, fold bool) (glob, error) {
 	if p == "" {
 		return glob{}, fmt.Errorf("empty pattern")
 	}
-	parts := strings.Split(p, "*")
-	for i := range parts {
-		parts[i] = regexp.QuoteMeta(parts[i])
-	}
-	expr := "^" + strings.Join(parts, ".*") + "$"
+	pat := p
 	if fold {
-		expr = "(?i)" + expr
+		pat = strings.ToLower(p)
 	}
-	return glob{text: p, re: regexp.MustCompile(expr)}, nil
+	return glob{text: p, parts: strings.Split(pat, "*"), fold: fold}, nil
 }
 
-func (g glob) match(s string) bool { return g.re.MatchString(s) }
+func (g glob) match(s string) bool {
+	if g.fold {
+		s = strings.ToLower(s)
+	}
+	parts := g.parts
+	if len(parts) == 1 {
+		return s == parts[0]
+	}
+	first, last := parts[0], parts[len(parts)-1]
+	if len(s) < len(first)+len(last) || !strings.HasPrefix(s, first) || !strings.HasSuffix(s, last) {
+		return false
+	}
+	s = s[len(first) : len(s)-len(last)]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return true
+}
 
 func anyGlob(gs []glob, s string) (glob, bool) {
 	for _, g := range gs {

@@ -90,16 +90,71 @@ func (r *celRule) eval(ec *evalContext) check {
 	return pass(fmt.Sprintf("holds for all %d attestation(s)", len(views)), held...)
 }
 
-// celActivation is the variables of one attestation, built once per evaluation and shared by
-// every CEL rule.
+// celActivation is the variables of one attestation. Each is built on first use and kept for
+// the rest of the evaluation, so CEL rules share the work and pay only for what they read.
 type celActivation struct {
-	interpreter.Activation
+	ec        *evalContext
+	v         *view
+	statement *structpb.Struct
+	signer    map[string]any
+	ts        []any
 }
 
-func (ec *evalContext) activation(v *view) interpreter.Activation {
-	if v.act != nil {
-		return v.act.Activation
+// ResolveName implements interpreter.Activation.
+func (a *celActivation) ResolveName(name string) (any, bool) {
+	v := a.v
+	switch name {
+	case "statement":
+		if a.statement == nil {
+			a.statement = statementStruct(v)
+		}
+		return a.statement, true
+	case "predicate":
+		return orEmpty(v.predicate), true
+	case "predicateType":
+		return v.predicateType, true
+	case "subject":
+		return string(v.subject), true
+	case "signer":
+		if a.signer == nil {
+			a.signer = signerMap(v.signer)
+		}
+		return a.signer, true
+	case "timestamps":
+		if a.ts == nil {
+			a.ts = make([]any, len(v.timestamps))
+			for i, t := range v.timestamps {
+				a.ts[i] = map[string]any{"kind": t.Kind, "authority": t.Authority, "time": t.Time}
+			}
+		}
+		return a.ts, true
+	case "signedAt":
+		if v.hasSignedAt {
+			return v.signedAt, true
+		}
+		return time.Unix(0, 0).UTC(), true
+	case "hasSignedAt":
+		return v.hasSignedAt, true
+	case "now":
+		return a.ec.now, true
+	case "attestations":
+		return a.ec.attestations(), true
 	}
+	return nil, false
+}
+
+// Parent implements interpreter.Activation.
+func (a *celActivation) Parent() interpreter.Activation { return nil }
+
+func (ec *evalContext) activation(v *view) interpreter.Activation {
+	if v.act == nil {
+		v.act = &celActivation{ec: ec, v: v}
+	}
+	return v.act
+}
+
+// attestations is the CEL list of every attestation about the subject.
+func (ec *evalContext) attestations() []any {
 	if ec.all == nil {
 		ec.all = make([]any, len(ec.views))
 		for i, w := range ec.views {
@@ -112,10 +167,11 @@ func (ec *evalContext) activation(v *view) interpreter.Activation {
 			}
 		}
 	}
-	ts := make([]any, len(v.timestamps))
-	for i, t := range v.timestamps {
-		ts[i] = map[string]any{"kind": t.Kind, "authority": t.Authority, "time": t.Time}
-	}
+	return ec.all
+}
+
+// statementStruct is the statement as JSON-shaped CEL data, with the field names of its JSON form.
+func statementStruct(v *view) *structpb.Struct {
 	subjects := make([]*structpb.Value, 0, len(v.statement.GetSubject()))
 	for _, s := range v.statement.GetSubject() {
 		dg := make(map[string]*structpb.Value, len(s.GetDigest()))
@@ -127,30 +183,12 @@ func (ec *evalContext) activation(v *view) interpreter.Activation {
 			"digest": structpb.NewStructValue(&structpb.Struct{Fields: dg}),
 		}}))
 	}
-	st := &structpb.Struct{Fields: map[string]*structpb.Value{
+	return &structpb.Struct{Fields: map[string]*structpb.Value{
 		"_type":         structpb.NewStringValue(v.statement.GetType()),
 		"predicateType": structpb.NewStringValue(v.predicateType),
 		"subject":       structpb.NewListValue(&structpb.ListValue{Values: subjects}),
 		"predicate":     structpb.NewStructValue(orEmpty(v.predicate)),
 	}}
-	signedAt := time.Unix(0, 0).UTC()
-	if v.hasSignedAt {
-		signedAt = v.signedAt
-	}
-	act, _ := interpreter.NewActivation(map[string]any{
-		"statement":     st,
-		"predicate":     orEmpty(v.predicate),
-		"predicateType": v.predicateType,
-		"subject":       string(v.subject),
-		"signer":        signerMap(v.signer),
-		"timestamps":    ts,
-		"signedAt":      signedAt,
-		"hasSignedAt":   v.hasSignedAt,
-		"now":           ec.now,
-		"attestations":  ec.all,
-	})
-	v.act = &celActivation{act}
-	return act
 }
 
 func orEmpty(s *structpb.Struct) *structpb.Struct {

@@ -33,7 +33,8 @@ func (r *environmentRule) eval(ec *evalContext) check {
 		bd := lookup(v.predicate, "buildDefinition").GetStructValue()
 		for _, top := range []string{"externalParameters", "internalParameters"} {
 			if val := bd.GetFields()[top]; val != nil {
-				r.walk("predicate.buildDefinition."+top, val, report)
+				w := walker{rule: r, report: report, path: []string{"predicate.buildDefinition.", top}}
+				w.walk(val)
 			}
 		}
 		for _, path := range r.required {
@@ -53,10 +54,19 @@ func isNull(v *structpb.Value) bool {
 	return ok
 }
 
-// walk visits every key and string below v. A key matching a forbidden variable is a leak
-// whatever its value; so is a "NAME=value" string whose NAME matches; so is any string a
-// forbidden value pattern matches.
-func (r *environmentRule) walk(path string, v *structpb.Value, report func(field, value, msg string)) {
+// walker visits every key and string below a value. A key matching a forbidden variable is a
+// leak whatever its value; so is a "NAME=value" string whose NAME matches; so is any string a
+// forbidden value pattern matches. The path is kept as pieces and joined only to report.
+type walker struct {
+	rule   *environmentRule
+	report func(field, value, msg string)
+	path   []string
+}
+
+func (w *walker) field() string { return strings.Join(w.path, "") }
+
+func (w *walker) walk(v *structpb.Value) {
+	r := w.rule
 	switch k := v.GetKind().(type) {
 	case *structpb.Value_StructValue:
 		fields := k.StructValue.GetFields()
@@ -67,28 +77,31 @@ func (r *environmentRule) walk(path string, v *structpb.Value, report func(field
 		sort.Strings(keys)
 		for _, key := range keys {
 			child := fields[key]
-			p := path + "." + key
+			w.path = append(w.path, ".", key)
 			if g, ok := anyGlob(r.forbiddenVars, key); ok {
-				report(p, redact(valueString(child)), fmt.Sprintf("forbidden variable %s (matches %q)", key, g.text))
-				continue
+				w.report(w.field(), redact(valueString(child)), fmt.Sprintf("forbidden variable %s (matches %q)", key, g.text))
+			} else {
+				w.walk(child)
 			}
-			r.walk(p, child, report)
+			w.path = w.path[:len(w.path)-2]
 		}
 	case *structpb.Value_ListValue:
 		for i, child := range k.ListValue.GetValues() {
-			r.walk(path+"["+strconv.Itoa(i)+"]", child, report)
+			w.path = append(w.path, "[", strconv.Itoa(i), "]")
+			w.walk(child)
+			w.path = w.path[:len(w.path)-3]
 		}
 	case *structpb.Value_StringValue:
 		s := k.StringValue
 		if name, _, ok := strings.Cut(s, "="); ok && name != "" {
 			if g, ok := anyGlob(r.forbiddenVars, name); ok {
-				report(path, redact(s), fmt.Sprintf("forbidden variable %s (matches %q)", name, g.text))
+				w.report(w.field(), redact(s), fmt.Sprintf("forbidden variable %s (matches %q)", name, g.text))
 				return
 			}
 		}
 		for _, re := range r.forbiddenValues {
 			if re.MatchString(s) {
-				report(path, redact(s), fmt.Sprintf("value matches forbidden pattern %q", re.String()))
+				w.report(w.field(), redact(s), fmt.Sprintf("value matches forbidden pattern %q", re.String()))
 				return
 			}
 		}

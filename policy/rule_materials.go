@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -42,13 +43,13 @@ func (r *materialsRule) eval(ec *evalContext) check {
 		for i, dv := range deps {
 			n++
 			d := dv.GetStructValue()
-			field := fmt.Sprintf("predicate.buildDefinition.resolvedDependencies[%d]", i)
 			id := lookupString(d, "uri")
 			if id == "" {
 				id = lookupString(d, "name")
 			}
 			add := func(sub, value, msg string) {
-				bad = append(bad, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field + sub, Value: value, Message: msg})
+				field := "predicate.buildDefinition.resolvedDependencies[" + strconv.Itoa(i) + "]" + sub
+				bad = append(bad, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field, Value: value, Message: msg})
 				reasons = append(reasons, fmt.Sprintf("%s: %s", value, msg))
 			}
 			unpinned := lookupString(d, "annotations", provenance.AnnotationUnpinned) == "true"
