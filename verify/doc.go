@@ -45,4 +45,16 @@
 // the Check that failed; configuration, trust-material and context errors do not wrap
 // ErrVerification. errors.Is(err, ErrVerification) tells "denied" from "could not check";
 // neither is a pass.
+//
+// When several parts of a bundle are bad, the first failing check is reported, in this order:
+// size and format; the kind of signer (key or certificate) against the expected identity;
+// transparency log (which also binds the entry to the signature, key or certificate and
+// payload), timestamps, certificate chain or key validity, signature (sigstore-go's order);
+// then payload type, statement, subject, predicate type, and the certificate identity. So a
+// flipped signature byte in a keyless bundle fails the log check, which sees an entry for
+// another signature, before the signature check.
+//
+// A key hint in a bundle is not evidence: when it names a trusted key, that key must verify
+// and be one the identity accepts; when it names none (cosign's hints differ from
+// sigstore-go's), each key the identity accepts is tried and the signature alone decides.
 package verify
