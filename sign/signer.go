@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,8 +28,9 @@ type Signer interface {
 	// Bundle's PredicateType is st's.
 	Sign(ctx context.Context, st *intoto.Statement) (provenance.Bundle, error)
 	// SignPayload signs any payload with its payload type as a DSSE envelope inside a Sigstore
-	// bundle v0.3. Payloads over provenance.MaxStatementBytes fail with a
-	// *provenance.SizeError before anything is signed or sent.
+	// bundle v0.3, byte for byte as given. Payloads over provenance.MaxStatementBytes fail with a
+	// *provenance.SizeError before anything is signed or sent. The payload is not parsed, so the
+	// returned Bundle's PredicateType is empty.
 	SignPayload(ctx context.Context, payloadType string, payload []byte) (provenance.Bundle, error)
 }
 
@@ -215,9 +215,10 @@ func (s *bundleSigner) Sign(ctx context.Context, st *intoto.Statement) (provenan
 	return s.sign(ctx, provenance.MediaTypeInToto, payload, st.GetPredicateType())
 }
 
-// SignPayload implements Signer. When payloadType is application/vnd.in-toto+json, the returned
-// Bundle's PredicateType is read from the payload's "predicateType" field, if it has one; the
-// payload is signed as given either way.
+// SignPayload implements Signer. The returned Bundle's PredicateType is empty: the payload is
+// signed as given and not parsed (parsing would cost as much as an Ed25519 signature for a
+// 4 KiB statement). A caller that signs a marshalled statement sets PredicateType on the
+// returned value, or calls Sign.
 func (s *bundleSigner) SignPayload(ctx context.Context, payloadType string, payload []byte) (provenance.Bundle, error) {
 	if payloadType == "" {
 		return provenance.Bundle{}, fmt.Errorf("%w: empty payload type", ErrInvalidPayload)
@@ -225,16 +226,7 @@ func (s *bundleSigner) SignPayload(ctx context.Context, payloadType string, payl
 	if len(payload) > provenance.MaxStatementBytes {
 		return provenance.Bundle{}, &provenance.SizeError{What: "payload", Limit: provenance.MaxStatementBytes, Size: int64(len(payload))}
 	}
-	var predicateType string
-	if payloadType == provenance.MediaTypeInToto {
-		var head struct {
-			PredicateType string `json:"predicateType"`
-		}
-		if json.Unmarshal(payload, &head) == nil {
-			predicateType = head.PredicateType
-		}
-	}
-	return s.sign(ctx, payloadType, payload, predicateType)
+	return s.sign(ctx, payloadType, payload, "")
 }
 
 func (s *bundleSigner) sign(ctx context.Context, payloadType string, payload []byte, predicateType string) (provenance.Bundle, error) {

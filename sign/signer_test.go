@@ -95,12 +95,11 @@ func TestSignPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name          string
-		payloadType   string
-		payload       []byte
-		predicateType string
+		name        string
+		payloadType string
+		payload     []byte
 	}{
-		{name: "in-toto", payloadType: provenance.MediaTypeInToto, payload: stBytes, predicateType: provenance.PredicateSLSAProvenanceV1},
+		{name: "in-toto", payloadType: provenance.MediaTypeInToto, payload: stBytes},
 		{name: "other type", payloadType: "application/vnd.example+json", payload: []byte(`{"a":1}`)},
 		{name: "in-toto not json", payloadType: provenance.MediaTypeInToto, payload: []byte("not json")},
 		{name: "empty payload", payloadType: "text/plain", payload: nil},
@@ -111,8 +110,8 @@ func TestSignPayload(t *testing.T) {
 			if err != nil {
 				t.Fatalf("SignPayload: %v", err)
 			}
-			if b.PredicateType != tt.predicateType {
-				t.Errorf("predicate type %q, want %q", b.PredicateType, tt.predicateType)
+			if b.MediaType != provenance.MediaTypeBundleV03 || b.PredicateType != "" {
+				t.Errorf("media type %q, predicate type %q", b.MediaType, b.PredicateType)
 			}
 			env := mustParseBundle(t, b.Data).GetDsseEnvelope()
 			if env.GetPayloadType() != tt.payloadType || string(env.GetPayload()) != string(tt.payload) {
