@@ -13,6 +13,9 @@
 //	defer key.Close()
 //	signer, err := sign.NewKeySigner(key)
 //
+// ParseURI reads the same settings from a PKCS#11 URI (RFC 7512), the form cosign takes:
+// pkcs11:token=release;object=provenance?module-path=/usr/lib/softhsm/libsofthsm2.so.
+//
 // ECDSA (P-256, P-384, P-521) and RSA (PKCS#1 v1.5 and PSS) keys are supported; the private key
 // never leaves the token. The package reads no environment variables and no configuration
 // files: the PIN and the module path come from the caller. (A PKCS#11 module may read its own
@@ -23,9 +26,9 @@
 //
 // # Errors
 //
-// Every error is an *Error that names the operation, module, token and key, and wraps one of
-// ErrInvalidConfig, ErrModule, ErrTokenNotFound, ErrIncorrectPIN, ErrPINLocked, ErrKeyNotFound,
-// ErrAmbiguousKey, ErrUnsupportedKey or ErrClosed when the failure is one of theirs. The
-// module's own return value, a github.com/miekg/pkcs11 Error such as CKR_PIN_INCORRECT, stays
-// in the chain for errors.As.
+// Every error of Open, Sign and Close is an *Error that names the operation, module, token and
+// key, and wraps one of ErrInvalidConfig, ErrModule, ErrTokenNotFound, ErrIncorrectPIN,
+// ErrPINLocked, ErrKeyNotFound, ErrAmbiguousKey, ErrUnsupportedKey or ErrClosed when the
+// failure is one of theirs. The module's own return value, a github.com/miekg/pkcs11 Error such
+// as CKR_PIN_INCORRECT, stays in the chain for errors.As. ParseURI's errors wrap ErrInvalidURI.
 package pkcs11

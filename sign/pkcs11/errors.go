@@ -12,6 +12,8 @@ import (
 var (
 	// ErrInvalidConfig means a Config that cannot select one token and one key.
 	ErrInvalidConfig = errors.New("pkcs11: invalid configuration")
+	// ErrInvalidURI means a string that ParseURI cannot read as a supported PKCS#11 URI.
+	ErrInvalidURI = errors.New("pkcs11: invalid PKCS#11 URI")
 	// ErrModule means the PKCS#11 module could not be loaded or initialised.
 	ErrModule = errors.New("pkcs11: module cannot be loaded")
 	// ErrTokenNotFound means no slot holds a token with the configured label or slot number.

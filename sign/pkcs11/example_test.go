@@ -24,3 +24,17 @@ func ExampleOpen_invalidConfig() {
 	// pkcs11: open key label "provenance" (/usr/lib/softhsm/libsofthsm2.so): invalid configuration: no token label or slot
 	// true
 }
+
+// A PKCS#11 URI, as cosign and p11-kit accept it, gives the whole Config.
+func ExampleParseURI() {
+	cfg, err := pkcs11.ParseURI("pkcs11:token=release;object=provenance;id=%01?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=1234")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(cfg.Module)
+	fmt.Println(cfg.TokenLabel, cfg.KeyLabel, cfg.KeyID)
+	// Output:
+	// /usr/lib/softhsm/libsofthsm2.so
+	// release provenance [1]
+}
