@@ -132,7 +132,7 @@ func open(ctx context.Context, uri string, hash crypto.Hash, keyVersion string) 
 	}
 	sv, err := sigkms.Get(ctx, uri, hash, rpc...)
 	if err != nil {
-		return nil, &Error{Op: "open", URI: uri, Err: classify(err)}
+		return nil, &Error{Op: "open", URI: uri, Err: classify(withContextErr(ctx, err))}
 	}
 	pubOpts := []signature.PublicKeyOption{options.WithContext(ctx)}
 	if keyVersion != "" {
@@ -140,7 +140,7 @@ func open(ctx context.Context, uri string, hash crypto.Hash, keyVersion string) 
 	}
 	pub, err := sv.PublicKey(pubOpts...)
 	if err != nil {
-		return nil, &Error{Op: "public key", URI: uri, Err: classify(err)}
+		return nil, &Error{Op: "public key", URI: uri, Err: classify(withContextErr(ctx, err))}
 	}
 	if pub == nil {
 		return nil, &Error{Op: "public key", URI: uri, Err: errors.New("provider returned no public key")}
@@ -181,10 +181,7 @@ func (s *Signer) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 	}
 	sig, err := s.sv.SignMessage(bytes.NewReader(nil), signOpts...)
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-			err = fmt.Errorf("%w: %w", ctxErr, err)
-		}
-		return nil, &Error{Op: "sign", URI: s.uri, Err: classify(err)}
+		return nil, &Error{Op: "sign", URI: s.uri, Err: classify(withContextErr(ctx, err))}
 	}
 	if len(sig) == 0 {
 		return nil, &Error{Op: "sign", URI: s.uri, Err: errors.New("provider returned an empty signature")}
@@ -209,6 +206,15 @@ func splitURI(uri string) (scheme, ref string, err error) {
 }
 
 func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
+
+// withContextErr puts ctx's error in err's chain when ctx is done, as a plugin killed by a
+// cancelled context reports only that it was killed.
+func withContextErr(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w: %w", ctxErr, err)
+	}
+	return err
+}
 
 // classify wraps err with the sentinel of its kind, keeping err in the chain.
 func classify(err error) error {

@@ -141,6 +141,17 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
+func TestOpenCanceled(t *testing.T) {
+	usePlugin(t)
+	uri, _ := newKeyFile(t, elliptic.P256())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s, err := kms.Open(ctx, uri)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Open with a canceled context = %v, %v; want context.Canceled", s, err)
+	}
+}
+
 func TestOpenExpectedKey(t *testing.T) {
 	usePlugin(t)
 	uri, priv := newKeyFile(t, elliptic.P256())
