@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Installs the programs that provkit's tests and linters run.
+#
+# Go tools are built from the versions pinned in internal/tools/go.mod into
+# ${PROVKIT_TOOLS_BIN:-$HOME/.cache/provkit/bin} as NAME-VERSION, with a
+# stable symlink NAME. A binary already present for the pinned version is
+# kept, so a second run does no build at all.
+#
+# Debian packages the tests use are installed with apt-get when missing.
+#
+# Environment:
+#   PROVKIT_TOOLS_BIN   where binaries go (default $HOME/.cache/provkit/bin)
+#   PROVKIT_SKIP_APT=1  do not install Debian packages
+set -euo pipefail
+
+TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BIN="${PROVKIT_TOOLS_BIN:-$HOME/.cache/provkit/bin}"
+
+# name | main package | module whose version names the binary
+TOOLS=(
+	"staticcheck|honnef.co/go/tools/cmd/staticcheck|honnef.co/go/tools"
+	"crane|github.com/google/go-containerregistry/cmd/crane|github.com/google/go-containerregistry"
+	"oras|oras.land/oras/cmd/oras|oras.land/oras"
+	"olareg|github.com/olareg/olareg/cmd/olareg|github.com/olareg/olareg"
+	"timestamp-server|github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server|github.com/sigstore/timestamp-authority/v2"
+	"cosign|github.com/sigstore/cosign/v3/cmd/cosign|github.com/sigstore/cosign/v3"
+)
+
+DEB_PACKAGES=(docker-registry softhsm2 graphviz postgresql)
+
+log() { printf 'install.sh: %s\n' "$*"; }
+
+install_debs() {
+	if [[ "${PROVKIT_SKIP_APT:-}" == 1 ]]; then
+		log "Debian packages: skipped (PROVKIT_SKIP_APT=1)"
+		return
+	fi
+	local missing=() p status
+	for p in "${DEB_PACKAGES[@]}"; do
+		status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
+		if [[ "$status" != "install ok installed" ]]; then
+			missing+=("$p")
+		fi
+	done
+	if ((${#missing[@]} == 0)); then
+		log "Debian packages: all present (${DEB_PACKAGES[*]})"
+		return
+	fi
+	local sudo=()
+	if [[ "$(id -u)" != 0 ]]; then
+		if command -v sudo >/dev/null 2>&1; then
+			sudo=(sudo -n)
+		else
+			log "Debian packages missing (${missing[*]}) and not root: install them first" >&2
+			exit 1
+		fi
+	fi
+	log "Debian packages: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -qq </dev/null
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+		"${missing[@]}" </dev/null
+	log "Debian packages: installed ${missing[*]}"
+}
+
+install_go_tools() {
+	if ! command -v go >/dev/null 2>&1; then
+		log "go is not on PATH" >&2
+		exit 1
+	fi
+	mkdir -p "$BIN"
+	cd "$TOOLS_DIR"
+	# The tools module is built on its own: no workspace, no vendoring,
+	# go.mod and go.sum exactly as committed.
+	export GOWORK=off
+
+	local entry name pkg mod modules=() versions=()
+	for entry in "${TOOLS[@]}"; do
+		IFS='|' read -r name pkg mod <<<"$entry"
+		modules+=("$mod")
+	done
+	# One call for all versions; it reads go.mod only.
+	mapfile -t versions < <(go list -mod=readonly -m -f '{{.Version}}' "${modules[@]}")
+	if ((${#versions[@]} != ${#TOOLS[@]})); then
+		log "could not read tool versions from $TOOLS_DIR/go.mod" >&2
+		exit 1
+	fi
+
+	local i ver target start built=0
+	for i in "${!TOOLS[@]}"; do
+		IFS='|' read -r name pkg mod <<<"${TOOLS[$i]}"
+		ver="${versions[$i]}"
+		target="$BIN/$name-$ver"
+		if [[ -x "$target" ]]; then
+			log "$name $ver: cached at $target"
+		else
+			log "$name $ver: building $pkg"
+			start=$SECONDS
+			rm -f "$target.tmp"
+			go build -mod=readonly -trimpath -ldflags='-s -w' -o "$target.tmp" "$pkg"
+			mv -f "$target.tmp" "$target"
+			built=$((built + 1))
+			log "$name $ver: built in $((SECONDS - start)) s -> $target"
+		fi
+		ln -sfn "$name-$ver" "$BIN/$name"
+	done
+	log "Go tools: $built built, $((${#TOOLS[@]} - built)) cached, in $BIN"
+}
+
+main() {
+	local start=$SECONDS
+	install_debs
+	install_go_tools
+	log "done in $((SECONDS - start)) s"
+}
+
+main "$@"
