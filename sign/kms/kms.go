@@ -105,16 +105,15 @@ func Open(ctx context.Context, uri string, opts ...Option) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.hash == 0 {
-		// The default hash depends on the key, which is known only now.
-		want, err := defaultHash(s.pub)
-		if err != nil {
-			return nil, &Error{Op: "open", URI: uri, Err: err}
-		}
-		if want != hash {
-			if s, err = open(ctx, uri, want, cfg.keyVersion); err != nil {
-				return nil, err
-			}
+	// The default hash depends on the key, which is known only now; keys without one (Ed25519)
+	// are rejected whatever the hash.
+	want, err := defaultHash(s.pub)
+	if err != nil {
+		return nil, &Error{Op: "open", URI: uri, Err: err}
+	}
+	if cfg.hash == 0 && want != hash {
+		if s, err = open(ctx, uri, want, cfg.keyVersion); err != nil {
+			return nil, err
 		}
 	}
 	if cfg.expected != nil {

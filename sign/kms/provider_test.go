@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"testing"
 
 	"github.com/sigstore/sigstore/pkg/signature/kms/fake"
@@ -36,5 +38,28 @@ func TestBuiltInProvider(t *testing.T) {
 	}
 	if err := verifyBundle(t, signBundle(t, s, testStatement(t)), &priv.PublicKey); err != nil {
 		t.Fatalf("sigstore-go rejects a bundle signed through the provider: %v", err)
+	}
+}
+
+func TestEd25519Rejected(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.WithValue(context.Background(), fake.KmsCtxKey{}, crypto.PrivateKey(priv))
+	tests := []struct {
+		name string
+		opts []kms.Option
+	}{
+		{name: "default hash"},
+		{name: "explicit hash", opts: []kms.Option{kms.WithHash(crypto.SHA512)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := kms.Open(ctx, fake.ReferenceScheme+"ed25519-key", tc.opts...)
+			if !errors.Is(err, kms.ErrUnsupportedHash) {
+				t.Fatalf("Open of an Ed25519 key = %v, %v; want ErrUnsupportedHash", s, err)
+			}
+		})
 	}
 }
