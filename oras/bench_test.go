@@ -112,3 +112,46 @@ func BenchmarkAttach(b *testing.B) {
 func pushImageDesc(b *testing.B, s *provoras.Store, name string) ocispec.Descriptor {
 	return pushImage(b, s.Target(), name, "")
 }
+
+// BenchmarkAttach100 attaches to an image that already has 100 attestations of the same
+// predicate type: a new bundle each time, and the same bundle again (the idempotent case),
+// reporting round trips per attach.
+func BenchmarkAttach100(b *testing.B) {
+	for _, reg := range registries {
+		host := reg.start(b)
+		w := remoteStore(b, host, "bench/attach100")
+		subject := pushImage(b, w.Target(), "img", "v1")
+		for i := range 100 {
+			if _, err := w.Attach(b.Context(), subject, storetest.Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSPDX, i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, dup := range []bool{false, true} {
+			name := reg.name + "/new"
+			if dup {
+				name = reg.name + "/duplicate"
+			}
+			b.Run(name, func(b *testing.B) {
+				c := newCounter()
+				s := remoteStore(b, host, "bench/attach100", provoras.WithTransport(c))
+				if _, err := s.Referrers(b.Context(), subject, ""); err != nil {
+					b.Fatal(err)
+				}
+				var seq atomic.Int64
+				seq.Store(1000)
+				c.n.Store(0)
+				b.ReportAllocs()
+				for b.Loop() {
+					n := 0
+					if !dup {
+						n = int(seq.Add(1))
+					}
+					if _, err := s.Attach(b.Context(), subject, storetest.Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSPDX, n)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(c.n.Load())/float64(b.N), "roundtrips/op")
+			})
+		}
+	}
+}

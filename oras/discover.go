@@ -45,7 +45,8 @@ type Attestation struct {
 	// Layer is the layer holding the bundle, envelope or statement, with its annotations (cosign's
 	// legacy layers carry dev.sigstore.cosign/bundle, certificate and signature annotations that
 	// their verification needs). It is empty for referrers whose manifest Discover did not need to
-	// read; FetchAttestation reads the manifest then.
+	// read: FetchAttestation then fetches the bundle Manifest's AnnotationBundleDigest and
+	// AnnotationBundleSize name, or reads the manifest when it has none.
 	Layer ocispec.Descriptor
 	// ArtifactType is the manifest's artifact type, or the layer's media type for cosign's legacy
 	// tags and BuildKit.
@@ -285,22 +286,55 @@ func (s *Store) discoverBuildKit(ctx context.Context, index ocispec.Descriptor) 
 // with digest and size verified while reading. Its MediaType is the layer's (a bundle version,
 // MediaTypeDSSE for cosign's legacy ".att" layers, MediaTypeInToto for BuildKit's unsigned
 // statements) and its PredicateType is the one Discover reported.
+//
+// For a referrer listed with AnnotationBundleDigest and AnnotationBundleSize (those Attach
+// writes) it fetches that blob directly, one request; otherwise, or when that fetch fails, it
+// reads the manifest and then its layer. To read exactly the layer of a manifest you hold by
+// digest, use Fetch, which never takes the annotations' word.
 func (s *Store) FetchAttestation(ctx context.Context, a Attestation) (provenance.Bundle, error) {
-	if a.Layer.Digest == "" {
-		b, err := s.Fetch(ctx, a.Manifest)
-		if err == nil && b.PredicateType == "" {
+	if a.Layer.Digest != "" {
+		b, err := s.Fetch(ctx, a.Layer)
+		if err != nil {
+			return provenance.Bundle{}, err
+		}
+		if a.PredicateType != "" {
 			b.PredicateType = a.PredicateType
 		}
-		return b, err
+		return b, nil
 	}
-	b, err := s.Fetch(ctx, a.Layer)
-	if err != nil {
-		return provenance.Bundle{}, err
+	// The bundle digest comes from the listing, which whoever serves or writes it controls, and
+	// is not checked against the manifest here. That is safe because of what can go wrong:
+	//   - The bytes are fetched by that digest and size, verified while reading and capped at
+	//     provenance.MaxBundleBytes, so the answer is exactly the blob the listing named, in this
+	//     repository, and no bigger than any bundle may be.
+	//   - A listing that names some other blob of the repository gains an attacker nothing: with
+	//     the access it takes to write the listing (push for the tag index; running the registry
+	//     for the API) one can as well push a real manifest with that blob as its layer and this
+	//     image as its subject. What binds a bundle to an image is the subject inside its signed
+	//     statement, which verify checks together with the signature and signer identity; the
+	//     manifest binds nothing that the listing does not already claim.
+	//   - The predicate type was already taken from the listing, as Discover reports it; verify
+	//     reads the real one from the signed statement.
+	// Where the binding to a manifest does matter, when a caller holds a manifest digest and
+	// asks for its content, Fetch reads the manifest. When the named blob is missing or fails
+	// verification, the manifest is read instead, so a wrong hint costs requests, not bundles.
+	if hint, ok := bundleHint(a.Manifest); ok {
+		b, err := s.Fetch(ctx, hint)
+		if err == nil {
+			b.PredicateType = a.PredicateType
+			return b, nil
+		}
+		if ctx.Err() != nil {
+			return provenance.Bundle{}, err
+		}
+		s.o.logger.DebugContext(ctx, "bundle named by the listing unusable; reading the manifest",
+			"manifest", a.Manifest.Digest, "bundle", hint.Digest, "error", err)
 	}
-	if a.PredicateType != "" {
+	b, err := s.Fetch(ctx, a.Manifest)
+	if err == nil && b.PredicateType == "" {
 		b.PredicateType = a.PredicateType
 	}
-	return b, nil
+	return b, err
 }
 
 // FetchAll fetches every attestation in as, at most WithConcurrency at once, and returns the

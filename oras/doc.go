@@ -11,8 +11,11 @@
 // subject is the image, whose artifactType and single layer are the bundle media type, with the
 // OCI empty config and the annotations dev.sigstore.bundle.content,
 // dev.sigstore.bundle.predicateType and org.opencontainers.image.created. So `cosign tree`,
-// `cosign verify-attestation` and `oras discover` see what provkit attaches. Attaching the same
-// bundle again returns the existing attestation. On registries without the referrers API,
+// `cosign verify-attestation` and `oras discover` see what provkit attaches. It adds
+// AnnotationBundleDigest and AnnotationBundleSize, naming the layer, which those tools ignore;
+// because listings of referrers carry manifest annotations, they let Attach recognise a bundle
+// it already attached from one listing, and FetchAttestation fetch a bundle in one request.
+// Attaching the same bundle again returns the existing attestation. On registries without the referrers API,
 // oras-go maintains the referrers tag index (a read-modify-write of the "sha256-<hex>" tag);
 // Attach serialises writers in one process and re-reads the index after writing, pushing again
 // when a concurrent writer elsewhere overwrote its entry.

@@ -3,9 +3,11 @@ package oras
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/provkit/provkit/provenance"
 )
 
@@ -38,6 +40,30 @@ func FuzzParseDocument(f *testing.F) {
 		}
 		if doc.Subject != nil && doc.Subject.Digest.Validate() != nil {
 			t.Fatalf("accepted a malformed subject %q", doc.Subject.Digest)
+		}
+	})
+}
+
+// FuzzBundleHint feeds untrusted listed annotations to the parser FetchAttestation and Attach
+// use. Whatever it accepts must be a fetchable blob descriptor: a valid digest, a positive
+// size, and a media type that is not a manifest's.
+func FuzzBundleHint(f *testing.F) {
+	f.Add("application/vnd.dev.sigstore.bundle.v0.3+json", "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "2")
+	f.Add("application/vnd.oci.image.manifest.v1+json", "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "2")
+	f.Add("application/json", "sha256:zz", "+2")
+	f.Add("application/json", "sha512:44136fa3", "-1")
+	f.Add("", "", "99999999999999999999")
+	f.Fuzz(func(t *testing.T, artifactType, dgst, size string) {
+		d, ok := bundleHint(ocispec.Descriptor{ArtifactType: artifactType,
+			Annotations: map[string]string{AnnotationBundleDigest: dgst, AnnotationBundleSize: size}})
+		if !ok {
+			return
+		}
+		if d.Digest.Validate() != nil || d.Size <= 0 || d.MediaType != artifactType || isManifest(d.MediaType) || isIndex(d.MediaType) {
+			t.Fatalf("accepted %q %q %q as %+v", artifactType, dgst, size, d)
+		}
+		if d.Digest.String() != dgst || strconv.FormatInt(d.Size, 10) != size {
+			t.Fatalf("%q %q read as %s %d", dgst, size, d.Digest, d.Size)
 		}
 	})
 }

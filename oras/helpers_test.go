@@ -21,15 +21,41 @@ import (
 	"oras.land/oras-go/v2/content"
 )
 
-// counter counts the HTTP requests a remote store sends.
+// counter counts the HTTP requests a remote store sends, and keeps them as "METHOD kind ref"
+// (kind is manifests, blobs or referrers) for tests that say which requests they expect.
 type counter struct {
 	next http.RoundTripper
 	n    atomic.Int64
+	mu   sync.Mutex
+	log  []string
 }
 
 func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
+	parts := strings.Split(strings.TrimSuffix(r.URL.Path, "/"), "/")
+	req := r.Method + " " + r.URL.Path
+	if len(parts) >= 2 {
+		req = r.Method + " " + parts[len(parts)-2] + " " + parts[len(parts)-1]
+	}
+	c.mu.Lock()
+	c.log = append(c.log, req)
+	c.mu.Unlock()
 	return c.next.RoundTrip(r)
+}
+
+// reset forgets the requests counted so far.
+func (c *counter) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n.Store(0)
+	c.log = nil
+}
+
+// requests returns the requests counted since the last reset.
+func (c *counter) requests() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.log...)
 }
 
 func newCounter() *counter { return &counter{next: http.DefaultTransport.(*http.Transport).Clone()} }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -31,6 +32,49 @@ const (
 	// DockerReferenceTypeAttestation is the AnnotationDockerReferenceType value of attestation manifests.
 	DockerReferenceTypeAttestation = "attestation-manifest"
 )
+
+// Annotations Attach adds to the attestation manifests it writes, next to cosign's. They
+// repeat, in the manifest's own annotations, what its single layer already says, because the
+// referrers API and the referrers tag index copy a manifest's annotations into the descriptors
+// they list (distribution-spec v1.1 "Listing Referrers"; oras-go v2 writes them into the tag
+// index). With them one listing tells which bundle each attestation holds: Attach recognises a
+// bundle it already attached without reading any manifest, and FetchAttestation fetches the
+// bundle blob directly, one request per bundle instead of two.
+//
+// Readers that do not know these keys ignore them, as the image-spec requires of unknown
+// annotation keys: cosign's retrieval (specs/BUNDLE_SPEC.md in sigstore/cosign) and
+// `cosign verify-attestation` and `cosign tree` read the manifest and its first layer, and
+// `oras discover` shows annotations without interpreting them.
+const (
+	// AnnotationBundleDigest is the digest of the bundle bytes, "sha256:<hex>": the digest of the
+	// attestation manifest's single layer.
+	AnnotationBundleDigest = "dev.provkit.bundle.digest"
+	// AnnotationBundleSize is the size of the bundle bytes in decimal, the size of that layer.
+	AnnotationBundleSize = "dev.provkit.bundle.size"
+)
+
+// bundleHint returns the descriptor of the bundle that the listed annotations of an attestation
+// manifest name (AnnotationBundleDigest and AnnotationBundleSize, media type from the artifact
+// type), and false when they name none or are malformed.
+//
+// The result is a claim of whoever wrote the listing, not something read from the manifest:
+// callers fetch it with digest and size verification (fetchBytes caps it at
+// provenance.MaxBundleBytes) and treat it as a hint, keeping the manifest path for when it fails.
+func bundleHint(m ocispec.Descriptor) (ocispec.Descriptor, bool) {
+	ds, ss := m.Annotations[AnnotationBundleDigest], m.Annotations[AnnotationBundleSize]
+	if ds == "" || ss == "" || m.ArtifactType == "" || isManifest(m.ArtifactType) || isIndex(m.ArtifactType) {
+		return ocispec.Descriptor{}, false
+	}
+	d, err := digest.Parse(ds)
+	if err != nil {
+		return ocispec.Descriptor{}, false
+	}
+	n, err := strconv.ParseInt(ss, 10, 64)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != ss {
+		return ocispec.Descriptor{}, false
+	}
+	return ocispec.Descriptor{MediaType: m.ArtifactType, Digest: d, Size: n}, true
+}
 
 func isManifest(mediaType string) bool {
 	switch mediaType {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,10 +155,11 @@ func (s *Store) Target() orasgo.GraphTarget { return s.target }
 // artifactType and single layer are b's media type, config is the OCI empty descriptor, and
 // whose annotations are those cosign writes for its bundle format
 // (dev.sigstore.bundle.content, dev.sigstore.bundle.predicateType and
-// org.opencontainers.image.created from the Store's clock). When subject already has a
-// referrer holding the same bundle bytes, Attach returns it and writes nothing. On a registry
-// without the referrers API it checks that the entry survived concurrent writers and pushes
-// again if not.
+// org.opencontainers.image.created from the Store's clock), plus AnnotationBundleDigest and
+// AnnotationBundleSize naming the bundle bytes. When subject already has a referrer holding
+// the same bundle bytes, Attach returns it and writes nothing; for referrers Attach wrote, one
+// referrers listing tells, without reading their manifests. On a registry without the
+// referrers API it checks that the entry survived concurrent writers and pushes again if not.
 func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b provenance.Bundle) (ocispec.Descriptor, error) {
 	if err := checkSubject(subject); err != nil {
 		return ocispec.Descriptor{}, err
@@ -199,6 +201,8 @@ func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b proven
 	ann := map[string]string{
 		provenance.AnnotationBundleContent: provenance.BundleContentDSSE,
 		ocispec.AnnotationCreated:          s.o.clock().UTC().Format(time.RFC3339),
+		AnnotationBundleDigest:             layer.Digest.String(),
+		AnnotationBundleSize:               strconv.FormatInt(layer.Size, 10),
 	}
 	if b.PredicateType != "" {
 		ann[provenance.AnnotationBundlePredicateType] = b.PredicateType
@@ -222,22 +226,53 @@ func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b proven
 	return desc, nil
 }
 
-// findAttached looks for a referrer of subject that holds exactly b's bytes.
+// findAttached looks for a referrer of subject that holds exactly b's bytes. The created
+// annotation comes from the clock, so attaching the same bundle twice makes two different
+// manifests: the match is on the bundle, not the manifest digest. Referrers Attach wrote carry
+// the bundle's digest and size in their listed annotations, so the listing alone settles them.
+// Only referrers listed without those annotations (written by cosign, or by provkit before it
+// added them) have their manifests read, and of those only the ones whose listed predicate
+// type matches b's or is not listed.
+//
+// A match taken from the listing is trusted without reading the manifest. Whoever can make a
+// listing claim a bundle it does not hold (a hostile registry, or a writer of the referrers tag
+// index, which needs push access) can as well delete the attestation after Attach wrote it;
+// either way the bundle is missing and verification fails closed, never open. A listing that
+// is merely stale is possible only with the tag index, which clients edit (a manifest deleted
+// by a tool that leaves the index alone): there the matching manifest is checked to exist, one
+// HEAD request, before Attach relies on it.
 func (s *Store) findAttached(ctx context.Context, subject ocispec.Descriptor, b provenance.Bundle) (ocispec.Descriptor, bool, error) {
-	refs, _, err := s.referrers(ctx, subject, b.MediaType)
+	refs, src, err := s.referrers(ctx, subject, b.MediaType)
 	if err != nil && !errors.Is(err, provenance.ErrNotFound) {
 		return ocispec.Descriptor{}, false, err
 	}
-	var candidates []ocispec.Descriptor
+	want := b.Descriptor()
+	var unhinted []ocispec.Descriptor
 	for _, r := range refs {
 		if pt, ok := r.Annotations[provenance.AnnotationBundlePredicateType]; ok && pt != b.PredicateType {
 			continue
 		}
-		candidates = append(candidates, r)
+		hint, ok := bundleHint(r)
+		if !ok {
+			unhinted = append(unhinted, r)
+			continue
+		}
+		if hint.Digest != want.Digest || hint.Size != want.Size {
+			continue
+		}
+		if src == SourceReferrersTag {
+			ok, err := s.target.Exists(ctx, r)
+			if err != nil {
+				return ocispec.Descriptor{}, false, fmt.Errorf("oras: check attestation manifest %s: %w", r.Digest, err)
+			}
+			if !ok {
+				continue
+			}
+		}
+		return r, true, nil
 	}
-	want := b.Digest()
 	var hit atomic.Pointer[ocispec.Descriptor]
-	err = forEach(ctx, s.o.concurrency, candidates, func(ctx context.Context, r ocispec.Descriptor) error {
+	err = forEach(ctx, s.o.concurrency, unhinted, func(ctx context.Context, r ocispec.Descriptor) error {
 		doc, _, err := fetchDocument(ctx, s.target, r)
 		if err != nil {
 			if errors.Is(err, provenance.ErrNotFound) {
@@ -245,7 +280,7 @@ func (s *Store) findAttached(ctx context.Context, subject ocispec.Descriptor, b 
 			}
 			return err
 		}
-		if len(doc.Layers) == 1 && doc.Layers[0].Digest == want && doc.Layers[0].Size == int64(len(b.Data)) {
+		if len(doc.Layers) == 1 && doc.Layers[0].Digest == want.Digest && doc.Layers[0].Size == want.Size {
 			hit.Store(&r)
 		}
 		return nil

@@ -39,6 +39,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) Instance) {
 	t.Helper()
 	t.Run("AttachListFetch", func(t *testing.T) { testAttachListFetch(t, newInstance(t)) })
 	t.Run("IdempotentAttach", func(t *testing.T) { testIdempotent(t, newInstance(t)) })
+	t.Run("IdempotentAmongMany", func(t *testing.T) { testIdempotentAmongMany(t, newInstance(t)) })
 	t.Run("FilterByArtifactType", func(t *testing.T) { testFilter(t, newInstance(t)) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newInstance(t)) })
 	t.Run("SizeLimits", func(t *testing.T) { testSizeLimits(t, newInstance(t)) })
@@ -127,6 +128,27 @@ func testIdempotent(t *testing.T, in Instance) {
 	}
 	if refs := referrers(t, in.Store, in.Subject, ""); len(refs) != 1 {
 		t.Fatalf("after attaching one bundle twice, Referrers = %v, want one", digests(refs))
+	}
+}
+
+// testIdempotentAmongMany attaches bundles of one predicate type, then one of them again: the
+// store finds it among its siblings and writes nothing.
+func testIdempotentAmongMany(t *testing.T, in Instance) {
+	var attached []ocispec.Descriptor
+	for i := range 4 {
+		attached = append(attached, attach(t, in.Store, in.Subject, Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSLSAProvenanceV1, 20+i)))
+	}
+	for i, want := range attached {
+		if got := attach(t, in.Store, in.Subject, Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSLSAProvenanceV1, 20+i)); got.Digest != want.Digest {
+			t.Fatalf("Attach of bundle %d again returned %s, first %s", i, got.Digest, want.Digest)
+		}
+	}
+	// The same bytes under another media type are another attestation.
+	other := Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSLSAProvenanceV1, 20)
+	other.MediaType = provenance.MediaTypeDSSE
+	attach(t, in.Store, in.Subject, other)
+	if refs := referrers(t, in.Store, in.Subject, ""); len(refs) != len(attached)+1 {
+		t.Fatalf("after attaching %d bundles and again, Referrers = %v, want %d", len(attached), digests(refs), len(attached)+1)
 	}
 }
 
