@@ -45,6 +45,7 @@
 // # Errors
 //
 // Every error is an *Error naming the operation and the URI. It wraps ErrInvalidURI,
-// ErrProviderNotFound, ErrPlugin, ErrKeyMismatch, ErrUnsupportedHash or ErrInvalidDigest when
+// ErrProviderNotFound, ErrPlugin, ErrKeyMismatch, ErrInvalidOption, ErrUnsupportedHash or
+// ErrInvalidDigest when
 // the failure is one of theirs, and keeps sigstore's own error in the chain.
 package kms

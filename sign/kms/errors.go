@@ -19,6 +19,8 @@ var (
 	ErrPlugin = errors.New("kms: plugin failed")
 	// ErrKeyMismatch means the key behind the URI is not the public key the caller expected.
 	ErrKeyMismatch = errors.New("kms: key does not match the expected public key")
+	// ErrInvalidOption means an Option given to Open with an unusable value.
+	ErrInvalidOption = errors.New("kms: invalid option")
 	// ErrUnsupportedHash means a hash function that the signer was not opened for, or one that
 	// KMS signing does not support.
 	ErrUnsupportedHash = errors.New("kms: unsupported hash function")

@@ -60,7 +60,7 @@ func WithHash(h crypto.Hash) Option {
 func WithPublicKey(pub crypto.PublicKey) Option {
 	return func(c *config) error {
 		if _, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); !ok {
-			return fmt.Errorf("kms: expected public key of type %T cannot be compared", pub)
+			return fmt.Errorf("%w: expected public key of type %T cannot be compared", ErrInvalidOption, pub)
 		}
 		c.expected = pub
 		return nil
@@ -72,7 +72,7 @@ func WithPublicKey(pub crypto.PublicKey) Option {
 func WithKeyVersion(version string) Option {
 	return func(c *config) error {
 		if version == "" {
-			return errors.New("kms: empty key version")
+			return fmt.Errorf("%w: empty key version", ErrInvalidOption)
 		}
 		c.keyVersion = version
 		return nil

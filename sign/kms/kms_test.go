@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	sigkms "github.com/sigstore/sigstore/pkg/signature/kms"
 	"github.com/sigstore/sigstore/pkg/signature/kms/cliplugin"
 
@@ -116,6 +117,9 @@ func TestOpenErrors(t *testing.T) {
 		{name: "plugin answers garbage", uri: pluginScheme + "broken://key", want: kms.ErrPlugin, also: cliplugin.ErrorResponseParse},
 		{name: "unexpected key", uri: goodURI, opts: []kms.Option{kms.WithPublicKey(&other.PublicKey)}, want: kms.ErrKeyMismatch},
 		{name: "unsupported hash", uri: goodURI, opts: []kms.Option{kms.WithHash(crypto.SHA1)}, want: kms.ErrUnsupportedHash},
+		{name: "empty key version", uri: goodURI, opts: []kms.Option{kms.WithKeyVersion("")}, want: kms.ErrInvalidOption},
+		{name: "uncomparable expected key", uri: goodURI, opts: []kms.Option{kms.WithPublicKey(struct{}{})}, want: kms.ErrInvalidOption},
+		{name: "missing key version", uri: goodURI, opts: []kms.Option{kms.WithKeyVersion("7")}, want: kms.ErrPlugin, also: cliplugin.ErrorPluginReturnError},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,6 +153,52 @@ func TestOpenCanceled(t *testing.T) {
 	s, err := kms.Open(ctx, uri)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Open with a canceled context = %v, %v; want context.Canceled", s, err)
+	}
+}
+
+// TestKeyVersion checks that WithKeyVersion reaches the provider on every call: the test plugin
+// keeps version 2 of a key in <path>.v2.
+func TestKeyVersion(t *testing.T) {
+	usePlugin(t)
+	uri, v1 := newKeyFile(t, elliptic.P256())
+	v2, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemBytes, err := cryptoutils.MarshalPrivateKeyToPEM(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(strings.TrimPrefix(uri, pluginScheme+"://")+".v2", pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		opts []kms.Option
+		want *ecdsa.PrivateKey
+	}{
+		{name: "default version", want: v1},
+		{name: "version 1", opts: []kms.Option{kms.WithKeyVersion("1")}, want: v1},
+		{name: "version 2", opts: []kms.Option{kms.WithKeyVersion("2")}, want: v2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := kms.Open(context.Background(), uri, tc.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.want.PublicKey.Equal(s.Public()) {
+				t.Fatal("Public() is not the requested version's key")
+			}
+			d := digest(crypto.SHA256, []byte(tc.name))
+			sig, err := s.SignContext(context.Background(), d, crypto.SHA256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ecdsa.VerifyASN1(&tc.want.PublicKey, d, sig) {
+				t.Fatal("signature was not made with the requested version")
+			}
+		})
 	}
 }
 

@@ -1,7 +1,8 @@
 // Command testplugin is a sigstore KMS plugin program for the tests of package kms. Built as
 // sigstore-kms-<name> and put on PATH, it serves URIs <name>://<path>, where <path> is a file
 // holding a PEM ECDSA private key. It speaks sigstore's plugin protocol through sigstore's own
-// handler package, so the tests exercise a real plugin process end to end.
+// handler package, so the tests exercise a real plugin process end to end. A key version other
+// than "" or "1" (signature option WithKeyVersion) selects the file <path>.v<version>.
 package main
 
 import (
@@ -41,18 +42,31 @@ type fileKey struct {
 	hash crypto.Hash
 }
 
-func (k *fileKey) load() (*signature.ECDSASignerVerifier, error) {
-	pemBytes, err := os.ReadFile(k.path)
+// keyVersion returns the key version that opts ask for.
+func keyVersion[O signature.RPCOption](opts []O) string {
+	var v string
+	for _, o := range opts {
+		o.ApplyKeyVersion(&v)
+	}
+	return v
+}
+
+func (k *fileKey) load(version string) (*signature.ECDSASignerVerifier, error) {
+	path := k.path
+	if version != "" && version != "1" {
+		path += ".v" + version
+	}
+	pemBytes, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	priv, err := cryptoutils.UnmarshalPEMToPrivateKey(pemBytes, cryptoutils.SkipPassword)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", k.path, err)
+		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
 	ec, ok := priv.(*ecdsa.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("key file %s holds a %T, want an ECDSA key", k.path, priv)
+		return nil, fmt.Errorf("key file %s holds a %T, want an ECDSA key", path, priv)
 	}
 	return signature.LoadECDSASignerVerifier(ec, k.hash)
 }
@@ -87,7 +101,7 @@ func (k *fileKey) CreateKey(_ context.Context, algorithm string) (crypto.PublicK
 }
 
 func (k *fileKey) PublicKey(opts ...signature.PublicKeyOption) (crypto.PublicKey, error) {
-	sv, err := k.load()
+	sv, err := k.load(keyVersion(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +109,7 @@ func (k *fileKey) PublicKey(opts ...signature.PublicKeyOption) (crypto.PublicKey
 }
 
 func (k *fileKey) SignMessage(message io.Reader, opts ...signature.SignOption) ([]byte, error) {
-	sv, err := k.load()
+	sv, err := k.load(keyVersion(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +117,7 @@ func (k *fileKey) SignMessage(message io.Reader, opts ...signature.SignOption) (
 }
 
 func (k *fileKey) VerifySignature(sig, message io.Reader, opts ...signature.VerifyOption) error {
-	sv, err := k.load()
+	sv, err := k.load(keyVersion(opts))
 	if err != nil {
 		return err
 	}
@@ -111,7 +125,7 @@ func (k *fileKey) VerifySignature(sig, message io.Reader, opts ...signature.Veri
 }
 
 func (k *fileKey) CryptoSigner(_ context.Context, _ func(error)) (crypto.Signer, crypto.SignerOpts, error) {
-	sv, err := k.load()
+	sv, err := k.load("")
 	if err != nil {
 		return nil, nil, err
 	}
