@@ -30,7 +30,8 @@
 // program sigstore-kms-name, found on PATH, as defined by sigstore's plugin protocol (package
 // github.com/sigstore/sigstore/pkg/signature/kms/cliplugin). The program is run once per call:
 // once by Open to fetch the public key, then once per signature, so a plugin signature costs a
-// process start (see BenchmarkSign). Failures of the program wrap ErrPlugin.
+// process start: tens of milliseconds, against tens of microseconds for an ECDSA signature in
+// process. Failures of the program wrap ErrPlugin.
 //
 // # Hashes
 //

@@ -14,7 +14,8 @@
 //	signer, err := sign.NewKeySigner(key)
 //
 // ParseURI reads the same settings from a PKCS#11 URI (RFC 7512), the form cosign takes:
-// pkcs11:token=release;object=provenance?module-path=/usr/lib/softhsm/libsofthsm2.so.
+//
+//	pkcs11:token=release;object=provenance?module-path=/usr/lib/softhsm/libsofthsm2.so
 //
 // ECDSA (P-256, P-384, P-521) and RSA (PKCS#1 v1.5 and PSS) keys are supported; the private key
 // never leaves the token. The package reads no environment variables and no configuration

@@ -19,7 +19,7 @@ import (
 // ignored, since ignoring a constraint such as serial could select another token; pin-source
 // is rejected because reading the PIN file is the caller's call (read it and set Config.PIN),
 // and module-name because it needs a search of the system's module directories. Errors wrap
-// ErrInvalidURI and never quote the URI, which may hold a PIN.
+// ErrInvalidURI and quote no attribute value, since the URI may hold a PIN.
 func ParseURI(uri string) (Config, error) {
 	var cfg Config
 	rest, ok := strings.CutPrefix(uri, "pkcs11:")
@@ -49,7 +49,7 @@ func ParseURI(uri string) (Config, error) {
 			cfg.KeyID = []byte(value)
 		case "type":
 			if value != "private" && value != "public" {
-				return Config{}, fmt.Errorf("%w: type %q names no key pair half", ErrInvalidURI, value)
+				return Config{}, fmt.Errorf("%w: type names no half of a key pair (want private or public)", ErrInvalidURI)
 			}
 		default:
 			return Config{}, fmt.Errorf("%w: path attribute %q is not supported", ErrInvalidURI, name)
