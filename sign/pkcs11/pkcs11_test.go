@@ -45,6 +45,7 @@ func TestRoundTrip(t *testing.T) {
 		{label: "p256", id: []byte{1}, curve: elliptic.P256()},
 		{label: "p384", id: []byte{2}, curve: elliptic.P384()},
 		{label: "rsa2048", id: []byte{3}, bits: 2048},
+		{label: "p521", id: []byte{4}, curve: elliptic.P521()},
 	}
 	pubs := tok.generate(t, specs...)
 	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -60,6 +61,7 @@ func TestRoundTrip(t *testing.T) {
 	}{
 		{name: "ECDSA P-256", spec: specs[0], pub: pubs[0]},
 		{name: "ECDSA P-384", spec: specs[1], pub: pubs[1]},
+		{name: "ECDSA P-521", spec: specs[3], pub: pubs[3]},
 		{name: "RSA-2048 PKCS1v15", spec: specs[2], pub: pubs[2]},
 		{name: "RSA-2048 PSS", spec: specs[2], pub: pubs[2], opts: []sign.Option{sign.WithRSAPSS()},
 			verifier: func(t *testing.T, pub crypto.PublicKey) signature.Verifier {
