@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -20,8 +21,9 @@ const (
 	MaxCELCostLimit     = 10_000_000
 )
 
-// celEnvironment declares what a CEL expression may read. It is the same for every policy.
-func celEnvironment() (*cel.Env, error) {
+// celEnvironment declares what a CEL expression may read. It is the same for every policy,
+// made once and shared: a cel.Env is safe for concurrent use.
+var celEnvironment = sync.OnceValues(func() (*cel.Env, error) {
 	obj := cel.MapType(cel.StringType, cel.DynType)
 	return cel.NewEnv(
 		cel.Variable("statement", obj),
@@ -35,7 +37,7 @@ func celEnvironment() (*cel.Env, error) {
 		cel.Variable("now", cel.TimestampType),
 		cel.Variable("attestations", cel.ListType(obj)),
 	)
-}
+})
 
 // celRule evaluates a boolean CEL expression on each attestation it considers: all must hold
 // (match: all, the default) or one (match: any). An expression that errors, exceeds its cost

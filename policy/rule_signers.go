@@ -59,30 +59,27 @@ var extensionFields = map[string]func(*certificate.Extensions) string{
 	"sourceRepositoryVisibilityAtSigning": func(e *certificate.Extensions) string { return e.SourceRepositoryVisibilityAtSigning },
 }
 
-// matches reports whether s is this identity; when it is not, miss says the first difference.
-func (m *signerMatcher) matches(s verify.Signer) (ok bool, miss Evidence) {
+// matches reports whether s is this identity.
+func (m *signerMatcher) matches(s verify.Signer) bool {
 	if m.keyID != "" {
-		if s.KeyID == m.keyID {
-			return true, Evidence{}
-		}
-		return false, Evidence{Field: "signer.keyId", Value: s.KeyID}
+		return s.KeyID == m.keyID
 	}
 	c := s.Certificate
 	if c == nil {
-		return false, Evidence{Field: "signer.certificate", Message: "signed by a key, not a certificate"}
+		return false
 	}
 	if (m.issuer != "" && c.Issuer != m.issuer) || (m.issuerRe != nil && !m.issuerRe.MatchString(c.Issuer)) {
-		return false, Evidence{Field: "signer.certificate.issuer", Value: c.Issuer}
+		return false
 	}
 	if (m.san != "" && c.SubjectAlternativeName != m.san) || (m.sanRe != nil && !m.sanRe.MatchString(c.SubjectAlternativeName)) {
-		return false, Evidence{Field: "signer.certificate.subjectAlternativeName", Value: c.SubjectAlternativeName}
+		return false
 	}
 	for _, x := range m.extensions {
-		if got := x.get(&c.Extensions); got != x.want {
-			return false, Evidence{Field: "signer.certificate.extensions." + x.name, Value: got}
+		if x.get(&c.Extensions) != x.want {
+			return false
 		}
 	}
-	return true, Evidence{}
+	return true
 }
 
 func (r *signersRule) eval(ec *evalContext) check {
@@ -98,7 +95,7 @@ func (r *signersRule) eval(ec *evalContext) check {
 	for _, m := range r.identities {
 		hit := false
 		for _, v := range views {
-			if ok, _ := m.matches(v.signer); ok {
+			if m.matches(v.signer) {
 				ev = append(ev, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: "signer", Value: signerString(v.signer), Message: "matches " + m.label})
 				hit = true
 				break
@@ -121,7 +118,7 @@ func (r *signersRule) eval(ec *evalContext) check {
 
 func (r *signersRule) anyMatch(s verify.Signer) bool {
 	for _, m := range r.identities {
-		if ok, _ := m.matches(s); ok {
+		if m.matches(s) {
 			return true
 		}
 	}
