@@ -92,6 +92,33 @@ func TestCosignInterop(t *testing.T) {
 		}
 		signAndVerify(t, key, loadPublicKey(t, filepath.Join(dir, "k.pub")))
 	})
+	t.Run("cosign verifies our bundle", func(t *testing.T) {
+		dir := t.TempDir()
+		kp, err := sign.GenerateKeyPair(protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := signAndVerify(t, kp.Signer, kp.Signer.Public())
+		for name, data := range map[string][]byte{"k.pub": kp.PublicPEM, "b.sigstore.json": b.Data, "blob.txt": testArtifact} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cosignCmd(t, cosign, dir, "", "verify-blob-attestation", "--bundle", "b.sigstore.json", "--key", "k.pub",
+			"--insecure-ignore-tlog=true", "--type", provenance.PredicateSLSAProvenanceV1, "blob.txt")
+		// The same bundle does not vouch for another blob.
+		if err := os.WriteFile(filepath.Join(dir, "other.txt"), []byte("other"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(cosign, "verify-blob-attestation", "--bundle", "b.sigstore.json", "--key", "k.pub",
+			"--insecure-ignore-tlog=true", "--type", provenance.PredicateSLSAProvenanceV1, "other.txt")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "HOME="+dir)
+		var exitErr *exec.ExitError
+		if out, err := cmd.CombinedOutput(); !errors.As(err, &exitErr) {
+			t.Fatalf("cosign accepted the bundle for another blob: %v\n%s", err, out)
+		}
+	})
 	for _, tt := range []struct {
 		name string
 		alg  protocommon.PublicKeyDetails
