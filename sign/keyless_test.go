@@ -304,7 +304,8 @@ func (k *keyAndTSA) TimestampingAuthorities() []root.TimestampingAuthority {
 // TestTransparencyLogRefusal drives sigstore-go's Rekor v1 and v2 clients against a server
 // that refuses every entry, as a log does for a request it cannot accept: the refusal comes
 // back as a *sign.ServiceError naming Rekor and its URL, and the entry was really sent there.
-// No Rekor server runs here (see sigstore_test.go), so accepted entries are not tested.
+// Accepted entries are tested against the real Rekor v2 server in rekor_test.go; no Rekor v1
+// server runs here.
 func TestTransparencyLogRefusal(t *testing.T) {
 	key, err := cachedRSAKey(2048)
 	if err != nil {

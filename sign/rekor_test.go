@@ -142,3 +142,34 @@ func TestRealRekorV2(t *testing.T) {
 		}
 	}
 }
+
+// TestRealRekorV2KeySigner logs a key-signed bundle (no certificate, no timestamp) in the real
+// Rekor v2 server.
+func TestRealRekorV2KeySigner(t *testing.T) {
+	rekorURL, tlog := startRekorV2(t)
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sign.NewKeySigner(key, sign.WithTransparencyLog(rekorURL, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Sign(context.Background(), newStatement(t, 0))
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	tm := &keyAndLog{TrustedMaterial: keyTrust(publicKeyVerifier(t, key.Public(), crypto.SHA384, false)),
+		logs: map[string]*root.TransparencyLog{hex.EncodeToString(tlog.ID): tlog}}
+	if err := verifyWith(t, b, tm, []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithNoObserverTimestamps()}, sgverify.WithKey()); err != nil {
+		t.Fatalf("sigstore-go rejected the bundle: %v", err)
+	}
+}
+
+// keyAndLog is trusted material holding a public key and transparency logs.
+type keyAndLog struct {
+	root.TrustedMaterial
+	logs map[string]*root.TransparencyLog
+}
+
+func (k *keyAndLog) RekorLogs() map[string]*root.TransparencyLog { return k.logs }

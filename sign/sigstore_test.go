@@ -11,10 +11,13 @@ package sign_test
 //   - an RFC 3161 timestamp authority serving HTTP with github.com/digitorus/timestamp, the
 //     library sigstore's timestamp-server is built on, with a certificate chain from testing/ca.
 //
-// The Fulcio server, its CT log and Rekor do not run here (they need their own builds and
-// storage back-ends); TestKeylessFulcioClientErrors drives sigstore-go's real Fulcio client
-// against an httptest server to check the request and the error path, and the real
-// timestamp-server is used through testenv.TSAURL in tsa_test.go.
+// What runs for real: the sigstore timestamp-server (tsa_test.go, PROVKIT_TEST_TSA_URL, started
+// by `make test`), the Fulcio server v1.8.8 with its ephemeral CA and no CT log (fulcio_test.go,
+// PROVKIT_TEST_FULCIO) and the Rekor v2 server of rekor-tiles v2.3.0 over POSIX storage
+// (rekor_test.go, PROVKIT_TEST_REKOR_V2); each skips when its program is not configured. Rekor
+// v1 (Trillian and MySQL behind it) does not run here: only its client's request and refusal
+// path is tested, in TestTransparencyLogRefusal. Fulcio's CT log does not run either, so no
+// bundle carries an SCT.
 
 import (
 	"bytes"
