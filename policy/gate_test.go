@@ -231,3 +231,12 @@ func TestConcurrentEvaluation(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyWithoutRulesDenies(t *testing.T) {
+	k := newKit(t)
+	p := load(t, header)
+	d, err := p.Evaluate(artifact, []*verify.Result{k.keyResult(t, "alice", build(t, nil))}, time.Now())
+	if !errors.Is(err, policy.ErrDenied) || len(d.Reasons) != 1 || d.Reasons[0] != "the policy has no rules" {
+		t.Fatalf("err %v reasons %q", err, d.Reasons)
+	}
+}

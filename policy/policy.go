@@ -216,7 +216,11 @@ func (p *Policy) evaluate(env string, prof *profile, subject digest.Digest, resu
 		}
 		d.Rules = append(d.Rules, rr)
 	}
-	if selected == 0 && !prof.allowEmpty {
+	switch {
+	case selected > 0 || prof.allowEmpty:
+	case env == "":
+		d.Reasons = append(d.Reasons, "the policy has no rules")
+	default:
 		d.Reasons = append(d.Reasons, fmt.Sprintf("environment %s selects no rules (set allowEmpty to allow)", env))
 	}
 	d.Verdict = VerdictAllow

@@ -10,10 +10,10 @@ import (
 	"github.com/provkit/provkit/verify"
 )
 
-// signersRule passes when at least threshold of its identities each signed at least one of the
-// attestations it considers (all, or those of the listed predicate types). Each identity counts
-// once however many attestations it signed, so two attestations from one key never make two of
-// three.
+// signersRule passes when at least threshold distinct signers of the attestations it considers
+// (all, or those of the listed predicate types) each match a different listed identity. A
+// signer counts once however many attestations it signed and however many identities it
+// matches, so one key never makes two of three.
 type signersRule struct {
 	threshold  int
 	types      []string
@@ -90,30 +90,67 @@ func (r *signersRule) eval(ec *evalContext) check {
 	if len(views) == 0 {
 		return fail("no attestations to check signers on", Evidence{Attestation: -1, Message: "predicate types " + quoteList(r.types)})
 	}
-	var matched []string
-	var ev []Evidence
-	for _, m := range r.identities {
-		hit := false
-		for _, v := range views {
-			if m.matches(v.signer) {
-				ev = append(ev, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: "signer", Value: signerString(v.signer), Message: "matches " + m.label})
-				hit = true
-				break
-			}
-		}
-		if hit {
-			matched = append(matched, m.label)
+	// The distinct signers, each with the first attestation it signed.
+	var signers []*view
+	seen := map[string]bool{}
+	for _, v := range views {
+		if key := signerKey(v.signer); !seen[key] {
+			seen[key] = true
+			signers = append(signers, v)
 		}
 	}
-	if len(matched) >= r.threshold {
-		return pass(fmt.Sprintf("%d of %d required signers present (%s)", len(matched), r.threshold, strings.Join(matched, ", ")), ev...)
+	// Pair identities with distinct signers (a maximum bipartite matching), so that one signer
+	// matched by two identities counts once.
+	owner := make([]int, len(signers)) // signer -> identity, or -1
+	for i := range owner {
+		owner[i] = -1
+	}
+	var augment func(id int, visited []bool) bool
+	augment = func(id int, visited []bool) bool {
+		for s, v := range signers {
+			if visited[s] || !r.identities[id].matches(v.signer) {
+				continue
+			}
+			visited[s] = true
+			if owner[s] < 0 || augment(owner[s], visited) {
+				owner[s] = id
+				return true
+			}
+		}
+		return false
+	}
+	matched := 0
+	for id := range r.identities {
+		if augment(id, make([]bool, len(signers))) {
+			matched++
+		}
+	}
+	var ev []Evidence
+	var labels []string
+	for s, id := range owner {
+		v := signers[s]
+		if id >= 0 {
+			labels = append(labels, r.identities[id].label)
+			ev = append(ev, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: "signer", Value: signerString(v.signer), Message: "matches " + r.identities[id].label})
+		}
+	}
+	if matched >= r.threshold {
+		return pass(fmt.Sprintf("%d of %d required signers present (%s)", matched, r.threshold, strings.Join(labels, ", ")), ev...)
 	}
 	for _, v := range views {
 		if !r.anyMatch(v.signer) {
 			ev = append(ev, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: "signer", Value: signerString(v.signer), Message: "matches no listed identity"})
 		}
 	}
-	return fail(fmt.Sprintf("%d of %d required signers present", len(matched), r.threshold), ev...)
+	return fail(fmt.Sprintf("%d of %d required signers present", matched, r.threshold), ev...)
+}
+
+// signerKey identifies a signer for counting distinct ones.
+func signerKey(s verify.Signer) string {
+	if c := s.Certificate; c != nil {
+		return "cert\x00" + c.Issuer + "\x00" + c.SubjectAlternativeName
+	}
+	return "key\x00" + s.KeyID
 }
 
 func (r *signersRule) anyMatch(s verify.Signer) bool {

@@ -114,6 +114,17 @@ func TestSignersRule(t *testing.T) {
 		{name: "two of three", rule: twoOfThree, results: keyed([]string{"alice", "carol"}, prov, prov), want: policy.OutcomePass, reason: "2 of 2"},
 		{name: "same signer twice is one", rule: twoOfThree, results: keyed([]string{"alice", "alice"}, prov, prov),
 			want: policy.OutcomeFail, reason: "1 of 2"},
+		{name: "one signer matching two identities is one", rule: "    signers:\n      threshold: 2\n      identities:\n        - {issuer: https://token.example, subjectRegexp: \"@acme\\\\.example$\"}\n        - {issuer: https://token.example, subjectRegexp: \"^ci@\"}\n",
+			results: func(t *testing.T, k *kit) []*verify.Result {
+				return []*verify.Result{k.certResult(t, "ci@acme.example", "https://token.example", build(t, nil))}
+			}, want: policy.OutcomeFail, reason: "1 of 2"},
+		{name: "two signers matching overlapping identities", rule: "    signers:\n      threshold: 2\n      identities:\n        - {issuer: https://token.example, subjectRegexp: \"@acme\\\\.example$\"}\n        - {issuer: https://token.example, subjectRegexp: \"^ci@\"}\n",
+			results: func(t *testing.T, k *kit) []*verify.Result {
+				return []*verify.Result{
+					k.certResult(t, "ci@acme.example", "https://token.example", build(t, nil)),
+					k.certResult(t, "release@acme.example", "https://token.example", build(t, nil)),
+				}
+			}, want: policy.OutcomePass, reason: "2 of 2"},
 		{name: "keyless exact", rule: "    signers:\n      identities:\n        - issuer: https://token.example\n          subject: ci@acme.example\n",
 			results: func(t *testing.T, k *kit) []*verify.Result {
 				return []*verify.Result{k.certResult(t, "ci@acme.example", "https://token.example", build(t, nil))}
