@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,7 +248,11 @@ func (c Case) Check(d *policy.Decision) error {
 				why = append(why, fmt.Sprintf("%s %s: %s", r.Name, r.Outcome, r.Reason))
 			}
 		}
-		problems = append(problems, fmt.Sprintf("verdict %s, want %s %v", d.Verdict, c.Expect.Verdict, why))
+		msg := fmt.Sprintf("verdict %s, want %s", d.Verdict, c.Expect.Verdict)
+		if len(why) > 0 {
+			msg += " (" + strings.Join(why, "; ") + ")"
+		}
+		problems = append(problems, msg)
 	}
 	for name, want := range c.Expect.Rules {
 		r, ok := d.Rule(name)
