@@ -53,7 +53,9 @@
 //     exact or by regular expression, and Fulcio certificate extensions by their JSON names in
 //     sigstore-go's certificate.Extensions); threshold makes it N of M distinct identities.
 //   - requiredAttestations: predicate types that must each have a verified attestation.
-//   - slsa: over every SLSA Provenance v1: builder ids (an id without "@" matches any ref, or
+//   - slsa: over every SLSA provenance, v1 or v0.2 (as cosign's "slsaprovenance" type writes
+//     it; its invocation.parameters stand for externalParameters, invocation.environment for
+//     internalParameters, materials for resolved dependencies): builder ids (an id without "@" matches any ref, or
 //     with versions only refs/tags/vX.Y.Z in the semantic version range, as slsa-verifier
 //     does), build types, source repository, branch and tag patterns ("*" matches anything),
 //     tag version ranges, and expected external parameters by dotted path.

@@ -10,8 +10,9 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// environmentRule looks through the parameters of every verified SLSA provenance v1 for leaked
-// variables and secret values, and for required build parameters.
+// environmentRule looks through the parameters of every verified SLSA provenance for leaked
+// variables and secret values, and for required build parameters: v1's externalParameters and
+// internalParameters, v0.2's invocation.parameters and invocation.environment.
 type environmentRule struct {
 	forbiddenVars   []glob // case-insensitive
 	forbiddenValues []*regexp.Regexp
@@ -19,27 +20,32 @@ type environmentRule struct {
 }
 
 func (r *environmentRule) eval(ec *evalContext) check {
-	views := ec.ofType(slsaV1)
+	views, shapes := ec.slsaViews()
 	if len(views) == 0 {
-		return fail("no verified SLSA provenance v1 attestation", Evidence{Attestation: -1, PredicateType: slsaV1, Message: "none among the attestations"})
+		return noSLSA()
 	}
 	var bad []Evidence
 	var reasons []string
-	for _, v := range views {
+	for vi, v := range views {
+		sh := shapes[vi]
 		report := func(field, value, msg string) {
 			bad = append(bad, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field, Value: value, Message: msg})
 			reasons = append(reasons, fmt.Sprintf("%s: %s", field, msg))
 		}
-		bd := lookup(v.predicate, "buildDefinition").GetStructValue()
-		for _, top := range []string{"externalParameters", "internalParameters"} {
-			if val := bd.GetFields()[top]; val != nil {
-				w := walker{rule: r, report: report, path: []string{"predicate.buildDefinition.", top}}
+		for _, top := range [][]string{sh.external, sh.internal} {
+			if val := lookup(v.predicate, top...); val != nil {
+				w := walker{rule: r, report: report, path: []string{fieldPath(top)}}
 				w.walk(val)
 			}
 		}
 		for _, path := range r.required {
-			if got := lookup(bd, path...); got == nil || isNull(got) {
-				report("predicate.buildDefinition."+strings.Join(path, "."), "", "required parameter missing")
+			top := sh.external
+			if path[0] == "internalParameters" {
+				top = sh.internal
+			}
+			full := append(append([]string(nil), top...), path[1:]...)
+			if got := lookup(v.predicate, full...); got == nil || isNull(got) {
+				report(fieldPath(full), "", "required parameter missing")
 			}
 		}
 	}

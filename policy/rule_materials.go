@@ -18,7 +18,7 @@ var pinningAlgorithms = []string{
 	"gitCommit", "gitTree", "gitBlob", "dirHash",
 }
 
-// materialsRule checks the resolved dependencies of every verified SLSA provenance v1.
+// materialsRule checks the resolved dependencies (v0.2: materials) of every verified SLSA provenance.
 type materialsRule struct {
 	requirePinned bool
 	allow, deny   []glob
@@ -31,15 +31,16 @@ type baseImageMatcher struct {
 }
 
 func (r *materialsRule) eval(ec *evalContext) check {
-	views := ec.ofType(slsaV1)
+	views, shapes := ec.slsaViews()
 	if len(views) == 0 {
-		return fail("no verified SLSA provenance v1 attestation", Evidence{Attestation: -1, PredicateType: slsaV1, Message: "none among the attestations"})
+		return noSLSA()
 	}
 	var bad []Evidence
 	var reasons []string
 	n, bases := 0, 0
-	for _, v := range views {
-		deps := lookup(v.predicate, "buildDefinition", "resolvedDependencies").GetListValue().GetValues()
+	for vi, v := range views {
+		sh := shapes[vi]
+		deps := lookup(v.predicate, sh.deps...).GetListValue().GetValues()
 		for i, dv := range deps {
 			n++
 			d := dv.GetStructValue()
@@ -48,7 +49,7 @@ func (r *materialsRule) eval(ec *evalContext) check {
 				id = lookupString(d, "name")
 			}
 			add := func(sub, value, msg string) {
-				field := "predicate.buildDefinition.resolvedDependencies[" + strconv.Itoa(i) + "]" + sub
+				field := fieldPath(sh.deps) + "[" + strconv.Itoa(i) + "]" + sub
 				bad = append(bad, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field, Value: value, Message: msg})
 				reasons = append(reasons, fmt.Sprintf("%s: %s", value, msg))
 			}

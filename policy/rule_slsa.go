@@ -11,10 +11,63 @@ import (
 	"github.com/provkit/provkit/provenance"
 )
 
-const slsaV1 = provenance.PredicateSLSAProvenanceV1
+const (
+	slsaV1  = provenance.PredicateSLSAProvenanceV1
+	slsaV02 = provenance.PredicateSLSAProvenanceV02
+)
 
-// slsaRule checks every verified SLSA Provenance v1 attestation of the subject: builder,
-// build type, source and external parameters. There must be at least one.
+// slsaShape says where the facts rules read sit in one version of the SLSA provenance predicate.
+type slsaShape struct {
+	builder   []string // builder id
+	buildType []string
+	deps      []string // resolved dependencies (v1) or materials (v0.2)
+	external  []string // parameters the build's caller chose
+	internal  []string // parameters the builder chose, or the environment
+}
+
+var (
+	shapeV1 = &slsaShape{
+		builder:   []string{"runDetails", "builder", "id"},
+		buildType: []string{"buildDefinition", "buildType"},
+		deps:      []string{"buildDefinition", "resolvedDependencies"},
+		external:  []string{"buildDefinition", "externalParameters"},
+		internal:  []string{"buildDefinition", "internalParameters"},
+	}
+	shapeV02 = &slsaShape{
+		builder:   []string{"builder", "id"},
+		buildType: []string{"buildType"},
+		deps:      []string{"materials"},
+		external:  []string{"invocation", "parameters"},
+		internal:  []string{"invocation", "environment"},
+	}
+)
+
+// slsaViews returns the SLSA provenance attestations (v1 and v0.2) with their shapes.
+func (ec *evalContext) slsaViews() ([]*view, []*slsaShape) {
+	var views []*view
+	var shapes []*slsaShape
+	for _, v := range ec.views {
+		switch v.predicateType {
+		case slsaV1:
+			views, shapes = append(views, v), append(shapes, shapeV1)
+		case slsaV02:
+			views, shapes = append(views, v), append(shapes, shapeV02)
+		}
+	}
+	return views, shapes
+}
+
+func noSLSA() check {
+	return fail("no verified SLSA provenance attestation", Evidence{Attestation: -1, PredicateType: slsaV1, Message: "no SLSA provenance v1 or v0.2 among the attestations"})
+}
+
+func fieldPath(path []string, more ...string) string {
+	return "predicate." + strings.Join(append(append([]string(nil), path...), more...), ".")
+}
+
+// slsaRule checks every verified SLSA provenance attestation of the subject (v1, or v0.2 as
+// cosign's "slsaprovenance" writes it): builder, build type, source and external parameters
+// (v0.2: invocation.parameters). There must be at least one.
 type slsaRule struct {
 	builders   []builderMatcher
 	buildTypes []string
@@ -72,14 +125,14 @@ func normaliseRepo(u string) string {
 }
 
 func (r *slsaRule) eval(ec *evalContext) check {
-	views := ec.ofType(slsaV1)
+	views, shapes := ec.slsaViews()
 	if len(views) == 0 {
-		return fail("no verified SLSA provenance v1 attestation", Evidence{Attestation: -1, PredicateType: slsaV1, Message: "none among the attestations"})
+		return noSLSA()
 	}
 	var bad, good []Evidence
 	reasons := []string{}
-	for _, v := range views {
-		b, g, why := r.check(v)
+	for i, v := range views {
+		b, g, why := r.check(v, shapes[i])
 		bad, good = append(bad, b...), append(good, g...)
 		reasons = append(reasons, why...)
 	}
@@ -89,13 +142,13 @@ func (r *slsaRule) eval(ec *evalContext) check {
 	return pass(fmt.Sprintf("%d SLSA provenance attestation(s) meet the requirements", len(views)), good...)
 }
 
-func (r *slsaRule) check(v *view) (bad, good []Evidence, reasons []string) {
+func (r *slsaRule) check(v *view, sh *slsaShape) (bad, good []Evidence, reasons []string) {
 	ev := func(field, value, msg string) Evidence {
 		return Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field, Value: value, Message: msg}
 	}
 	p := v.predicate
 	if len(r.builders) > 0 {
-		id := lookupString(p, "runDetails", "builder", "id")
+		id := lookupString(p, sh.builder...)
 		ok := false
 		for _, b := range r.builders {
 			if b.match(id) {
@@ -103,7 +156,7 @@ func (r *slsaRule) check(v *view) (bad, good []Evidence, reasons []string) {
 				break
 			}
 		}
-		e := ev("predicate.runDetails.builder.id", id, "")
+		e := ev(fieldPath(sh.builder), id, "")
 		if ok {
 			good = append(good, e)
 		} else {
@@ -113,8 +166,8 @@ func (r *slsaRule) check(v *view) (bad, good []Evidence, reasons []string) {
 		}
 	}
 	if len(r.buildTypes) > 0 {
-		bt := lookupString(p, "buildDefinition", "buildType")
-		e := ev("predicate.buildDefinition.buildType", bt, "")
+		bt := lookupString(p, sh.buildType...)
+		e := ev(fieldPath(sh.buildType), bt, "")
 		if contains(r.buildTypes, bt) {
 			good = append(good, e)
 		} else {
@@ -124,13 +177,13 @@ func (r *slsaRule) check(v *view) (bad, good []Evidence, reasons []string) {
 		}
 	}
 	if r.source != nil {
-		b, g, why := r.source.check(v, ev)
+		b, g, why := r.source.check(v, sh, ev)
 		bad, good = append(bad, b...), append(good, g...)
 		reasons = append(reasons, why...)
 	}
-	ext := lookup(p, "buildDefinition", "externalParameters").GetStructValue()
+	ext := lookup(p, sh.external...).GetStructValue()
 	for _, want := range r.external {
-		field := "predicate.buildDefinition.externalParameters." + strings.Join(want.path, ".")
+		field := fieldPath(sh.external, want.path...)
 		got := lookup(ext, want.path...)
 		if got == nil {
 			bad = append(bad, ev(field, "", "missing"))
@@ -148,11 +201,17 @@ func (r *slsaRule) check(v *view) (bad, good []Evidence, reasons []string) {
 	return bad, good, reasons
 }
 
-// sourceOf finds the source repository and ref of a SLSA v1 build: the resolved dependency with
-// role "source", else the first with a gitCommit digest, else GitHub Actions' externalParameters
-// workflow.repository and workflow.ref.
-func sourceOf(p *structpb.Struct) (repo, ref, field string) {
-	deps := lookup(p, "buildDefinition", "resolvedDependencies").GetListValue().GetValues()
+// sourceOf finds the source repository and ref of a build: for SLSA v0.2 the config source;
+// then the dependency with role "source"; else the first with a gitCommit (or, in v0.2, sha1)
+// digest; else GitHub Actions' external parameters workflow.repository and workflow.ref.
+func sourceOf(p *structpb.Struct, sh *slsaShape) (repo, ref, field string) {
+	if sh == shapeV02 {
+		if uri := lookupString(p, "invocation", "configSource", "uri"); uri != "" {
+			repo, ref = provenance.SplitGitURI(uri)
+			return repo, ref, "predicate.invocation.configSource.uri"
+		}
+	}
+	deps := lookup(p, sh.deps...).GetListValue().GetValues()
 	pick := -1
 	for i, d := range deps {
 		if lookupString(d.GetStructValue(), "annotations", provenance.AnnotationRole) == provenance.RoleSource {
@@ -162,7 +221,8 @@ func sourceOf(p *structpb.Struct) (repo, ref, field string) {
 	}
 	if pick < 0 {
 		for i, d := range deps {
-			if lookupString(d.GetStructValue(), "digest", "gitCommit") != "" {
+			dg := d.GetStructValue()
+			if lookupString(dg, "digest", "gitCommit") != "" || (sh == shapeV02 && lookupString(dg, "digest", "sha1") != "") {
 				pick = i
 				break
 			}
@@ -171,17 +231,17 @@ func sourceOf(p *structpb.Struct) (repo, ref, field string) {
 	if pick >= 0 {
 		uri := lookupString(deps[pick].GetStructValue(), "uri")
 		repo, ref = provenance.SplitGitURI(uri)
-		return repo, ref, fmt.Sprintf("predicate.buildDefinition.resolvedDependencies[%d].uri", pick)
+		return repo, ref, fmt.Sprintf("%s[%d].uri", fieldPath(sh.deps), pick)
 	}
-	wf := lookup(p, "buildDefinition", "externalParameters", "workflow").GetStructValue()
+	wf := lookup(p, append(append([]string(nil), sh.external...), "workflow")...).GetStructValue()
 	if wf != nil {
-		return lookupString(wf, "repository"), lookupString(wf, "ref"), "predicate.buildDefinition.externalParameters.workflow"
+		return lookupString(wf, "repository"), lookupString(wf, "ref"), fieldPath(sh.external, "workflow")
 	}
-	return "", "", "predicate.buildDefinition.resolvedDependencies"
+	return "", "", fieldPath(sh.deps)
 }
 
-func (s *sourceMatcher) check(v *view, ev func(field, value, msg string) Evidence) (bad, good []Evidence, reasons []string) {
-	repo, ref, field := sourceOf(v.predicate)
+func (s *sourceMatcher) check(v *view, sh *slsaShape, ev func(field, value, msg string) Evidence) (bad, good []Evidence, reasons []string) {
+	repo, ref, field := sourceOf(v.predicate, sh)
 	if repo == "" {
 		return []Evidence{ev(field, "", "no source repository in the provenance")}, nil, []string{"no source repository in the provenance"}
 	}
