@@ -71,8 +71,8 @@
 //     acceptOpenVEX, an OpenVEX attestation about the same subject says not_affected. A finding
 //     of unknown severity counts as at the threshold.
 //   - cel: a boolean CEL expression over statement, predicate, predicateType, subject, signer
-//     (keyId, issuer, subjectAlternativeName, extensions), timestamps, signedAt, hasSignedAt,
-//     now and attestations (every verified attestation of the subject), per attestation (match
+//     (keyId, issuer, subjectAlternativeName, extensions), timestamps, signedAt (the Unix
+//     epoch when hasSignedAt is false), hasSignedAt, now and attestations (every verified attestation of the subject), per attestation (match
 //     all or any), type-checked at load and run under a cost limit (celCostLimit).
 //
 // Evaluation sees only *verify.Result values, which only package verify can make: a policy
