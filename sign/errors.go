@@ -25,9 +25,8 @@ var (
 	// ErrSelfCheck means a new bundle failed the check requested with WithVerification; it is
 	// not returned.
 	ErrSelfCheck = errors.New("sign: new bundle failed verification")
-	// ErrService means Fulcio, a private certificate authority, a Rekor log or a token endpoint
-	// could not be reached or refused the request. (A timestamp authority's failure is returned
-	// as sigstore-go reports it, which names the authority's status but carries no type.)
+	// ErrService means Fulcio, a private certificate authority, a Rekor log, a timestamp
+	// authority or a token endpoint could not be reached or refused the request.
 	ErrService = errors.New("sign: service failed")
 )
 
@@ -53,7 +52,7 @@ func (e *KeyFileError) Unwrap() error { return e.Err }
 
 // ServiceError reports a failed call to a Sigstore service or token endpoint.
 type ServiceError struct {
-	// Service names the service: "fulcio", "certificate provider", "rekor" or "github-actions".
+	// Service names the service: "fulcio", "certificate provider", "rekor", "tsa" or "github-actions".
 	Service string
 	// URL is the endpoint called, when known.
 	URL string

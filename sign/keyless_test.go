@@ -275,20 +275,50 @@ func TestKeySignerWithTimestamps(t *testing.T) {
 			}
 		})
 	}
-	t.Run("TSA down", func(t *testing.T) {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, "no", http.StatusForbidden)
-		}))
-		defer srv.Close()
-		s, err := sign.NewKeySigner(key, sign.WithTimestampAuthority(srv.URL))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = s.SignPayload(context.Background(), provenance.MediaTypeInToto, []byte("{}"))
-		if err == nil || !strings.Contains(err.Error(), "timestamp authority returned 403") {
-			t.Fatalf("got %v, want the TSA's refusal", err)
-		}
-	})
+	for _, tc := range []struct {
+		name    string
+		status  []int // answers in order; the last repeats
+		retries uint
+		calls   int32
+		ok      bool
+	}{
+		{name: "TSA refuses", status: []int{http.StatusForbidden}, retries: 2, calls: 1},
+		{name: "TSA fails", status: []int{http.StatusServiceUnavailable}, calls: 1},
+		{name: "TSA recovers on retry", status: []int{http.StatusServiceUnavailable, 0}, retries: 1, calls: 2, ok: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := int(calls.Add(1)) - 1
+				status := tc.status[min(n, len(tc.status)-1)]
+				if status == 0 {
+					r.URL.Path = "/api/v1/timestamp"
+					tsa.handler.ServeHTTP(w, r)
+					return
+				}
+				http.Error(w, "no", status)
+			}))
+			defer srv.Close()
+			s, err := sign.NewKeySigner(key, sign.WithTimestampAuthority(srv.URL), sign.WithRetries(tc.retries))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.SignPayload(context.Background(), provenance.MediaTypeInToto, []byte("{}"))
+			if got := calls.Load(); got != tc.calls {
+				t.Errorf("%d requests, want %d", got, tc.calls)
+			}
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("Sign: %v", err)
+				}
+				return
+			}
+			var se *sign.ServiceError
+			if !errors.As(err, &se) || se.Service != "tsa" || se.URL != srv.URL || !errors.Is(err, sign.ErrService) {
+				t.Fatalf("got %v, want a tsa *ServiceError", err)
+			}
+		})
+	}
 }
 
 // keyAndTSA is trusted material holding a public key and a timestamp authority.

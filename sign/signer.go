@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/provkit/provkit/provenance"
@@ -190,9 +191,13 @@ func newBundleSigner(o *options, keyless bool) (*bundleSigner, error) {
 			BaseURL: fulcioURL, Timeout: o.timeout, Retries: o.retries, Transport: o.transport,
 		})}
 	}
+	base := o.transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
 	for _, u := range tsaURLs {
 		s.tsas = append(s.tsas, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
-			URL: u, Timeout: o.timeout, Retries: o.retries, Transport: o.transport,
+			URL: u, Timeout: o.timeout, Transport: &tsaTransport{url: u, base: base, retries: o.retries},
 		}))
 	}
 	for _, r := range rekors {

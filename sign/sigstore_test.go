@@ -185,6 +185,7 @@ func (c *localCA) authority() root.CertificateAuthority {
 // localTSA is an RFC 3161 timestamp authority over HTTP.
 type localTSA struct {
 	URL                string
+	handler            http.Handler
 	root, intermediate *x509.Certificate
 	leaf               *x509.Certificate
 }
@@ -208,7 +209,7 @@ func newLocalTSA(t *testing.T) *localTSA {
 		t.Fatal(err)
 	}
 	tsa := &localTSA{root: rootCert, intermediate: inter, leaf: leaf}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tsa.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/timestamp-query" {
 			http.Error(w, "want a POST of application/timestamp-query", http.StatusBadRequest)
 			return
@@ -239,7 +240,8 @@ func newLocalTSA(t *testing.T) *localTSA {
 		}
 		w.Header().Set("Content-Type", "application/timestamp-reply")
 		_, _ = w.Write(resp)
-	}))
+	})
+	srv := httptest.NewServer(tsa.handler)
 	t.Cleanup(srv.Close)
 	tsa.URL = srv.URL + "/api/v1/timestamp"
 	return tsa
