@@ -156,6 +156,7 @@ func TestNewKeylessSignerRejects(t *testing.T) {
 		{name: "Rekor v2 without a TSA", tokens: tokens, opts: []sign.Option{sign.WithFulcio("https://fulcio.example"), sign.WithTransparencyLog("https://log2025-1.rekor.example", 2)}},
 		{name: "Ed25519ph", tokens: tokens, opts: []sign.Option{sign.WithFulcio("https://fulcio.example"), sign.WithKeyAlgorithm(protocommon.PublicKeyDetails_PKIX_ED25519_PH)}},
 		{name: "signing config and explicit URL", tokens: tokens, opts: []sign.Option{sign.WithSigningConfig(signingConfig(t, "https://fulcio.example", "")), sign.WithTimestampAuthority("https://tsa.example/api/v1/timestamp")}},
+		{name: "Rekor v2 from a signing config without a TSA", tokens: tokens, opts: []sign.Option{sign.WithSigningConfig(rekorV2Config(t))}},
 		{name: "signing config without Fulcio", tokens: tokens, opts: []sign.Option{sign.WithSigningConfig(signingConfig(t, "", ""))}},
 	}
 	for _, tt := range tests {
@@ -375,4 +376,20 @@ func TestTransparencyLogRefusal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rekorV2Config is a signing configuration with a Fulcio and a Rekor v2 log but no timestamp
+// authority.
+func rekorV2Config(t *testing.T) *root.SigningConfig {
+	t.Helper()
+	start := time.Now().Add(-time.Hour)
+	sc, err := root.NewSigningConfig(root.SigningConfigMediaType02,
+		[]root.Service{{URL: "https://fulcio.example", MajorAPIVersion: 1, ValidityPeriodStart: start, Operator: "provkit-test"}}, nil,
+		[]root.Service{{URL: "https://log2025-1.rekor.example", MajorAPIVersion: 2, ValidityPeriodStart: start, Operator: "provkit-test"}},
+		root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY},
+		nil, root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ALL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }

@@ -111,9 +111,9 @@ func NewKeylessSigner(tokens TokenSource, opts ...Option) (Signer, error) {
 	if s.certProvider == nil {
 		return nil, fmt.Errorf("%w: a keyless signer needs Fulcio (WithFulcio or WithSigningConfig) or WithCertificateProvider", ErrInvalidOption)
 	}
-	for _, r := range o.rekors {
-		if r.version == 2 && len(s.tsas) == 0 {
-			return nil, fmt.Errorf("%w: Rekor v2 (%s) records no signing time: add a timestamp authority", ErrInvalidOption, r.url)
+	for _, l := range s.tlogs {
+		if l.(*namedLog).version == 2 && len(s.tsas) == 0 {
+			return nil, fmt.Errorf("%w: Rekor v2 (%s) records no signing time: add a timestamp authority", ErrInvalidOption, l.(*namedLog).url)
 		}
 	}
 	s.tokens = tokens
@@ -201,7 +201,7 @@ func newBundleSigner(o *options, keyless bool) (*bundleSigner, error) {
 		}))
 	}
 	for _, r := range rekors {
-		s.tlogs = append(s.tlogs, &namedLog{url: r.url, t: sgsign.NewRekor(&sgsign.RekorOptions{
+		s.tlogs = append(s.tlogs, &namedLog{url: r.url, version: r.version, t: sgsign.NewRekor(&sgsign.RekorOptions{
 			BaseURL: r.url, Timeout: o.timeout, Retries: o.retries, Version: r.version,
 		})})
 	}
@@ -337,8 +337,9 @@ func (n *namedProvider) GetCertificate(ctx context.Context, kp sgsign.Keypair, o
 
 // namedLog tags a transparency log's errors with its URL.
 type namedLog struct {
-	url string
-	t   sgsign.Transparency
+	url     string
+	version uint32
+	t       sgsign.Transparency
 }
 
 func (n *namedLog) GetTransparencyLogEntry(ctx context.Context, keyOrCertPEM []byte, b *protobundle.Bundle) error {
