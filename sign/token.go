@@ -33,6 +33,11 @@ type TokenSource interface {
 	Token(ctx context.Context) (string, error)
 }
 
+var (
+	_ TokenSource = StaticToken("")
+	_ TokenSource = TokenFunc(nil)
+)
+
 // TokenFunc adapts a function to a TokenSource.
 type TokenFunc func(ctx context.Context) (string, error)
 
