@@ -256,7 +256,7 @@ func (c *compiler) compile(doc *document) *Policy {
 		c.failf("", "CEL environment: %v", err)
 		return nil
 	}
-	p := &Policy{name: doc.Metadata.Name, envs: map[string]*profile{}}
+	p := &Policy{name: doc.Metadata.Name, envs: map[string]*profile{}, adapter: env.CELTypeAdapter()}
 	index := map[string]int{}
 	for i, rd := range doc.Rules {
 		field := fmt.Sprintf("rules[%d]", i)

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"cel.dev/cel-go/common/types"
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -19,6 +20,8 @@ type Policy struct {
 	digest digest.Digest
 	rules  []*compiledRule
 	envs   map[string]*profile
+	// adapter turns Go values into CEL values, once per evaluation and attestation.
+	adapter types.Adapter
 }
 
 type compiledRule struct {
@@ -86,6 +89,7 @@ type evalContext struct {
 	subject digest.Digest
 	now     time.Time
 	all     []any // the CEL "attestations" list, built on first use
+	adapter types.Adapter
 }
 
 func (ec *evalContext) ofType(types ...string) []*view {
@@ -163,7 +167,7 @@ func (p *Policy) evaluate(env string, prof *profile, subject digest.Digest, resu
 		Attestations: make([]Attestation, 0, len(results)),
 		Rules:        make([]RuleResult, 0, len(p.rules)),
 	}
-	ec := &evalContext{subject: subject, now: now}
+	ec := &evalContext{subject: subject, now: now, adapter: p.adapter}
 	if err := subject.Validate(); err != nil {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("subject %q is not a valid digest: %v", subject, err))
 	}

@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/verify"
 )
 
@@ -97,9 +100,10 @@ func (r *celRule) eval(ec *evalContext) check {
 type celActivation struct {
 	ec        *evalContext
 	v         *view
-	statement *structpb.Struct
-	signer    map[string]any
-	ts        []any
+	statement ref.Val
+	predicate ref.Val
+	signer    ref.Val
+	ts        ref.Val
 }
 
 // ResolveName implements interpreter.Activation.
@@ -108,26 +112,30 @@ func (a *celActivation) ResolveName(name string) (any, bool) {
 	switch name {
 	case "statement":
 		if a.statement == nil {
-			a.statement = statementStruct(v)
+			a.statement = a.ec.adapter.NativeToValue(statementStruct(v))
 		}
 		return a.statement, true
 	case "predicate":
-		return orEmpty(v.predicate), true
+		if a.predicate == nil {
+			a.predicate = a.ec.adapter.NativeToValue(orEmpty(v.predicate))
+		}
+		return a.predicate, true
 	case "predicateType":
 		return v.predicateType, true
 	case "subject":
 		return string(v.subject), true
 	case "signer":
 		if a.signer == nil {
-			a.signer = signerMap(v.signer)
+			a.signer = a.ec.adapter.NativeToValue(signerMap(v.signer))
 		}
 		return a.signer, true
 	case "timestamps":
 		if a.ts == nil {
-			a.ts = make([]any, len(v.timestamps))
+			ts := make([]any, len(v.timestamps))
 			for i, t := range v.timestamps {
-				a.ts[i] = map[string]any{"kind": t.Kind, "authority": t.Authority, "time": t.Time}
+				ts[i] = map[string]any{"kind": t.Kind, "authority": t.Authority, "time": t.Time}
 			}
+			a.ts = a.ec.adapter.NativeToValue(ts)
 		}
 		return a.ts, true
 	case "signedAt":
@@ -215,7 +223,27 @@ func signerMap(s verify.Signer) map[string]any {
 	return m
 }
 
-// compileCEL type-checks expression as a boolean and plans it with a cost limit.
+// sizeBound tells CEL's cost estimator the largest any value an expression reads can be: every
+// string and list comes from a verified bundle, which provkit never reads beyond
+// provenance.MaxBundleBytes. The attestations list grows with the caller's results, so it is
+// left unbounded.
+type sizeBound struct{}
+
+func (sizeBound) EstimateCallCost(string, string, *cost.AstNode, []cost.AstNode) *cost.CallEstimate {
+	return nil
+}
+
+func (sizeBound) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+	if p := n.Path(); len(p) > 0 && p[0] != "attestations" {
+		return &cost.SizeEstimate{Min: 0, Max: provenance.MaxBundleBytes}
+	}
+	return nil
+}
+
+// compileCEL type-checks expression as a boolean and plans it with a cost limit. When CEL's
+// static estimate proves the worst-case cost within the limit, the program runs without
+// per-step cost tracking, which would otherwise be half the price of a simple rule; every other
+// program is tracked and stopped at the limit.
 func compileCEL(env *cel.Env, expression string, limit uint64) (cel.Program, error) {
 	if strings.TrimSpace(expression) == "" {
 		return nil, fmt.Errorf("empty expression")
@@ -226,6 +254,9 @@ func compileCEL(env *cel.Env, expression string, limit uint64) (cel.Program, err
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
 		return nil, fmt.Errorf("expression returns %s, not bool", ast.OutputType())
+	}
+	if est, err := env.EstimateCost(ast, sizeBound{}); err == nil && est.Max <= limit {
+		return env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	}
 	return env.Program(ast, cel.CostLimit(limit), cel.EvalOptions(cel.OptOptimize))
 }

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,5 +129,14 @@ func TestCELRule(t *testing.T) {
 			want: policy.OutcomeFail, reason: "evaluation error", field: "cel"},
 		{name: "cost limit denies", rule: "    cel:\n      expression: \"[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, [1,2,3,4,5,6,7,8,9,10].all(d, a+b+c+d > 0))))\"\n",
 			results: keyed([]string{"alice"}, prov), want: policy.OutcomeFail, reason: "cost"},
+	})
+	t.Run("a small document cost limit stops even simple expressions", func(t *testing.T) {
+		k := newKit(t)
+		p := load(t, "apiVersion: provkit.dev/policy/v1\nkind: Policy\nmetadata: {name: t}\ncelCostLimit: 2\nrules:\n  - name: rule\n    cel: {expression: 'predicate.buildDefinition.internalParameters.github.runner_environment == \"github-hosted\"'}\n")
+		d, err := p.Evaluate(artifact, []*verify.Result{k.keyResult(t, "alice", build(t, nil))}, time.Now())
+		r, _ := d.Rule("rule")
+		if !errors.Is(err, policy.ErrDenied) || r.Outcome != policy.OutcomeFail || !strings.Contains(r.Error, "cost") {
+			t.Fatalf("err %v rule %+v", err, r)
+		}
 	})
 }
