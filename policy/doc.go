@@ -73,7 +73,8 @@
 //   - cel: a boolean CEL expression over statement, predicate, predicateType, subject, signer
 //     (keyId, issuer, subjectAlternativeName, extensions), timestamps, signedAt (the Unix
 //     epoch when hasSignedAt is false), hasSignedAt, now and attestations (every verified attestation of the subject), per attestation (match
-//     all or any), type-checked at load and run under a cost limit (celCostLimit).
+//     all or any), type-checked at load and held to a cost limit (celCostLimit, default
+//     DefaultCELCostLimit): proven at load by CEL's static estimate, or tracked while it runs.
 //
 // Evaluation sees only *verify.Result values, which only package verify can make: a policy
 // can never be run on unverified provenance. Policy.Evaluate enforces every rule;
