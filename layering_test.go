@@ -17,6 +17,8 @@ const module = "github.com/provkit/provkit"
 type layer struct {
 	// allow lists the non-standard-library import prefixes permitted; nil means anything.
 	allow []string
+	// denyImports lists prefixes, standard library included, the package must not import itself.
+	denyImports []string
 	// deny lists prefixes that must not appear among the package's transitive dependencies.
 	deny []string
 }
@@ -51,7 +53,9 @@ var layers = map[string]layer{
 		deny: []string{module + "/sign", module + "/policy", module + "/oras", "oras.land", "github.com/sigstore/sigstore-go/pkg/sign"},
 	},
 	"policy": {
-		deny: []string{module + "/sign", module + "/oras", "oras.land", "net/http", "os/exec", "github.com/sigstore/sigstore-go/pkg/sign"},
+		// Pure: no I/O of its own. What verify links (sigstore-go's clients) is verify's business.
+		denyImports: []string{"net", "os", "io/fs", "crypto/ecdsa", "crypto/rsa", "crypto/ed25519", "crypto/x509", "crypto/tls"},
+		deny:        []string{module + "/sign", module + "/oras", "oras.land", "github.com/sigstore/sigstore-go/pkg/sign"},
 	},
 	"oras": {
 		deny: []string{"github.com/sigstore", module + "/sign", module + "/verify", module + "/policy"},
@@ -123,6 +127,9 @@ func TestLayering(t *testing.T) {
 		}
 		checked[key] = true
 		for _, imp := range p.Imports {
+			if hasPrefix(imp, rule.denyImports) {
+				t.Errorf("%s imports %s, which %s must not import", p.ImportPath, imp, key)
+			}
 			if rule.allow == nil || isStandard(imp) || imp == p.ImportPath {
 				continue
 			}
