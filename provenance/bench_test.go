@@ -137,3 +137,32 @@ func BenchmarkMarshal1000Subjects(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMarshal4KiB marshals a typical SLSA statement of about 4 KiB, the size signing
+// benchmarks use.
+func BenchmarkMarshal4KiB(b *testing.B) {
+	build := validBuild()
+	deps := make([]*intoto.ResourceDescriptor, 0, 24)
+	for i := range 24 {
+		deps = append(deps, &intoto.ResourceDescriptor{
+			Uri:    fmt.Sprintf("pkg:golang/example.com/module%02d@v1.%d.0", i, i),
+			Digest: map[string]string{"sha256": digest.FromString(fmt.Sprint(i)).Encoded()},
+		})
+	}
+	build.ResolvedDependencies = append(build.ResolvedDependencies, deps...)
+	st, err := build.Statement([]*intoto.ResourceDescriptor{subject("app")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := provenance.Marshal(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(out)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := provenance.Marshal(st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -95,8 +95,8 @@ func validate(st *intoto.Statement) error {
 
 // Marshal validates st and returns its JSON in canonical form: object keys sorted, no
 // insignificant white space, no HTML escaping. The same statement always gives the same bytes,
-// which protojson alone deliberately does not. Sign these bytes and keep them: never re-marshal
-// a statement that was signed.
+// which protojson alone deliberately does not, and ParseStatement reads them back to an equal
+// statement. Sign these bytes and keep them: never re-marshal a statement that was signed.
 func Marshal(st *intoto.Statement) ([]byte, error) {
 	if st == nil {
 		return nil, fmt.Errorf("%w: nil statement", ErrInvalidStatement)
@@ -104,30 +104,51 @@ func Marshal(st *intoto.Statement) ([]byte, error) {
 	if err := validate(st); err != nil {
 		return nil, err
 	}
-	raw, err := protojson.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidStatement, err)
+	doc := canonicalStatement{
+		Type:          st.GetType(),
+		Predicate:     st.GetPredicate().AsMap(),
+		PredicateType: st.GetPredicateType(),
+		Subject:       make([]canonicalDescriptor, len(st.GetSubject())),
 	}
-	return canonicalJSON(raw)
-}
-
-// canonicalJSON re-encodes a JSON document with sorted keys and compact spacing, keeping each
-// number's text as it was.
-func canonicalJSON(raw []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
-		return nil, err
+	for i, rd := range st.GetSubject() {
+		doc.Subject[i] = canonicalDescriptor{
+			Content:          rd.GetContent(),
+			Digest:           rd.GetDigest(),
+			DownloadLocation: rd.GetDownloadLocation(),
+			MediaType:        rd.GetMediaType(),
+			Name:             rd.GetName(),
+			URI:              rd.GetUri(),
+		}
+		if a := rd.GetAnnotations(); a != nil {
+			doc.Subject[i].Annotations = a.AsMap()
+		}
 	}
 	var out bytes.Buffer
-	out.Grow(len(raw))
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(doc); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrInvalidStatement, err)
 	}
 	return bytes.TrimSuffix(out.Bytes(), []byte{'\n'}), nil
+}
+
+// canonicalStatement and canonicalDescriptor mirror the in-toto JSON form with their fields in
+// key order; encoding/json sorts the keys of the maps inside, so the whole document is sorted.
+type canonicalStatement struct {
+	Type          string                `json:"_type"`
+	Predicate     map[string]any        `json:"predicate"`
+	PredicateType string                `json:"predicateType"`
+	Subject       []canonicalDescriptor `json:"subject"`
+}
+
+type canonicalDescriptor struct {
+	Annotations      map[string]any    `json:"annotations,omitempty"`
+	Content          []byte            `json:"content,omitempty"`
+	Digest           map[string]string `json:"digest,omitempty"`
+	DownloadLocation string            `json:"downloadLocation,omitempty"`
+	MediaType        string            `json:"mediaType,omitempty"`
+	Name             string            `json:"name,omitempty"`
+	URI              string            `json:"uri,omitempty"`
 }
 
 // ParseStatement decodes and validates an in-toto Statement, v1 or the legacy v0.1 that cosign
