@@ -150,8 +150,15 @@ func (k *keypair) GetPublicKey() crypto.PublicKey { return k.key.Public() }
 // GetPublicKeyPem returns the PEM-encoded PKIX public key.
 func (k *keypair) GetPublicKeyPem() (string, error) { return k.pubPEM, nil }
 
+// contextSigner is a crypto.Signer whose signatures can be cancelled, such as a KMS key whose
+// signing runs in another process.
+type contextSigner interface {
+	SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error)
+}
+
 // SignData hashes data with the algorithm's hash (pure Ed25519 signs data itself) and signs it
-// with the crypto.Signer. It returns the signature and what was signed.
+// with the crypto.Signer, passing ctx on to keys that take one. It returns the signature and
+// what was signed.
 func (k *keypair) SignData(ctx context.Context, data []byte) ([]byte, []byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -162,7 +169,13 @@ func (k *keypair) SignData(ctx context.Context, data []byte) ([]byte, []byte, er
 		hf.Write(data)
 		toSign = hf.Sum(nil)
 	}
-	sig, err := k.key.Sign(rand.Reader, toSign, k.signOpts)
+	var sig []byte
+	var err error
+	if cs, ok := k.key.(contextSigner); ok {
+		sig, err = cs.SignContext(ctx, toSign, k.signOpts)
+	} else {
+		sig, err = k.key.Sign(rand.Reader, toSign, k.signOpts)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign: %s key: %w", k.details.GetSignatureAlgorithm(), err)
 	}
