@@ -16,13 +16,17 @@ set -euo pipefail
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN="${PROVKIT_TOOLS_BIN:-$HOME/.cache/provkit/bin}"
 
-# name | main package | module whose version names the binary
+# name | main package | module whose version names the binary | patch dir
+#
+# A patch dir (below internal/tools) holds files that replace the files at the
+# same paths in the module's source for the build; the binary's name then
+# ends in -patch.HASH of those files, so a change of patch rebuilds it.
 TOOLS=(
 	"staticcheck|honnef.co/go/tools/cmd/staticcheck|honnef.co/go/tools"
 	"crane|github.com/google/go-containerregistry/cmd/crane|github.com/google/go-containerregistry"
 	"oras|oras.land/oras/cmd/oras|oras.land/oras"
 	"olareg|github.com/olareg/olareg/cmd/olareg|github.com/olareg/olareg"
-	"timestamp-server|github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server|github.com/sigstore/timestamp-authority/v2"
+	"timestamp-server|github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server|github.com/sigstore/timestamp-authority/v2|_patches/timestamp-authority"
 	"cosign|github.com/sigstore/cosign/v3/cmd/cosign|github.com/sigstore/cosign/v3"
 )
 
@@ -64,6 +68,38 @@ install_debs() {
 	log "Debian packages: installed ${missing[*]}"
 }
 
+# patch_hash DIR prints a short hash of the files below DIR and their paths.
+patch_hash() {
+	(cd "$TOOLS_DIR/$1" && find . -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-8
+}
+
+# patched_modfile MODULE DIR WORK copies MODULE's source to WORK/src,
+# overwrites it with the files below DIR (same relative paths), and writes
+# WORK/go.mod and WORK/go.sum: the tools module's, with MODULE replaced by
+# WORK/src. (go build -overlay cannot replace files in the module cache.)
+patched_modfile() {
+	local mod="$1" dir="$TOOLS_DIR/$2" work="$3" moddir f
+	go mod download "$mod"
+	moddir="$(go list -mod=readonly -m -f '{{.Dir}}' "$mod")"
+	[[ -n "$moddir" && -d "$moddir" ]] || {
+		log "module $mod is not in the module cache" >&2
+		exit 1
+	}
+	cp -R "$moddir" "$work/src"
+	chmod -R u+w "$work/src"
+	while IFS= read -r f; do
+		f="${f#./}"
+		[[ -f "$work/src/$f" ]] || {
+			log "patch $2/$f: $mod has no file $f" >&2
+			exit 1
+		}
+		cp "$dir/$f" "$work/src/$f"
+	done < <(cd "$dir" && find . -type f | LC_ALL=C sort)
+	cp "$TOOLS_DIR/go.mod" "$work/go.mod"
+	cp "$TOOLS_DIR/go.sum" "$work/go.sum"
+	go mod edit -modfile="$work/go.mod" -replace="$mod=$work/src"
+}
+
 install_go_tools() {
 	if ! command -v go >/dev/null 2>&1; then
 		log "go is not on PATH" >&2
@@ -75,9 +111,9 @@ install_go_tools() {
 	# go.mod and go.sum exactly as committed.
 	export GOWORK=off
 
-	local entry name pkg mod modules=() versions=()
+	local entry name pkg mod patch modules=() versions=()
 	for entry in "${TOOLS[@]}"; do
-		IFS='|' read -r name pkg mod <<<"$entry"
+		IFS='|' read -r name pkg mod patch <<<"$entry"
 		modules+=("$mod")
 	done
 	# One call for all versions; it reads go.mod only.
@@ -87,10 +123,14 @@ install_go_tools() {
 		exit 1
 	fi
 
-	local i ver target start built=0
+	local i ver target start work built=0 flags
 	for i in "${!TOOLS[@]}"; do
-		IFS='|' read -r name pkg mod <<<"${TOOLS[$i]}"
+		IFS='|' read -r name pkg mod patch <<<"${TOOLS[$i]}"
 		ver="${versions[$i]}"
+		flags=()
+		if [[ -n "$patch" ]]; then
+			ver="$ver-patch.$(patch_hash "$patch")"
+		fi
 		target="$BIN/$name-$ver"
 		if [[ -x "$target" ]]; then
 			log "$name $ver: cached at $target"
@@ -98,7 +138,16 @@ install_go_tools() {
 			log "$name $ver: building $pkg"
 			start=$SECONDS
 			rm -f "$target.tmp"
-			go build -mod=readonly -trimpath -ldflags='-s -w' -o "$target.tmp" "$pkg"
+			work=""
+			if [[ -n "$patch" ]]; then
+				work="$(mktemp -d)"
+				patched_modfile "$mod" "$patch" "$work"
+				flags+=("-modfile=$work/go.mod")
+			fi
+			go build -mod=readonly -trimpath -ldflags='-s -w' "${flags[@]}" -o "$target.tmp" "$pkg"
+			if [[ -n "$work" ]]; then
+				rm -rf "$work"
+			fi
 			mv -f "$target.tmp" "$target"
 			built=$((built + 1))
 			log "$name $ver: built in $((SECONDS - start)) s -> $target"

@@ -232,7 +232,10 @@ start_tsa() {
 	exe="$(need_tool timestamp-server)"
 	for try in 1 2 3; do
 		port="$(free_port)"
-		launch tsa "$exe" "$exe" serve --host 127.0.0.1 --port "$port" \
+		# Metrics on a port of its own choosing (the build from install.sh
+		# reads this; upstream always takes :2112).
+		launch tsa "$exe" env TIMESTAMP_SERVER_METRICS_ADDR=127.0.0.1:0 \
+			"$exe" serve --host 127.0.0.1 --port "$port" \
 			--timestamp-signer memory --disable-ntp-monitoring --graceful-timeout 2s
 		pid="$(pid_of tsa)"
 		if wait_ready tsa "$pid" http_ok "http://127.0.0.1:$port/api/v1/timestamp/certchain"; then
