@@ -127,7 +127,8 @@ func TestInteropCosign(t *testing.T) {
 			t.Run("VerifyWhatWeAttach", func(t *testing.T) {
 				subject := pushImage(t, s.Target(), "ours", "")
 				b, pem := keySignedBundle(t, repo, subject)
-				if _, err := s.Attach(ctx, subject, b); err != nil {
+				attached, err := s.Attach(ctx, subject, b)
+				if err != nil {
 					t.Fatal(err)
 				}
 				pub := filepath.Join(dir, "ours.pub")
@@ -135,9 +136,10 @@ func TestInteropCosign(t *testing.T) {
 					t.Fatal(err)
 				}
 				ref := repo + "@" + subject.Digest.String()
-				if out := run(t, env, cosign, "tree", "--allow-http-registry", ref); !strings.Contains(out, provenance.MediaTypeBundleV03) &&
-					!strings.Contains(out, "ttestation") {
-					t.Fatalf("cosign tree does not show the attestation:\n%s", out)
+				// cosign tree lists each referrer by predicate type and manifest digest.
+				if out := run(t, env, cosign, "tree", "--allow-http-registry", ref); !strings.Contains(out, provenance.PredicateSLSAProvenanceV1) ||
+					!strings.Contains(out, attached.Digest.String()) {
+					t.Fatalf("cosign tree does not show attestation %s:\n%s", attached.Digest, out)
 				}
 				run(t, env, cosign, "verify-attestation", "--key", pub, "--type", "slsaprovenance1",
 					"--insecure-ignore-tlog", "--allow-http-registry", ref)
