@@ -28,6 +28,8 @@ TOOLS=(
 	"olareg|github.com/olareg/olareg/cmd/olareg|github.com/olareg/olareg"
 	"timestamp-server|github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server|github.com/sigstore/timestamp-authority/v2|_patches/timestamp-authority"
 	"cosign|github.com/sigstore/cosign/v3/cmd/cosign|github.com/sigstore/cosign/v3"
+	"fulcio|github.com/sigstore/fulcio|github.com/sigstore/fulcio||fulcio"
+	"rekor-server|github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix|github.com/sigstore/rekor-tiles/v2||rekor"
 )
 
 DEB_PACKAGES=(docker-registry softhsm2 graphviz postgresql)
@@ -111,22 +113,21 @@ install_go_tools() {
 	# go.mod and go.sum exactly as committed.
 	export GOWORK=off
 
-	local entry name pkg mod patch modules=() versions=()
+	local entry name pkg mod patch moddir versions=()
 	for entry in "${TOOLS[@]}"; do
-		IFS='|' read -r name pkg mod patch <<<"$entry"
-		modules+=("$mod")
+		IFS='|' read -r name pkg mod patch moddir <<<"$entry"
+		versions+=("$(cd "$TOOLS_DIR/$moddir" && go list -mod=readonly -m -f '{{.Version}}' "$mod")")
 	done
-	# One call for all versions; it reads go.mod only.
-	mapfile -t versions < <(go list -mod=readonly -m -f '{{.Version}}' "${modules[@]}")
 	if ((${#versions[@]} != ${#TOOLS[@]})); then
-		log "could not read tool versions from $TOOLS_DIR/go.mod" >&2
+		log "could not read tool versions from $TOOLS_DIR" >&2
 		exit 1
 	fi
 
 	local i ver target start work built=0 flags
 	for i in "${!TOOLS[@]}"; do
-		IFS='|' read -r name pkg mod patch <<<"${TOOLS[$i]}"
+		IFS='|' read -r name pkg mod patch moddir <<<"${TOOLS[$i]}"
 		ver="${versions[$i]}"
+		cd "$TOOLS_DIR/$moddir"
 		flags=()
 		if [[ -n "$patch" ]]; then
 			ver="$ver-patch.$(patch_hash "$patch")"

@@ -312,8 +312,11 @@ write_env() {
 		echo "export PROVKIT_TEST_OLAREG='$OLAREG_ADDR'"
 		echo "export PROVKIT_TEST_TSA_URL='$TSA_URL'"
 		echo "export PROVKIT_TEST_POSTGRES='$POSTGRES_DSN'"
-		for name in cosign oras crane; do
-			var="PROVKIT_TEST_$(echo "$name" | tr '[:lower:]' '[:upper:]')"
+		for name in cosign oras crane fulcio rekor-server; do
+			case "$name" in
+			rekor-server) var=PROVKIT_TEST_REKOR_V2 ;;
+			*) var="PROVKIT_TEST_$(echo "$name" | tr '[:lower:]' '[:upper:]')" ;;
+			esac
 			path="$(tool "$name")"
 			if [[ -n "$path" ]]; then
 				echo "export $var='$path'"
