@@ -1,0 +1,179 @@
+// Command provctl is a reference command line for provkit, in the conventions of cosign and
+// oras: it generates keys, attests container images, discovers and verifies their attestations
+// (provkit's, and cosign's in both its bundle format and its legacy ".att" tags), decides with a
+// policy, and copies images with their attestations between registries and OCI layouts.
+//
+//	provctl key generate --out PREFIX
+//	provctl attest --key FILE [--predicate FILE --type URI] [--source DIR] [--plain-http] [--oci-layout] REF
+//	provctl discover [--plain-http] [--oci-layout] [--output json] REF
+//	provctl verify (--key FILE | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y --trusted-root FILE)
+//	    [--type URI] [--policy FILE] [--env NAME] [--insecure-ignore-tlog] [--plain-http] [--oci-layout] [--output json] REF
+//	provctl copy [--plain-http] SRC DST
+//
+// REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
+// copy are registry references or oci-layout:PATH[:tag|@digest].
+//
+// Exit status: 0 on success (verify: allowed), 1 when verify denies or nothing verifies and on
+// any other failure, 2 on usage or configuration errors.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+const usageText = `usage: provctl <command> [flags] ARGS
+
+commands:
+  key generate --out PREFIX      write PREFIX.key (cosign's encrypted format, password from
+                                 PROVKIT_PASSWORD, may be empty) and PREFIX.pub
+  attest --key FILE REF          sign provenance about REF and attach it as an OCI referrer
+  discover REF                   list every attestation of REF and where it was found
+  verify (--key FILE | keyless flags) REF
+                                 verify REF's attestations, then decide with --policy
+  copy SRC DST                   copy an image with all its referrers
+
+REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest].
+Run 'provctl <command> -h' for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, processEnv())
+	stop()
+	os.Exit(code)
+}
+
+// processEnv returns the process environment as a map.
+func processEnv() map[string]string {
+	env := make(map[string]string)
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// run runs provctl with args (without the program name) and returns the exit status. Everything
+// it reads from the environment comes from env, so tests drive it in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "key":
+		err = keyCmd(args[1:], stdout, stderr, env)
+	case "attest":
+		err = attestCmd(ctx, args[1:], stdout, stderr, env)
+	case "discover":
+		err = discoverCmd(ctx, args[1:], stdout, stderr, env)
+	case "verify":
+		err = verifyCmd(ctx, args[1:], stdout, stderr, env)
+	case "copy":
+		err = copyCmd(ctx, args[1:], stdout, stderr, env)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	default:
+		err = usagef("unknown command %q", args[0])
+	}
+	return report(stderr, err)
+}
+
+// report prints err on one line and returns the exit status it stands for.
+func report(stderr io.Writer, err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	var ex *exitError
+	if errors.As(err, &ex) {
+		return ex.code
+	}
+	code := exitFailed
+	var ue *usageError
+	if errors.As(err, &ue) {
+		code = exitUsage
+	}
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	fmt.Fprintln(stderr, "provctl:", msg)
+	return code
+}
+
+// usageError marks a usage or configuration error: exit status 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef returns a usage error.
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// configError marks err, when not nil, as a configuration error.
+func configError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &usageError{err}
+}
+
+// exitError ends a command with code after it has printed its own outcome.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: provctl %s\n\nflags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args with fs, allowing flags after positional arguments as cosign and oras
+// do, and returns the positional arguments. It fails unless there are exactly want of them.
+func parseFlags(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &usageError{err}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" {
+			positional = append(positional, rest[1:]...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	if len(positional) != want {
+		return nil, usagef("%s: want %d argument(s), got %d", fs.Name(), want, len(positional))
+	}
+	return positional, nil
+}

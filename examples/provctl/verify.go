@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/policy"
+	"github.com/provkit/provkit/verify"
+)
+
+// verifyFlags are the flags of "provctl verify".
+type verifyFlags struct {
+	key                string
+	identity           string
+	identityRegexp     string
+	issuer             string
+	issuerRegexp       string
+	trustedRoot        string
+	typ                string
+	policy             string
+	env                string
+	insecureIgnoreTlog bool
+	plainHTTP          bool
+	layout             bool
+	output             string
+}
+
+// verifiedAttestation is one attestation's verification outcome, as verify prints it.
+type verifiedAttestation struct {
+	// Manifest is the digest of the manifest holding the attestation.
+	Manifest digest.Digest `json:"manifest"`
+	// Source says where it was found.
+	Source oras.Source `json:"source"`
+	// MediaType is the bundle's or envelope's media type.
+	MediaType string `json:"mediaType,omitempty"`
+	// PredicateType is the verified predicate type, or the recorded one when verification failed.
+	PredicateType string `json:"predicateType,omitempty"`
+	// Verified says whether the attestation verified.
+	Verified bool `json:"verified"`
+	// Signer is who signed, when it verified.
+	Signer *verify.Signer `json:"signer,omitempty"`
+	// Check names the verification step that failed.
+	Check verify.Check `json:"check,omitempty"`
+	// Error says why it did not verify.
+	Error string `json:"error,omitempty"`
+}
+
+// verifyOutput is the JSON document verify prints with --output json.
+type verifyOutput struct {
+	// Reference is REF as given.
+	Reference string `json:"reference"`
+	// Digest is the digest REF resolved to.
+	Digest digest.Digest `json:"digest"`
+	// Verdict is allow or deny.
+	Verdict policy.Verdict `json:"verdict"`
+	// Reason says why, when no policy decided.
+	Reason string `json:"reason,omitempty"`
+	// Attestations lists every attestation tried.
+	Attestations []verifiedAttestation `json:"attestations"`
+	// Decision is the policy's decision, with every rule's outcome and reason.
+	Decision *policy.Decision `json:"decision,omitempty"`
+}
+
+// verifyCmd runs "provctl verify".
+func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
+	var f verifyFlags
+	fset := newFlagSet("verify", stderr, "verify (--key FILE | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y --trusted-root FILE)\n"+
+		"    [--type URI] [--policy FILE] [--env NAME] [--insecure-ignore-tlog] [--plain-http] [--oci-layout] [--output json] REF")
+	fset.StringVar(&f.key, "key", "", "trusted key: cosign.pub or PEM public key, or a private key whose public half is trusted")
+	fset.StringVar(&f.identity, "certificate-identity", "", "keyless: the signing certificate's identity (email, URI)")
+	fset.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the certificate's identity matches")
+	fset.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer of the certificate")
+	fset.StringVar(&f.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regular expression the OIDC issuer matches")
+	fset.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `file` (required for keyless)")
+	fset.StringVar(&f.typ, "type", "", "accept only this predicate type `URI` (or cosign name, such as slsaprovenance1)")
+	fset.StringVar(&f.policy, "policy", "", "policy `file` to decide with after verification")
+	fset.StringVar(&f.env, "env", "", "policy environment `name` to gate for (default: enforce every rule)")
+	fset.BoolVar(&f.insecureIgnoreTlog, "insecure-ignore-tlog", false,
+		"accept signatures with no transparency-log entry, and key signatures with no timestamp at all, as cosign's flag of this name does")
+	fset.BoolVar(&f.plainHTTP, "plain-http", false, "talk plain HTTP to the registry (loopback only)")
+	fset.BoolVar(&f.layout, "oci-layout", false, "REF is an OCI layout: PATH[:tag|@digest]")
+	fset.StringVar(&f.output, "output", "text", "output `format`: text or json")
+	pos, err := parseFlags(fset, args, 1)
+	if err != nil {
+		return err
+	}
+	ref, err := parseReference(pos[0], f.layout)
+	if err != nil {
+		return err
+	}
+	verifier, identity, err := f.verifier(env)
+	if err != nil {
+		return err
+	}
+	pol, err := f.loadPolicy()
+	if err != nil {
+		return err
+	}
+
+	store, image, err := resolve(ctx, ref, storeOptions{plainHTTP: f.plainHTTP}, env)
+	if err != nil {
+		return err
+	}
+	found, err := store.Discover(ctx, image, oras.Query{SkipNested: true})
+	if err != nil {
+		return fmt.Errorf("discover %s: %w", ref, err)
+	}
+	wantType := predicateType(f.typ)
+	var (
+		items []verify.Item
+		tried []oras.Attestation
+	)
+	for _, a := range found {
+		if !a.Signed || a.Source == oras.SourceCosignSigTag {
+			continue // unsigned claims and image signatures are not attestations to verify
+		}
+		if wantType != "" && a.PredicateType != "" && a.PredicateType != wantType {
+			continue
+		}
+		b, err := store.FetchAttestation(ctx, a)
+		if err != nil {
+			return fmt.Errorf("fetch %s: %w", a.Manifest.Digest, err)
+		}
+		item := verify.Item{Bundle: b, Subject: image.Digest, Identity: identity}
+		if a.Source == oras.SourceCosignAttTag {
+			item.Annotations = map[string]string{}
+			for k, v := range a.Layer.Annotations {
+				item.Annotations[k] = v
+			}
+		}
+		items = append(items, item)
+		tried = append(tried, a)
+	}
+
+	out := verifyOutput{Reference: pos[0], Digest: image.Digest, Attestations: []verifiedAttestation{}}
+	var results []*verify.Result
+	for i, o := range verifier.VerifyAll(ctx, items, 4) {
+		a := tried[i]
+		va := verifiedAttestation{Manifest: a.Manifest.Digest, Source: a.Source, MediaType: items[i].Bundle.MediaType, PredicateType: a.PredicateType}
+		if o.Err != nil {
+			if !errors.Is(o.Err, verify.ErrVerification) {
+				return fmt.Errorf("verify %s: %w", a.Manifest.Digest, o.Err)
+			}
+			var ve *verify.VerificationError
+			if errors.As(o.Err, &ve) {
+				va.Check = ve.Check
+			}
+			va.Error = o.Err.Error()
+		} else {
+			signer := o.Result.Signer()
+			va.Verified, va.Signer, va.PredicateType = true, &signer, o.Result.PredicateType()
+			results = append(results, o.Result)
+		}
+		out.Attestations = append(out.Attestations, va)
+	}
+
+	out.Verdict = policy.VerdictAllow
+	switch {
+	case len(results) == 0:
+		out.Verdict = policy.VerdictDeny
+		out.Reason = fmt.Sprintf("no attestation verified (%d tried)", len(items))
+		if wantType != "" {
+			out.Reason = fmt.Sprintf("no %s attestation verified (%d tried)", wantType, len(items))
+		}
+	case pol != nil:
+		var decision *policy.Decision
+		if f.env != "" {
+			decision, err = pol.Gate(f.env, image.Digest, results, time.Now())
+		} else {
+			decision, err = pol.Evaluate(image.Digest, results, time.Now())
+		}
+		if err != nil && !errors.Is(err, policy.ErrDenied) {
+			return configError(fmt.Errorf("policy: %w", err))
+		}
+		out.Decision, out.Verdict = decision, decision.Verdict
+	default:
+		out.Reason = fmt.Sprintf("%d of %d attestations verified", len(results), len(items))
+	}
+
+	if f.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		printVerify(stdout, ref, out)
+	}
+	if out.Verdict != policy.VerdictAllow {
+		return &exitError{exitFailed}
+	}
+	return nil
+}
+
+// verifier builds the Verifier and the expected identity the flags describe.
+func (f *verifyFlags) verifier(env map[string]string) (*verify.Verifier, verify.Identity, error) {
+	keyless := f.identity != "" || f.identityRegexp != "" || f.issuer != "" || f.issuerRegexp != "" || f.trustedRoot != ""
+	if f.output != "text" && f.output != "json" {
+		return nil, verify.Identity{}, usagef("verify: --output must be text or json, not %q", f.output)
+	}
+	if f.env != "" && f.policy == "" {
+		return nil, verify.Identity{}, usagef("verify: --env needs --policy")
+	}
+	var opts []verify.Option
+	if f.typ != "" {
+		opts = append(opts, verify.WithPredicateTypes(predicateType(f.typ)))
+	}
+	if f.insecureIgnoreTlog {
+		opts = append(opts, verify.WithoutTransparencyLogUnsafe())
+	}
+	var (
+		trusted  root.TrustedMaterial
+		identity verify.Identity
+	)
+	switch {
+	case f.key != "" && keyless:
+		return nil, identity, usagef("verify: --key and the keyless flags (--certificate-*, --trusted-root) exclude each other")
+	case f.key != "":
+		key, err := loadTrustedKey(f.key, env)
+		if err != nil {
+			return nil, identity, err
+		}
+		keys, err := verify.TrustedKeys(key)
+		if err != nil {
+			return nil, identity, configError(err)
+		}
+		trusted, identity = keys, verify.KeyIDs(key.ID)
+		if f.insecureIgnoreTlog {
+			opts = append(opts, verify.WithUntimestampedKeysUnsafe())
+		}
+	case keyless:
+		if (f.identity == "") == (f.identityRegexp == "") {
+			return nil, identity, usagef("verify: give one of --certificate-identity and --certificate-identity-regexp")
+		}
+		if (f.issuer == "") == (f.issuerRegexp == "") {
+			return nil, identity, usagef("verify: give one of --certificate-oidc-issuer and --certificate-oidc-issuer-regexp")
+		}
+		if f.trustedRoot == "" {
+			return nil, identity, usagef("verify: keyless verification needs --trusted-root")
+		}
+		tr, err := verify.LoadTrustedRoot(f.trustedRoot)
+		if err != nil {
+			return nil, identity, configError(err)
+		}
+		identity, err = verify.Certificates(verify.CertificateMatch{
+			Issuer: f.issuer, IssuerRegexp: f.issuerRegexp,
+			SubjectAlternativeName: f.identity, SubjectAlternativeNameRegexp: f.identityRegexp,
+		})
+		if err != nil {
+			return nil, identity, configError(err)
+		}
+		trusted = tr
+	default:
+		return nil, identity, usagef("verify: give --key, or --certificate-identity[-regexp], --certificate-oidc-issuer[-regexp] and --trusted-root")
+	}
+	v, err := verify.New(trusted, opts...)
+	if err != nil {
+		return nil, identity, configError(err)
+	}
+	return v, identity, nil
+}
+
+// loadPolicy loads --policy and checks --env against it; it returns nil without --policy.
+func (f *verifyFlags) loadPolicy() (*policy.Policy, error) {
+	if f.policy == "" {
+		return nil, nil
+	}
+	file, err := os.Open(f.policy)
+	if err != nil {
+		return nil, configError(err)
+	}
+	defer file.Close()
+	pol, err := policy.Load(file)
+	if err != nil {
+		return nil, configError(fmt.Errorf("%s: %w", f.policy, err))
+	}
+	if f.env != "" && !slices.Contains(pol.Environments(), f.env) {
+		return nil, usagef("policy %s has no environment %q (has %v)", f.policy, f.env, pol.Environments())
+	}
+	return pol, nil
+}
+
+// printVerify prints the outcome of verify as text: each attestation, each rule, the verdict.
+func printVerify(w io.Writer, ref reference, out verifyOutput) {
+	fmt.Fprintf(w, "%s@%s\n", ref.name, out.Digest)
+	for _, a := range out.Attestations {
+		if a.Verified {
+			by := "key " + a.Signer.KeyID
+			if c := a.Signer.Certificate; c != nil {
+				by = c.SubjectAlternativeName + " (" + c.Issuer + ")"
+			}
+			fmt.Fprintf(w, "verified %s %s %s signed by %s\n", a.Manifest, a.Source, a.PredicateType, by)
+			continue
+		}
+		fmt.Fprintf(w, "failed   %s %s %s: %s\n", a.Manifest, a.Source, a.PredicateType, a.Error)
+	}
+	if d := out.Decision; d != nil {
+		for _, r := range d.Rules {
+			fmt.Fprintf(w, "%-8s %-24s %s\n", r.Outcome, r.Name, r.Reason)
+		}
+		for _, r := range d.Reasons {
+			fmt.Fprintf(w, "reason   %s\n", r)
+		}
+		env := d.Environment
+		if env == "" {
+			env = "every rule enforced"
+		}
+		fmt.Fprintf(w, "verdict  %s (policy %s, %s)\n", d.Verdict, d.Policy.Name, env)
+		return
+	}
+	fmt.Fprintf(w, "verdict  %s: %s\n", out.Verdict, out.Reason)
+}
