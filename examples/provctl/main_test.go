@@ -91,15 +91,16 @@ func pushImageTo(t *testing.T, target orasgo.Target, tag, body string) ocispec.D
 	return desc
 }
 
-// tamper returns a copy of b whose signed statement names another builder, keeping the signature.
-func tamper(t *testing.T, b provenance.Bundle) provenance.Bundle {
+// tamper returns a copy of the Sigstore bundle b whose signed statement has old replaced by new,
+// keeping the signature.
+func tamper(t *testing.T, b provenance.Bundle, old, new string) provenance.Bundle {
 	t.Helper()
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(b.Data, &doc))
 	envelope := doc["dsseEnvelope"].(map[string]any)
 	statement, err := base64.StdEncoding.DecodeString(envelope["payload"].(string))
 	require.NoError(t, err)
-	forged := bytes.Replace(statement, []byte(`"builder":{"id":"`), []byte(`"builder":{"id":"https://attacker.example/`), 1)
+	forged := bytes.Replace(statement, []byte(old), []byte(new), 1)
 	require.NotEqual(t, statement, forged)
 	envelope["payload"] = base64.StdEncoding.EncodeToString(forged)
 	data, err := json.Marshal(doc)
@@ -213,7 +214,7 @@ func TestScenario(t *testing.T) {
 				require.Equal(t, image.Digest, forgedImage.Digest)
 				fs, err := oras.NewRemote(host+"/team/forged", oras.WithPlainHTTPUnsafe())
 				require.NoError(t, err)
-				_, err = fs.Attach(context.Background(), forgedImage, tamper(t, b))
+				_, err = fs.Attach(context.Background(), forgedImage, tamper(t, b, `"builder":{"id":"`, `"builder":{"id":"https://attacker.example/`))
 				require.NoError(t, err)
 
 				r := mustRun(t, 1, env, "verify", "--key", pub, "--insecure-ignore-tlog", "--plain-http", "--output", "json", host+"/team/forged:v1")
