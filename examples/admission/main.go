@@ -1,0 +1,255 @@
+// Command admission is a custom verifier in the style of an admission controller: it verifies
+// the attestations of a list of images in one batch (verify.VerifyAll), gates each image with a
+// policy environment, and prints a summary table. It exits 1 when any image is denied.
+//
+//	go run ./examples/admission -policy policy.yaml -env prod -key cosign.pub [-insecure-ignore-tlog] [-plain-http] IMAGE...
+//
+// IMAGE is host[:port]/repo[:tag|@digest]; tags are resolved once and the decision is about the
+// digest.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/policy"
+	"github.com/provkit/provkit/verify"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.policyPath, "policy", "", "policy file (required)")
+	flag.StringVar(&o.env, "env", "prod", "policy environment to gate for")
+	flag.StringVar(&o.keyPath, "key", "", "trusted public key, cosign.pub or PEM (required)")
+	flag.BoolVar(&o.insecureIgnoreTlog, "insecure-ignore-tlog", false, "accept key signatures with no transparency-log entry or timestamp")
+	flag.BoolVar(&o.plainHTTP, "plain-http", false, "talk plain HTTP to registries (loopback only)")
+	flag.Parse()
+	o.images = flag.Args()
+	if o.policyPath == "" || o.keyPath == "" || len(o.images) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: admission -policy FILE -key FILE [-env NAME] [-insecure-ignore-tlog] [-plain-http] IMAGE...")
+		os.Exit(2)
+	}
+	if err := run(context.Background(), os.Stdout, o); err != nil {
+		fmt.Fprintln(os.Stderr, "admission:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command line.
+type options struct {
+	policyPath, env, keyPath      string
+	insecureIgnoreTlog, plainHTTP bool
+	images                        []string
+}
+
+// row is one image's line in the summary.
+type row struct {
+	image    string
+	digest   digest.Digest
+	verified int
+	tried    int
+	decision *policy.Decision
+	err      error
+}
+
+// run verifies and gates every image, prints the summary, and returns an error wrapping
+// policy.ErrDenied when any image is denied.
+func run(ctx context.Context, w io.Writer, o options) error {
+	pol, err := loadPolicy(o.policyPath)
+	if err != nil {
+		return err
+	}
+	keyData, err := os.ReadFile(o.keyPath)
+	if err != nil {
+		return err
+	}
+	key, err := verify.ParsePublicKeyPEM("trusted", keyData)
+	if err != nil {
+		return fmt.Errorf("key %s: %w", o.keyPath, err)
+	}
+	keys, err := verify.TrustedKeys(key)
+	if err != nil {
+		return err
+	}
+	var vopts []verify.Option
+	if o.insecureIgnoreTlog {
+		vopts = append(vopts, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	}
+	verifier, err := verify.New(keys, vopts...)
+	if err != nil {
+		return err
+	}
+
+	// Gather every attestation of every image, then verify them all in one batch.
+	rows := make([]row, len(o.images))
+	var (
+		items []verify.Item
+		owner []int
+	)
+	for i, image := range o.images {
+		rows[i].image = image
+		found, d, err := fetchAttestations(ctx, image, o.plainHTTP)
+		rows[i].digest, rows[i].err = d, err
+		for _, item := range found {
+			item.Identity = verify.KeyIDs("trusted")
+			items = append(items, item)
+			owner = append(owner, i)
+		}
+		rows[i].tried = len(found)
+	}
+	results := make([][]*verify.Result, len(rows))
+	for k, out := range verifier.VerifyAll(ctx, items, 8) {
+		if out.Err != nil {
+			if !errors.Is(out.Err, verify.ErrVerification) {
+				rows[owner[k]].err = out.Err // could not check: not a verdict, reported as such
+			}
+			continue
+		}
+		results[owner[k]] = append(results[owner[k]], out.Result)
+		rows[owner[k]].verified++
+	}
+
+	now := time.Now()
+	denied := 0
+	for i := range rows {
+		if rows[i].err == nil {
+			rows[i].decision, rows[i].err = pol.Gate(o.env, rows[i].digest, results[i], now)
+		}
+		if rows[i].err != nil {
+			denied++
+		}
+	}
+	printSummary(w, o.env, rows)
+	if denied > 0 {
+		return fmt.Errorf("%d of %d images denied for %s: %w", denied, len(rows), o.env, policy.ErrDenied)
+	}
+	return nil
+}
+
+// fetchAttestations resolves image and fetches its signed attestations as verification items
+// about its digest (cosign's legacy ".att" layers with their annotations).
+func fetchAttestations(ctx context.Context, image string, plainHTTP bool) ([]verify.Item, digest.Digest, error) {
+	repo, ref, err := splitReference(image)
+	if err != nil {
+		return nil, "", err
+	}
+	var opts []oras.Option
+	if plainHTTP {
+		opts = append(opts, oras.WithPlainHTTPUnsafe())
+	}
+	store, err := oras.NewRemote(repo, opts...)
+	if err != nil {
+		return nil, "", err
+	}
+	desc, err := store.Resolve(ctx, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	found, err := store.Discover(ctx, desc, oras.Query{SkipNested: true})
+	if err != nil {
+		return nil, desc.Digest, err
+	}
+	var items []verify.Item
+	for _, a := range found {
+		if !a.Signed || a.Source == oras.SourceCosignSigTag {
+			continue
+		}
+		b, err := store.FetchAttestation(ctx, a)
+		if err != nil {
+			return nil, desc.Digest, err
+		}
+		item := verify.Item{Bundle: b, Subject: desc.Digest}
+		if a.Source == oras.SourceCosignAttTag {
+			item.Annotations = map[string]string{}
+			for k, v := range a.Layer.Annotations {
+				item.Annotations[k] = v
+			}
+		}
+		items = append(items, item)
+	}
+	return items, desc.Digest, nil
+}
+
+// splitReference splits host[:port]/repo[:tag|@digest] into the repository and the tag or digest.
+func splitReference(s string) (repo, ref string, err error) {
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		repo, ref = s[:at], s[at+1:]
+	} else if colon := strings.LastIndex(s, ":"); colon > strings.LastIndex(s, "/") {
+		repo, ref = s[:colon], s[colon+1:]
+	} else {
+		repo, ref = s, "latest"
+	}
+	if !strings.Contains(repo, "/") || ref == "" {
+		return "", "", fmt.Errorf("image %q: want host[:port]/repo[:tag|@digest]", s)
+	}
+	return repo, ref, nil
+}
+
+// loadPolicy reads and compiles the policy file.
+func loadPolicy(path string) (*policy.Policy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pol, err := policy.Load(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return pol, nil
+}
+
+// printSummary prints one line per image: verdict, how many attestations verified, and why.
+func printSummary(w io.Writer, env string, rows []row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "IMAGE\tDIGEST\tVERIFIED\tVERDICT\tREASON\n")
+	allowed := 0
+	for _, r := range rows {
+		verdict, reason := "deny", ""
+		switch {
+		case r.decision != nil && r.decision.Allowed():
+			verdict, reason = "allow", "every enforced rule passed"
+			allowed++
+			for _, rr := range r.decision.Rules {
+				if rr.Outcome == policy.OutcomeWarn {
+					reason = "warn: " + rr.Name + ": " + rr.Reason
+					break
+				}
+			}
+		case r.decision != nil:
+			reason = denialReason(r.decision)
+		default:
+			reason = "error: " + strings.Join(strings.Fields(r.err.Error()), " ")
+		}
+		short := "-"
+		if r.digest != "" {
+			short = r.digest.String()[:19]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", r.image, short, r.verified, r.tried, verdict, reason)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d of %d images allowed for %s\n", allowed, len(rows), env)
+}
+
+// denialReason names the first reason a decision denies.
+func denialReason(d *policy.Decision) string {
+	if len(d.Reasons) > 0 {
+		return d.Reasons[0]
+	}
+	for _, r := range d.Rules {
+		if r.Outcome == policy.OutcomeFail {
+			return r.Name + ": " + r.Reason
+		}
+	}
+	return string(d.Verdict)
+}
