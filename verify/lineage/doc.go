@@ -1,0 +1,41 @@
+// Package lineage joins verified provenance into a graph of artifacts, to answer what an
+// artifact was made from, what was made from it, and how two artifacts are related, and exports
+// that graph to the formats research and provenance tools read.
+//
+// A Graph is built only from *verify.Result values, and only the verify package makes those: a
+// statement whose signature, signer or subject did not verify never reaches the graph.
+//
+//	results := ... // from verify.Verifier.Verify or VerifyAll, one per attestation
+//	g, err := lineage.New(results)
+//	up, err := g.Upstream(model)       // everything the model came from, down to raw data and images
+//	down, err := g.Downstream(dataset) // everything a bad dataset or vulnerable image touched
+//	path, err := g.Path(dataset, model)
+//
+// # Model
+//
+// Nodes are artifacts, keyed by digest: sha256 when the artifact has one, but any algorithm is
+// accepted, and descriptors sharing a digest are one node (Node.Digests lists them all, with
+// the names and URIs statements gave the artifact). Each verified statement is an Activity,
+// identified by the sha256 of its canonical form. For SLSA Provenance v1 statements, an Edge
+// leads from each resolved dependency to each subject, labelled with the activity, its step
+// name and who signed it (SignerLabel). Steps recorded with package provenance/workflow are
+// named by their step name and have their container image as an instrument. Statements of
+// other predicate types add their subjects as nodes, without edges.
+//
+// Queries accept any digest of an artifact and return node keys in sorted order; paths are
+// shortest, ties broken by edge order. Everything a Graph returns is deterministic: the same
+// results, in any order, give the same answers and the same exported bytes.
+//
+// # Exports
+//
+//   - WriteDOT: Graphviz DOT.
+//   - WritePROV: JSON-LD in the W3C PROV-O vocabulary (prov:Entity, prov:Activity, prov:Agent,
+//     prov:used, prov:wasGeneratedBy, prov:wasDerivedFrom, prov:wasAssociatedWith).
+//   - WriteROCrate: RO-Crate 1.1 metadata (ro-crate-metadata.json), each step a CreateAction as
+//     the Process Run Crate profile of the Workflow Run RO-Crate family describes it.
+//
+// A Graph is immutable and safe for concurrent use. Building one takes time and memory linear
+// in the number of statements and descriptors. This package imports provenance, verify and
+// the standard library (and provenance/workflow for its build type); it does no I/O of its own
+// beyond the writers it is given.
+package lineage

@@ -1,0 +1,469 @@
+package lineage
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/opencontainers/go-digest"
+	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/workflow"
+	"github.com/provkit/provkit/verify"
+)
+
+// Graph is the lineage of artifacts recorded by verified provenance. Nodes are artifacts keyed
+// by digest; an edge leads from each resolved dependency of a statement to each of its subjects.
+// A Graph is immutable once made by New and safe for concurrent use.
+type Graph struct {
+	nodes      map[digest.Digest]*Node
+	alias      map[digest.Digest]digest.Digest // every digest seen -> its node's key
+	order      []digest.Digest                 // node keys, sorted
+	activities map[digest.Digest]*Activity
+	actOrder   []digest.Digest
+	edges      []Edge  // sorted by From, To, Activity
+	out, in    [][]int // edge indexes per node index, in edge order
+	index      map[digest.Digest]int
+}
+
+// Node is one artifact: a file, dataset, image or any other thing named by digest.
+type Node struct {
+	// Digest is the node's key: its sha256 digest when it has one, else (in order of preference)
+	// sha512, sha384, or the first of its digests in lexical order.
+	Digest digest.Digest
+	// Digests are every digest seen for the artifact, Digest included, sorted.
+	Digests []digest.Digest
+	// Names and URIs are the names and URIs statements gave the artifact, sorted and unique.
+	Names, URIs []string
+}
+
+// Label returns a short human name for the node: its first name, else its first URI, else its
+// digest.
+func (n *Node) Label() string {
+	switch {
+	case len(n.Names) > 0:
+		return n.Names[0]
+	case len(n.URIs) > 0:
+		return n.URIs[0]
+	}
+	return n.Digest.String()
+}
+
+// Activity is one verified statement: a step or build that read its inputs and made its outputs.
+type Activity struct {
+	// ID is the sha256 digest of the statement in canonical form (provenance.Marshal): the same
+	// statement, verified once or many times, is one activity.
+	ID digest.Digest
+	// Name is the step's name for workflow steps (see package provenance/workflow), else the SLSA
+	// buildType, else the predicate type.
+	Name string
+	// PredicateType is the statement's predicate type.
+	PredicateType string
+	// BuildType, BuilderID and InvocationID come from a SLSA Provenance v1 predicate, when the
+	// statement holds one.
+	BuildType, BuilderID, InvocationID string
+	// Image is the container image reference a workflow step ran in, as recorded.
+	Image string
+	// Inputs are the node keys of the resolved dependencies, sorted; Instruments are those of
+	// them that are tools rather than data (role provenance.RoleToolchain, such as a step's
+	// container image).
+	Inputs, Instruments []digest.Digest
+	// Outputs are the node keys of the subjects, sorted.
+	Outputs []digest.Digest
+	// Signers are who signed the statement, by SignerLabel, sorted; a statement verified with
+	// several signatures has several.
+	Signers []string
+	// SignedAt is the earliest verified signing time, zero when no result had one.
+	SignedAt time.Time
+	// StartedOn and FinishedOn come from the predicate's run metadata; zero when absent.
+	StartedOn, FinishedOn time.Time
+}
+
+// Edge says that To was made by Activity from From, among other inputs.
+type Edge struct {
+	// From is the input's node key, To the output's.
+	From, To digest.Digest
+	// Activity is the ID of the statement that records the step.
+	Activity digest.Digest
+	// Step is the activity's Name.
+	Step string
+	// Signers are who signed the statement, by SignerLabel.
+	Signers []string
+}
+
+// SignerLabel names a verified signer: "key:ID" for a trusted key, "SAN (ISSUER)" for a
+// certificate identity.
+func SignerLabel(s verify.Signer) string {
+	if s.Certificate != nil {
+		return s.Certificate.SubjectAlternativeName + " (" + s.Certificate.Issuer + ")"
+	}
+	return "key:" + s.KeyID
+}
+
+// New builds the graph of results. Only verified statements can enter it, since only the
+// verify package makes a *verify.Result. For each result, every subject of the statement is
+// a node; when the predicate is SLSA Provenance v1, every resolved dependency with a digest is
+// a node too, with an edge to each subject (but none to itself, when a step's output is one of
+// its inputs). Descriptors without a valid digest are left out.
+// Descriptors that share any digest are one node, so an artifact named by sha256 in one
+// statement and by sha256 and sha512 in another is one artifact.
+//
+// A nil result, a zero Result, or a SLSA predicate that does not decode fails with a
+// *ResultError. Time and memory grow linearly with the number of statements and descriptors.
+func New(results []*verify.Result) (*Graph, error) {
+	b := builder{parent: map[digest.Digest]digest.Digest{}, acts: map[digest.Digest]*Activity{}, seen: map[digest.Digest]*seen{}}
+	for i, r := range results {
+		if err := b.add(r); err != nil {
+			return nil, &ResultError{Index: i, Err: err}
+		}
+	}
+	return b.finish(), nil
+}
+
+type seen struct{ names, uris []string }
+
+type rawEdge struct {
+	from, to digest.Digest // any digest of each descriptor
+	act      digest.Digest
+}
+
+type builder struct {
+	parent map[digest.Digest]digest.Digest // union-find over digests
+	seen   map[digest.Digest]*seen         // names and URIs, by the first digest of a descriptor
+	acts   map[digest.Digest]*Activity
+	raw    []rawEdge
+	actIO  []ioRef
+}
+
+// ioRef ties an activity to one of its inputs ('i'), instruments ('t') or outputs ('o').
+type ioRef struct {
+	act, d digest.Digest
+	kind   byte
+}
+
+func (b *builder) add(r *verify.Result) error {
+	if r == nil || r.Statement() == nil {
+		return errors.New("not a result made by verify")
+	}
+	st := r.Statement()
+	canon, err := provenance.Marshal(st)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(canon)
+	id := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sum[:]))
+	signer := SignerLabel(r.Signer())
+	signedAt, hasTime := r.SignedAt()
+	if act, ok := b.acts[id]; ok {
+		// The same statement verified again, perhaps with another signature.
+		if !slices.Contains(act.Signers, signer) {
+			act.Signers = append(act.Signers, signer)
+		}
+		if hasTime && (act.SignedAt.IsZero() || signedAt.Before(act.SignedAt)) {
+			act.SignedAt = signedAt
+		}
+		return nil
+	}
+	act := &Activity{ID: id, Name: st.GetPredicateType(), PredicateType: st.GetPredicateType(), Signers: []string{signer}}
+	if hasTime {
+		act.SignedAt = signedAt
+	}
+	b.acts[id] = act
+
+	var outputs []digest.Digest
+	for _, s := range st.GetSubject() {
+		if d, ok := b.descriptor(s); ok {
+			outputs = append(outputs, d)
+			b.actIO = append(b.actIO, ioRef{id, d, 'o'})
+		}
+	}
+	if st.GetPredicateType() != provenance.PredicateSLSAProvenanceV1 {
+		return nil
+	}
+	p, err := r.SLSAProvenance()
+	if err != nil {
+		return err
+	}
+	bd, rd := p.GetBuildDefinition(), p.GetRunDetails()
+	act.BuildType = bd.GetBuildType()
+	act.Name = act.BuildType
+	act.BuilderID = rd.GetBuilder().GetId()
+	act.InvocationID = rd.GetMetadata().GetInvocationId()
+	if t := rd.GetMetadata().GetStartedOn(); t != nil {
+		act.StartedOn = t.AsTime()
+	}
+	if t := rd.GetMetadata().GetFinishedOn(); t != nil {
+		act.FinishedOn = t.AsTime()
+	}
+	if act.BuildType == workflow.BuildType {
+		ext := bd.GetExternalParameters().GetFields()
+		if name := ext["name"].GetStringValue(); name != "" {
+			act.Name = name
+		}
+		act.Image = ext["image"].GetStringValue()
+	}
+	for _, dep := range bd.GetResolvedDependencies() {
+		d, ok := b.descriptor(dep)
+		if !ok {
+			continue
+		}
+		kind := byte('i')
+		if provenance.Role(dep) == provenance.RoleToolchain {
+			kind = 't'
+		}
+		b.actIO = append(b.actIO, ioRef{id, d, kind})
+		for _, o := range outputs {
+			b.raw = append(b.raw, rawEdge{from: d, to: o, act: id})
+		}
+	}
+	return nil
+}
+
+// descriptor records rd's digests, names and URIs and returns one of its digests; false when
+// it has no valid digest.
+func (b *builder) descriptor(rd *intoto.ResourceDescriptor) (digest.Digest, bool) {
+	var ds []digest.Digest
+	for alg, enc := range rd.GetDigest() {
+		if !validAlgorithm(alg) || !validEncoded(enc) {
+			continue
+		}
+		d := digest.Digest(alg + ":" + enc)
+		if _, ok := b.parent[d]; !ok {
+			b.parent[d] = d
+		}
+		ds = append(ds, d)
+	}
+	if len(ds) == 0 {
+		return "", false
+	}
+	slices.Sort(ds)
+	first := ds[0]
+	for _, d := range ds[1:] {
+		b.union(first, d)
+	}
+	if rd.GetName() != "" || rd.GetUri() != "" {
+		s := b.seen[first]
+		if s == nil {
+			s = &seen{}
+			b.seen[first] = s
+		}
+		if rd.GetName() != "" {
+			s.names = append(s.names, rd.GetName())
+		}
+		if rd.GetUri() != "" {
+			s.uris = append(s.uris, rd.GetUri())
+		}
+	}
+	return first, true
+}
+
+func (b *builder) find(d digest.Digest) digest.Digest {
+	root := d
+	for b.parent[root] != root {
+		root = b.parent[root]
+	}
+	for d != root { // path compression
+		next := b.parent[d]
+		b.parent[d] = root
+		d = next
+	}
+	return root
+}
+
+func (b *builder) union(x, y digest.Digest) {
+	if rx, ry := b.find(x), b.find(y); rx != ry {
+		b.parent[ry] = rx
+	}
+}
+
+// rank orders algorithms by preference for a node's key.
+func rank(d digest.Digest) int {
+	switch d.Algorithm() {
+	case digest.SHA256:
+		return 0
+	case digest.SHA512:
+		return 1
+	case digest.SHA384:
+		return 2
+	}
+	return 3
+}
+
+func preferred(a, b digest.Digest) int {
+	if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(string(a), string(b))
+}
+
+func (b *builder) finish() *Graph {
+	g := &Graph{
+		nodes:      map[digest.Digest]*Node{},
+		alias:      make(map[digest.Digest]digest.Digest, len(b.parent)),
+		activities: b.acts,
+	}
+	// Group digests by root and choose each group's key.
+	groups := map[digest.Digest][]digest.Digest{}
+	for d := range b.parent {
+		r := b.find(d)
+		groups[r] = append(groups[r], d)
+	}
+	for _, members := range groups {
+		slices.SortFunc(members, preferred)
+		n := &Node{Digest: members[0], Digests: slices.Clone(members)}
+		slices.Sort(n.Digests)
+		for _, d := range members {
+			g.alias[d] = n.Digest
+			if s := b.seen[d]; s != nil {
+				n.Names = append(n.Names, s.names...)
+				n.URIs = append(n.URIs, s.uris...)
+			}
+		}
+		slices.Sort(n.Names)
+		n.Names = slices.Compact(n.Names)
+		slices.Sort(n.URIs)
+		n.URIs = slices.Compact(n.URIs)
+		g.nodes[n.Digest] = n
+		g.order = append(g.order, n.Digest)
+	}
+	slices.Sort(g.order)
+	g.index = make(map[digest.Digest]int, len(g.order))
+	for i, d := range g.order {
+		g.index[d] = i
+	}
+
+	for _, io := range b.actIO {
+		a, d := b.acts[io.act], g.alias[io.d]
+		switch io.kind {
+		case 'o':
+			a.Outputs = append(a.Outputs, d)
+		case 't':
+			a.Instruments = append(a.Instruments, d)
+			a.Inputs = append(a.Inputs, d)
+		default:
+			a.Inputs = append(a.Inputs, d)
+		}
+	}
+	for id, a := range b.acts {
+		for _, l := range []*[]digest.Digest{&a.Inputs, &a.Instruments, &a.Outputs} {
+			slices.Sort(*l)
+			*l = slices.Compact(*l)
+		}
+		slices.Sort(a.Signers)
+		g.actOrder = append(g.actOrder, id)
+	}
+	slices.Sort(g.actOrder)
+
+	g.edges = make([]Edge, 0, len(b.raw))
+	for _, e := range b.raw {
+		a := b.acts[e.act]
+		g.edges = append(g.edges, Edge{From: g.alias[e.from], To: g.alias[e.to], Activity: e.act, Step: a.Name, Signers: a.Signers})
+	}
+	// A step whose output is one of its inputs (a copy, a no-op) says nothing about lineage.
+	g.edges = slices.DeleteFunc(g.edges, func(e Edge) bool { return e.From == e.To })
+	slices.SortFunc(g.edges, compareEdges)
+	g.edges = slices.CompactFunc(g.edges, func(x, y Edge) bool { return compareEdges(x, y) == 0 })
+	g.out = make([][]int, len(g.order))
+	g.in = make([][]int, len(g.order))
+	for i, e := range g.edges {
+		f, t := g.index[e.From], g.index[e.To]
+		g.out[f] = append(g.out[f], i)
+		g.in[t] = append(g.in[t], i)
+	}
+	return g
+}
+
+func compareEdges(x, y Edge) int {
+	return cmp.Or(strings.Compare(string(x.From), string(y.From)), strings.Compare(string(x.To), string(y.To)),
+		strings.Compare(string(x.Activity), string(y.Activity)))
+}
+
+// validAlgorithm accepts digest algorithm names as in-toto and go-digest write them: letters
+// and digits, with single separators ("sha256", "gitCommit", "sha3_256", "dirHash").
+func validAlgorithm(alg string) bool {
+	if alg == "" || len(alg) > 64 {
+		return false
+	}
+	prevSep := true
+	for _, c := range alg {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			prevSep = false
+		case c == '+' || c == '.' || c == '_' || c == '-':
+			if prevSep {
+				return false
+			}
+			prevSep = true
+		default:
+			return false
+		}
+	}
+	return !prevSep
+}
+
+// validEncoded accepts encoded digests of go-digest's alphabet, up to 1,024 characters.
+func validEncoded(enc string) bool {
+	if enc == "" || len(enc) > 1024 {
+		return false
+	}
+	for _, c := range enc {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '=' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Nodes returns every node, sorted by digest.
+func (g *Graph) Nodes() []*Node {
+	out := make([]*Node, len(g.order))
+	for i, d := range g.order {
+		out[i] = g.nodes[d]
+	}
+	return out
+}
+
+// Node returns the node holding digest d (any of its digests), and false when there is none.
+func (g *Graph) Node(d digest.Digest) (*Node, bool) {
+	key, ok := g.alias[d]
+	if !ok {
+		return nil, false
+	}
+	return g.nodes[key], true
+}
+
+// Edges returns every edge, sorted by From, To and Activity.
+func (g *Graph) Edges() []Edge { return slices.Clone(g.edges) }
+
+// Activities returns every activity, sorted by ID.
+func (g *Graph) Activities() []*Activity {
+	out := make([]*Activity, len(g.actOrder))
+	for i, id := range g.actOrder {
+		out[i] = g.activities[id]
+	}
+	return out
+}
+
+// Activity returns the activity of a statement by its ID, and false when there is none.
+func (g *Graph) Activity(id digest.Digest) (*Activity, bool) {
+	a, ok := g.activities[id]
+	return a, ok
+}
+
+func (g *Graph) lookup(d digest.Digest) (int, error) {
+	key, ok := g.alias[d]
+	if !ok {
+		return 0, &UnknownArtifactError{Digest: d}
+	}
+	return g.index[key], nil
+}
+
+// String summarises the graph's size.
+func (g *Graph) String() string {
+	return fmt.Sprintf("lineage graph: %d artifacts, %d edges, %d statements", len(g.order), len(g.edges), len(g.actOrder))
+}
