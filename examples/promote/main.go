@@ -1,0 +1,244 @@
+// Command promote is a promotion gate: it verifies an image's attestations in the dev
+// repository, asks the policy whether the prod profile allows the image, and only then copies the
+// image with all its attestations to the prod repository and attaches, there, a signed SLSA
+// Verification Summary Attestation (VSA) recording the decision, so later stages can rely on it
+// instead of verifying again.
+//
+//	go run ./examples/promote -from DEV_REF -to PROD_REF -policy policy.yaml -key cosign.pub -sign-key vsa.key \
+//	    [-env prod] [-insecure-ignore-tlog] [-plain-http]
+//
+// References are host[:port]/repo[:tag|@digest]. It exits 1 when the policy denies; nothing is
+// copied then.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/policy"
+	"github.com/provkit/provkit/sign"
+	"github.com/provkit/provkit/verify"
+)
+
+// verifierID names this gate in the VSAs it signs.
+const verifierID = "https://provkit.dev/examples/promote"
+
+func main() {
+	var o options
+	flag.StringVar(&o.from, "from", "", "image to promote, host[:port]/repo[:tag|@digest] (required)")
+	flag.StringVar(&o.to, "to", "", "destination, host[:port]/repo[:tag] (required)")
+	flag.StringVar(&o.policyPath, "policy", "", "policy file (required)")
+	flag.StringVar(&o.env, "env", "prod", "policy environment the destination stands for")
+	flag.StringVar(&o.keyPath, "key", "", "trusted public key of the provenance, cosign.pub or PEM (required)")
+	flag.StringVar(&o.signKeyPath, "sign-key", "", "private key that signs the VSA: cosign.key (password from PROVKIT_PASSWORD) or PEM (required)")
+	flag.StringVar(&o.levels, "levels", "SLSA_BUILD_LEVEL_1", "comma-separated SLSA levels the policy establishes, recorded in the VSA")
+	flag.BoolVar(&o.insecureIgnoreTlog, "insecure-ignore-tlog", false, "accept key signatures with no transparency-log entry or timestamp")
+	flag.BoolVar(&o.plainHTTP, "plain-http", false, "talk plain HTTP to registries (loopback only)")
+	flag.Parse()
+	if o.from == "" || o.to == "" || o.policyPath == "" || o.keyPath == "" || o.signKeyPath == "" || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: promote -from REF -to REF -policy FILE -key FILE -sign-key FILE [-env NAME] [-insecure-ignore-tlog] [-plain-http]")
+		os.Exit(2)
+	}
+	o.password = os.Getenv("PROVKIT_PASSWORD")
+	if err := run(context.Background(), os.Stdout, o); err != nil {
+		fmt.Fprintln(os.Stderr, "promote:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command line and the key password.
+type options struct {
+	from, to, policyPath, env, keyPath, signKeyPath, levels, password string
+	insecureIgnoreTlog, plainHTTP                                     bool
+}
+
+// run promotes o.from to o.to when the policy's o.env profile allows it. A denial is returned
+// as the policy's *policy.DeniedError, wrapping policy.ErrDenied.
+func run(ctx context.Context, w io.Writer, o options) error {
+	pol, err := loadPolicy(o.policyPath)
+	if err != nil {
+		return err
+	}
+	verifier, err := newVerifier(o.keyPath, o.insecureIgnoreTlog)
+	if err != nil {
+		return err
+	}
+	vsaKey, err := sign.LoadPrivateKey(o.signKeyPath, []byte(o.password))
+	if err != nil {
+		return fmt.Errorf("sign key: %w", err)
+	}
+	vsaSigner, err := sign.NewKeySigner(vsaKey)
+	if err != nil {
+		return err
+	}
+	srcRepo, srcRef, err := splitReference(o.from)
+	if err != nil {
+		return err
+	}
+	dstRepo, dstRef, err := splitReference(o.to)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(dstRef, "sha256:") {
+		return fmt.Errorf("-to %s: name a tag, not a digest", o.to)
+	}
+	src, err := openRemote(srcRepo, o.plainHTTP)
+	if err != nil {
+		return err
+	}
+	dst, err := openRemote(dstRepo, o.plainHTTP)
+	if err != nil {
+		return err
+	}
+
+	// 1. Verify what the dev repository holds about the image, by digest.
+	image, err := src.Resolve(ctx, srcRef)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", o.from, err)
+	}
+	found, err := src.Discover(ctx, image, oras.Query{SkipNested: true})
+	if err != nil {
+		return fmt.Errorf("discover %s: %w", o.from, err)
+	}
+	var items []verify.Item
+	for _, a := range found {
+		if !a.Signed || a.Source == oras.SourceCosignSigTag {
+			continue
+		}
+		b, err := src.FetchAttestation(ctx, a)
+		if err != nil {
+			return fmt.Errorf("fetch %s: %w", a.Manifest.Digest, err)
+		}
+		item := verify.Item{Bundle: b, Subject: image.Digest, Identity: verify.KeyIDs("trusted")}
+		if a.Source == oras.SourceCosignAttTag {
+			item.Annotations = map[string]string{}
+			for k, v := range a.Layer.Annotations {
+				item.Annotations[k] = v
+			}
+		}
+		items = append(items, item)
+	}
+	var results []*verify.Result
+	for _, out := range verifier.VerifyAll(ctx, items, 4) {
+		switch {
+		case out.Err == nil:
+			results = append(results, out.Result)
+		case !errors.Is(out.Err, verify.ErrVerification):
+			return out.Err // could not check: not a verdict
+		}
+	}
+	fmt.Fprintf(w, "image    %s@%s: %d of %d attestations verified\n", srcRepo, image.Digest, len(results), len(items))
+
+	// 2. Ask the prod profile.
+	decision, err := pol.Gate(o.env, image.Digest, results, time.Now())
+	if decision != nil {
+		for _, r := range decision.Rules {
+			fmt.Fprintf(w, "%-8s %-20s %s\n", r.Outcome, r.Name, r.Reason)
+		}
+		for _, r := range decision.Reasons {
+			fmt.Fprintf(w, "reason   %s\n", r)
+		}
+		fmt.Fprintf(w, "verdict  %s for %s\n", decision.Verdict, o.env)
+	}
+	if err != nil {
+		return err
+	}
+
+	// 3. Copy the image with all its attestations, then record the decision at the destination.
+	copied, err := oras.Copy(ctx, src, image.Digest.String(), dst, dstRef)
+	if err != nil {
+		return fmt.Errorf("copy to %s: %w", o.to, err)
+	}
+	policyURI, err := filepath.Abs(o.policyPath)
+	if err != nil {
+		return err
+	}
+	vsa, err := decision.VSA(policy.VSAOptions{
+		VerifierID:     verifierID,
+		ResourceURI:    dstRepo + "@" + copied.Digest.String(),
+		PolicyURI:      "file://" + filepath.ToSlash(policyURI),
+		VerifiedLevels: strings.Split(o.levels, ","),
+		SLSAVersion:    "1.0",
+	})
+	if err != nil {
+		return fmt.Errorf("make VSA: %w", err)
+	}
+	bundle, err := vsaSigner.Sign(ctx, vsa)
+	if err != nil {
+		return fmt.Errorf("sign VSA: %w", err)
+	}
+	attached, err := dst.Attach(ctx, copied, bundle)
+	if err != nil {
+		return fmt.Errorf("attach VSA to %s: %w", o.to, err)
+	}
+	fmt.Fprintf(w, "copied   %s:%s@%s\n", dstRepo, dstRef, copied.Digest)
+	fmt.Fprintf(w, "vsa      %s\n", attached.Digest)
+	return nil
+}
+
+// newVerifier trusts the public key in path, under the id "trusted".
+func newVerifier(path string, insecureIgnoreTlog bool) (*verify.Verifier, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := verify.ParsePublicKeyPEM("trusted", data)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", path, err)
+	}
+	keys, err := verify.TrustedKeys(key)
+	if err != nil {
+		return nil, err
+	}
+	var opts []verify.Option
+	if insecureIgnoreTlog {
+		opts = append(opts, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	}
+	return verify.New(keys, opts...)
+}
+
+// openRemote opens a registry repository.
+func openRemote(repo string, plainHTTP bool) (*oras.Store, error) {
+	var opts []oras.Option
+	if plainHTTP {
+		opts = append(opts, oras.WithPlainHTTPUnsafe())
+	}
+	return oras.NewRemote(repo, opts...)
+}
+
+// splitReference splits host[:port]/repo[:tag|@digest] into the repository and the tag or digest.
+func splitReference(s string) (repo, ref string, err error) {
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		repo, ref = s[:at], s[at+1:]
+	} else if colon := strings.LastIndex(s, ":"); colon > strings.LastIndex(s, "/") {
+		repo, ref = s[:colon], s[colon+1:]
+	} else {
+		repo, ref = s, "latest"
+	}
+	if !strings.Contains(repo, "/") || ref == "" {
+		return "", "", fmt.Errorf("reference %q: want host[:port]/repo[:tag|@digest]", s)
+	}
+	return repo, ref, nil
+}
+
+// loadPolicy reads and compiles the policy file.
+func loadPolicy(path string) (*policy.Policy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pol, err := policy.Load(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return pol, nil
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/json"
+	"os"
+	"path/filepath"
+
+	"testing"
+	"time"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	orasgo "oras.land/oras-go/v2"
+
+	"github.com/provkit/provkit/internal/testenv"
+	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/policy"
+	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/collect"
+	"github.com/provkit/provkit/sign"
+	"github.com/provkit/provkit/verify"
+)
+
+// pushImage pushes a one-layer image with body to host/repo:v1 and returns its store and descriptor.
+func pushImage(t *testing.T, host, repo, body string) (*oras.Store, ocispec.Descriptor) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := oras.NewRemote(host+"/"+repo, oras.WithPlainHTTPUnsafe())
+	require.NoError(t, err)
+	target := s.Target()
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "app.txt", Mode: 0o644, Size: int64(len(body)), ModTime: time.Unix(0, 0)}))
+	_, err = tw.Write([]byte(body))
+	require.NoError(t, err)
+	require.NoError(t, tw.Close())
+	layerDesc, err := orasgo.PushBytes(ctx, target, ocispec.MediaTypeImageLayer, layer.Bytes())
+	require.NoError(t, err)
+	config, err := json.Marshal(ocispec.Image{Platform: ocispec.Platform{Architecture: "amd64", OS: "linux"},
+		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{layerDesc.Digest}}})
+	require.NoError(t, err)
+	configDesc, err := orasgo.PushBytes(ctx, target, ocispec.MediaTypeImageConfig, config)
+	require.NoError(t, err)
+	manifest, err := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		Config: configDesc, Layers: []ocispec.Descriptor{layerDesc}})
+	require.NoError(t, err)
+	desc, err := orasgo.PushBytes(ctx, target, ocispec.MediaTypeImageManifest, manifest)
+	require.NoError(t, err)
+	require.NoError(t, target.Tag(ctx, desc, "v1"))
+	return s, desc
+}
+
+// attest signs SLSA provenance from builder about image with key and attaches it.
+func attest(t *testing.T, s *oras.Store, repo string, image ocispec.Descriptor, key crypto.Signer, builder string) {
+	t.Helper()
+	subject, err := provenance.SubjectFromDescriptor(repo, image)
+	require.NoError(t, err)
+	build := &provenance.Build{BuildType: collect.BuildTypeV1, BuilderID: builder,
+		ExternalParameters: map[string]any{"source": "git+https://git.example/app@refs/heads/main"}}
+	st, err := build.Statement([]*intoto.ResourceDescriptor{subject})
+	require.NoError(t, err)
+	signer, err := sign.NewKeySigner(key)
+	require.NoError(t, err)
+	b, err := signer.Sign(context.Background(), st)
+	require.NoError(t, err)
+	_, err = s.Attach(context.Background(), image, b)
+	require.NoError(t, err)
+}
+
+func TestPromote(t *testing.T) {
+	host := testenv.OlaregServer(t)
+	dir := t.TempDir()
+	builderKey, err := sign.GenerateKeyPair(0, nil)
+	require.NoError(t, err)
+	vsaKey, err := sign.GenerateKeyPair(0, []byte("pw"))
+	require.NoError(t, err)
+	pub, signKey := filepath.Join(dir, "builder.pub"), filepath.Join(dir, "vsa.key")
+	require.NoError(t, os.WriteFile(pub, builderKey.PublicPEM, 0o644))
+	require.NoError(t, os.WriteFile(signKey, vsaKey.PrivatePEM, 0o600))
+	base := options{policyPath: filepath.Join("testdata", "policy.yaml"), env: "prod", keyPath: pub, signKeyPath: signKey,
+		levels: "SLSA_BUILD_LEVEL_2", password: "pw", insecureIgnoreTlog: true, plainHTTP: true}
+	ctx := context.Background()
+
+	t.Run("Allowed", func(t *testing.T) {
+		s, image := pushImage(t, host, "dev/app", "from ci")
+		attest(t, s, host+"/dev/app", image, builderKey.Signer, "https://ci.example/builder")
+		o := base
+		o.from, o.to = host+"/dev/app:v1", host+"/prod/app:1.0"
+		var out bytes.Buffer
+		require.NoError(t, run(ctx, &out, o), out.String())
+		assert.Regexp(t, `(?m)^pass +built-by-ci `, out.String())
+		assert.Contains(t, out.String(), "verdict  allow for prod")
+		assert.Contains(t, out.String(), "copied   "+host+"/prod/app:1.0@"+image.Digest.String())
+
+		prod, err := oras.NewRemote(host+"/prod/app", oras.WithPlainHTTPUnsafe())
+		require.NoError(t, err)
+		copied, err := prod.Resolve(ctx, "1.0")
+		require.NoError(t, err)
+		assert.Equal(t, image.Digest, copied.Digest)
+
+		// The provenance came along, and the VSA, signed by the gate's key, sits beside it.
+		found, err := prod.Discover(ctx, copied, oras.Query{})
+		require.NoError(t, err)
+		types := map[string]oras.Attestation{}
+		for _, a := range found {
+			types[a.PredicateType] = a
+		}
+		require.Contains(t, types, provenance.PredicateSLSAProvenanceV1)
+		require.Contains(t, types, provenance.PredicateSLSAVSAV1)
+		b, err := prod.FetchAttestation(ctx, types[provenance.PredicateSLSAVSAV1])
+		require.NoError(t, err)
+		keys, err := verify.TrustedKeys(verify.PublicKey{ID: "gate", Key: vsaKey.Signer.Public()})
+		require.NoError(t, err)
+		v, err := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+		require.NoError(t, err)
+		res, err := v.Verify(ctx, b, copied.Digest, verify.KeyIDs("gate"))
+		require.NoError(t, err)
+		var vsa struct {
+			Verifier           struct{ ID string }
+			VerificationResult string   `json:"verificationResult"`
+			VerifiedLevels     []string `json:"verifiedLevels"`
+			ResourceURI        string   `json:"resourceUri"`
+		}
+		require.NoError(t, provenance.DecodePredicate(res.Statement(), &vsa))
+		assert.Equal(t, policy.VSAPassed, vsa.VerificationResult)
+		assert.Equal(t, verifierID, vsa.Verifier.ID)
+		assert.Contains(t, vsa.VerifiedLevels, "SLSA_BUILD_LEVEL_2")
+		assert.Equal(t, host+"/prod/app@"+image.Digest.String(), vsa.ResourceURI)
+	})
+
+	t.Run("DeniedIsNotCopied", func(t *testing.T) {
+		s, image := pushImage(t, host, "dev/tool", "from a laptop")
+		attest(t, s, host+"/dev/tool", image, builderKey.Signer, "https://laptop.example/alice")
+		o := base
+		o.from, o.to = host+"/dev/tool:v1", host+"/prod/tool:1.0"
+		var out bytes.Buffer
+		err := run(ctx, &out, o)
+		require.ErrorIs(t, err, policy.ErrDenied)
+		var denied *policy.DeniedError
+		require.ErrorAs(t, err, &denied)
+		rule, _ := denied.Decision.Rule("built-by-ci")
+		assert.Equal(t, policy.OutcomeFail, rule.Outcome)
+		assert.Regexp(t, `(?m)^fail +built-by-ci `, out.String())
+		assert.Contains(t, out.String(), "verdict  deny for prod")
+
+		prod, err := oras.NewRemote(host+"/prod/tool", oras.WithPlainHTTPUnsafe())
+		require.NoError(t, err)
+		_, err = prod.Resolve(ctx, "1.0")
+		assert.ErrorIs(t, err, provenance.ErrNotFound, "a denied image is not copied")
+
+		// The dev profile only warns about the builder, so the same image may go to dev.
+		o.env, o.to = "dev", host+"/dev-stable/tool:1.0"
+		out.Reset()
+		require.NoError(t, run(ctx, &out, o), out.String())
+		assert.Regexp(t, `(?m)^warn +built-by-ci `, out.String())
+	})
+
+	t.Run("Unsigned", func(t *testing.T) {
+		pushImage(t, host, "dev/bare", "bare")
+		o := base
+		o.from, o.to = host+"/dev/bare:v1", host+"/prod/bare:1.0"
+		var out bytes.Buffer
+		err := run(ctx, &out, o)
+		require.ErrorIs(t, err, policy.ErrDenied)
+		assert.Contains(t, out.String(), "0 of 0 attestations verified")
+	})
+}
