@@ -263,29 +263,31 @@ func hashTreeFile(dir *os.Root, name string, o *hashOptions, counter *atomic.Int
 	return &intoto.ResourceDescriptor{Name: name, Digest: set}, nil
 }
 
-const chunkSize = 1 << 20
+// chunkSize is small enough for a chunk to stay in cache between being read on one core and
+// hashed on another, and large enough to keep the per-chunk hand-off cost negligible.
+const chunkSize = 256 << 10
+
+// ring is how many chunks can be in flight between the reader and the slowest hasher.
+const ring = 8
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
+// chunk is one buffer of the ring, with how many hashers have yet to read it.
 type chunk struct {
-	buf *[]byte
-	n   int
-	err error
+	buf     *[]byte
+	n       int
+	pending atomic.Int32
 }
 
 // digestStream hashes r with every algorithm in one pass. Input that fits in one chunk is
-// hashed in the calling goroutine. Longer input is read ahead by a second goroutine into a
-// fixed ring of buffers while the first algorithm hashes in the caller and each further one in
-// a goroutine of its own, so reading and every hash run at once and memory stays constant.
+// hashed in the calling goroutine. Longer input is read by the caller into a fixed ring of
+// buffers while each algorithm hashes in a goroutine of its own, at its own pace, so reading and
+// every hash run at once and memory stays constant; a buffer returns to the ring when its last
+// hasher is done with it.
 func digestStream(r io.Reader, algs []digest.Algorithm, progress func(int64), counter *atomic.Int64) (map[string]string, int64, error) {
 	hashes := make([]hash.Hash, len(algs))
 	for i, a := range algs {
 		hashes[i] = a.Hash()
-	}
-	report := func(n int) {
-		if progress != nil {
-			progress(counter.Add(int64(n)))
-		}
 	}
 	first := chunkPool.Get().(*[]byte)
 	n, err := io.ReadFull(r, *first)
@@ -294,7 +296,9 @@ func digestStream(r io.Reader, algs []digest.Algorithm, progress func(int64), co
 			h.Write((*first)[:n])
 		}
 		chunkPool.Put(first)
-		report(n)
+		if progress != nil {
+			progress(counter.Add(int64(n)))
+		}
 		return digestSet(algs, hashes), int64(n), nil
 	}
 	if err != nil {
@@ -302,72 +306,63 @@ func digestStream(r io.Reader, algs []digest.Algorithm, progress func(int64), co
 		return nil, 0, err
 	}
 
-	const ring = 4
-	free := make(chan *[]byte, ring)
+	free := make(chan *chunk, ring)
+	free <- &chunk{buf: first}
 	for range ring - 1 {
-		free <- chunkPool.Get().(*[]byte)
+		free <- &chunk{buf: chunkPool.Get().(*[]byte)}
 	}
-	chunks := make(chan chunk, ring)
-	go func() {
-		defer close(chunks)
-		chunks <- chunk{buf: first, n: n}
-		for buf := range free {
-			n, err := io.ReadFull(r, *buf)
-			if n > 0 {
-				chunks <- chunk{buf: buf, n: n}
-			} else {
-				free <- buf
+	queues := make([]chan *chunk, len(hashes))
+	var wg sync.WaitGroup
+	for i, h := range hashes {
+		queue := make(chan *chunk, ring)
+		queues[i] = queue
+		wg.Go(func() {
+			for c := range queue {
+				h.Write((*c.buf)[:c.n])
+				if c.pending.Add(-1) == 0 {
+					if progress != nil {
+						progress(counter.Add(int64(c.n)))
+					}
+					free <- c
+				}
 			}
-			switch {
-			case err == io.EOF || err == io.ErrUnexpectedEOF:
-				return
-			case err != nil:
-				chunks <- chunk{err: err}
-				return
-			}
+		})
+	}
+	send := func(c *chunk, n int) {
+		c.n = n
+		c.pending.Store(int32(len(queues)))
+		for _, q := range queues {
+			q <- c
 		}
-	}()
+	}
 
-	type work struct {
-		in   chan []byte
-		done chan struct{}
-	}
-	extra := make([]work, len(hashes)-1)
-	for i := range extra {
-		w := work{in: make(chan []byte), done: make(chan struct{})}
-		extra[i] = w
-		go func(h hash.Hash) {
-			for p := range w.in {
-				h.Write(p)
-				w.done <- struct{}{}
-			}
-		}(hashes[i+1])
-	}
-	var total int64
+	total := int64(n)
+	send(<-free, n)
 	var readErr error
-	for c := range chunks {
-		if c.err != nil {
-			readErr = c.err
-			continue
+	for {
+		c := <-free
+		n, err := io.ReadFull(r, *c.buf)
+		if n > 0 {
+			total += int64(n)
+			send(c, n)
+		} else {
+			free <- c
 		}
-		p := (*c.buf)[:c.n]
-		for _, w := range extra {
-			w.in <- p
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
 		}
-		hashes[0].Write(p)
-		for _, w := range extra {
-			<-w.done
+		if err != nil {
+			readErr = err
+			break
 		}
-		total += int64(c.n)
-		report(c.n)
-		free <- c.buf
 	}
-	for _, w := range extra {
-		close(w.in)
+	for _, q := range queues {
+		close(q)
 	}
+	wg.Wait()
 	close(free)
-	for buf := range free {
-		chunkPool.Put(buf)
+	for c := range free {
+		chunkPool.Put(c.buf)
 	}
 	if readErr != nil {
 		return nil, 0, readErr
