@@ -58,7 +58,8 @@ var layers = map[string]layer{
 		deny:        []string{module + "/sign", module + "/oras", "oras.land", "github.com/sigstore/sigstore-go/pkg/sign"},
 	},
 	"oras": {
-		deny: []string{"github.com/sigstore", module + "/sign", module + "/verify", module + "/policy"},
+		allow: append([]string{module + "/provenance", "oras.land/oras-go/v2", "golang.org/x/sync"}, modelDeps...),
+		deny:  []string{"github.com/sigstore", module + "/sign", module + "/verify", module + "/policy"},
 	},
 }
 
