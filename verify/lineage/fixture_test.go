@@ -30,6 +30,7 @@ type pipeline struct {
 	subjects                                   map[string]digest.Digest // statement -> subject to verify against
 	verifier                                   *verify.Verifier
 	identity                                   verify.Identity
+	alice                                      crypto.Signer
 }
 
 func ecdsaKey(t testing.TB) *ecdsa.PrivateKey {
@@ -69,6 +70,11 @@ func signStep(t testing.TB, key crypto.Signer, step *workflow.Step) provenance.B
 	if err != nil {
 		t.Fatal(err)
 	}
+	return signStatement(t, key, st)
+}
+
+func signStatement(t testing.TB, key crypto.Signer, st *intoto.Statement) provenance.Bundle {
+	t.Helper()
 	s, err := sign.NewKeySigner(key)
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +166,7 @@ func newPipeline(t testing.TB) *pipeline {
 		t.Fatal(err)
 	}
 	p.identity = verify.KeyIDs("alice", "bob")
+	p.alice = alice
 	return p
 }
 
