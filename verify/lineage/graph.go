@@ -26,8 +26,9 @@ type Graph struct {
 	order      []digest.Digest                 // node keys, sorted
 	activities map[digest.Digest]*Activity
 	actOrder   []digest.Digest
-	edges      []Edge  // sorted by From, To, Activity
-	out, in    [][]int // edge indexes per node index, in edge order
+	edges      []Edge    // sorted by From, To, Activity
+	out, in    [][]int32 // adjacent node indexes per node index, in edge order, with the edge index
+	outEdge    [][]int32
 	index      map[digest.Digest]int
 }
 
@@ -368,12 +369,14 @@ func (b *builder) finish() *Graph {
 	g.edges = slices.DeleteFunc(g.edges, func(e Edge) bool { return e.From == e.To })
 	slices.SortFunc(g.edges, compareEdges)
 	g.edges = slices.CompactFunc(g.edges, func(x, y Edge) bool { return compareEdges(x, y) == 0 })
-	g.out = make([][]int, len(g.order))
-	g.in = make([][]int, len(g.order))
+	g.out = make([][]int32, len(g.order))
+	g.outEdge = make([][]int32, len(g.order))
+	g.in = make([][]int32, len(g.order))
 	for i, e := range g.edges {
 		f, t := g.index[e.From], g.index[e.To]
-		g.out[f] = append(g.out[f], i)
-		g.in[t] = append(g.in[t], i)
+		g.out[f] = append(g.out[f], int32(t))
+		g.outEdge[f] = append(g.outEdge[f], int32(i))
+		g.in[t] = append(g.in[t], int32(f))
 	}
 	return g
 }

@@ -10,37 +10,42 @@ import (
 // steps, down to raw data and base images: the transitive inputs of d, sorted, without d.
 // d may be any digest of the artifact; an unknown one fails with an *UnknownArtifactError.
 func (g *Graph) Upstream(d digest.Digest) ([]digest.Digest, error) {
-	return g.reach(d, g.in, func(e Edge) digest.Digest { return e.From })
+	return g.reach(d, g.in)
 }
 
 // Downstream returns the keys of every artifact made from d, directly or through other steps:
 // the impact of a bad dataset or a vulnerable base image, sorted, without d.
 func (g *Graph) Downstream(d digest.Digest) ([]digest.Digest, error) {
-	return g.reach(d, g.out, func(e Edge) digest.Digest { return e.To })
+	return g.reach(d, g.out)
 }
 
-func (g *Graph) reach(d digest.Digest, adj [][]int, next func(Edge) digest.Digest) ([]digest.Digest, error) {
+// reach returns the nodes reachable from d along adj. Node indexes follow the sorted order of
+// keys, so sorting indexes sorts digests.
+func (g *Graph) reach(d digest.Digest, adj [][]int32) ([]digest.Digest, error) {
 	start, err := g.lookup(d)
 	if err != nil {
 		return nil, err
 	}
 	visited := make([]bool, len(g.order))
 	visited[start] = true
-	queue := []int{start}
-	var out []digest.Digest
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		for _, ei := range adj[n] {
-			m := g.index[next(g.edges[ei])]
+	queue := []int32{int32(start)}
+	for i := 0; i < len(queue); i++ {
+		for _, m := range adj[queue[i]] {
 			if !visited[m] {
 				visited[m] = true
 				queue = append(queue, m)
-				out = append(out, g.order[m])
 			}
 		}
 	}
-	slices.Sort(out)
+	found := queue[1:]
+	slices.Sort(found)
+	var out []digest.Digest
+	if len(found) > 0 {
+		out = make([]digest.Digest, len(found))
+		for i, n := range found {
+			out[i] = g.order[n]
+		}
+	}
 	return out, nil
 }
 
@@ -61,16 +66,14 @@ func (g *Graph) Path(from, to digest.Digest) ([]Edge, error) {
 	if src == dst {
 		return []Edge{}, nil
 	}
-	via := make([]int, len(g.order)) // edge index that first reached each node, +1
+	via := make([]int32, len(g.order)) // edge index that first reached each node, +1
 	via[src] = -1
-	queue := []int{src}
-	for len(queue) > 0 && via[dst] == 0 {
-		n := queue[0]
-		queue = queue[1:]
-		for _, ei := range g.out[n] {
-			m := g.index[g.edges[ei].To]
+	queue := []int32{int32(src)}
+	for i := 0; i < len(queue) && via[dst] == 0; i++ {
+		n := queue[i]
+		for j, m := range g.out[n] {
 			if via[m] == 0 {
-				via[m] = ei + 1
+				via[m] = g.outEdge[n][j] + 1
 				queue = append(queue, m)
 			}
 		}
