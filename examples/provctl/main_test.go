@@ -272,6 +272,8 @@ func TestUsageErrors(t *testing.T) {
 		{"env without policy", []string{"verify", "--key", key, "--env", "prod", "h/r:v"}, "--env needs --policy"},
 		{"unknown env", []string{"verify", "--key", key, "--policy", policyFile, "--env", "staging", "h/r:v"}, `no environment "staging"`},
 		{"missing key file", []string{"verify", "--key", filepath.Join(dir, "none.pub"), "h/r:v"}, "no such file"},
+		{"missing trusted root", []string{"verify", "--certificate-identity", "a@b", "--certificate-oidc-issuer", "https://i", "--trusted-root", filepath.Join(dir, "none.json"), "h/r:v"}, "trust material unavailable"},
+		{"bad identity regexp", []string{"verify", "--certificate-identity-regexp", "(", "--certificate-oidc-issuer", "https://i", "--trusted-root", filepath.Join(dir, "none.json"), "h/r:v"}, "invalid expected identity"},
 		{"bad output", []string{"verify", "--key", key, "--output", "yaml", "h/r:v"}, "--output must be text or json"},
 		{"attest without key", []string{"attest", "h/r:v"}, "--key is required"},
 		{"predicate without type", []string{"attest", "--key", key, "--predicate", "p.json", "h/r:v"}, "--predicate and --type go together"},
@@ -290,6 +292,7 @@ func TestUsageErrors(t *testing.T) {
 			last := lines[len(lines)-1]
 			assert.True(t, strings.HasPrefix(last, "provctl: "), r.stderr)
 			assert.Contains(t, last, tc.want)
+			assert.Equal(t, 1, strings.Count(r.stderr, "provctl: "), "the error is printed once: %q", r.stderr)
 		})
 	}
 }

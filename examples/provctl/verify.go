@@ -248,14 +248,15 @@ func (f *verifyFlags) verifier(env map[string]string) (*verify.Verifier, verify.
 		if f.trustedRoot == "" {
 			return nil, identity, usagef("verify: keyless verification needs --trusted-root")
 		}
-		tr, err := verify.LoadTrustedRoot(f.trustedRoot)
-		if err != nil {
-			return nil, identity, configError(err)
-		}
+		var err error
 		identity, err = verify.Certificates(verify.CertificateMatch{
 			Issuer: f.issuer, IssuerRegexp: f.issuerRegexp,
 			SubjectAlternativeName: f.identity, SubjectAlternativeNameRegexp: f.identityRegexp,
 		})
+		if err != nil {
+			return nil, identity, configError(err)
+		}
+		tr, err := verify.LoadTrustedRoot(f.trustedRoot)
 		if err != nil {
 			return nil, identity, configError(err)
 		}
