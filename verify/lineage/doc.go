@@ -32,7 +32,9 @@
 //   - WritePROV: JSON-LD in the W3C PROV-O vocabulary (prov:Entity, prov:Activity, prov:Agent,
 //     prov:used, prov:wasGeneratedBy, prov:wasDerivedFrom, prov:wasAssociatedWith).
 //   - WriteROCrate: RO-Crate 1.1 metadata (ro-crate-metadata.json), each step a CreateAction as
-//     the Process Run Crate profile of the Workflow Run RO-Crate family describes it.
+//     the Process Run Crate profile of the Workflow Run RO-Crate family describes it (object its
+//     inputs, result its outputs, instrument its container image), and, for a named workflow,
+//     the whole run as a CreateAction of the workflow, as the Workflow Run Crate profile does.
 //
 // A Graph is immutable and safe for concurrent use. Building one takes time and memory linear
 // in the number of statements and descriptors. This package imports provenance, verify and

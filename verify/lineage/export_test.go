@@ -103,14 +103,23 @@ func iris(ds ...digest.Digest) []string {
 // CreateAction per step with its instrument, object and result.
 func TestROCrate(t *testing.T) {
 	p, g := pipelineGraph(t)
-	var buf bytes.Buffer
-	if err := g.WriteROCrate(&buf, lineage.Crate{Name: "Survey model, run 1", License: "CC-BY-4.0"}); err != nil {
-		t.Fatal(err)
+	for _, workflow := range []string{"", "survey-model"} {
+		t.Run("workflow="+workflow, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := g.WriteROCrate(&buf, lineage.Crate{Name: "Survey model, run 1", License: "CC-BY-4.0", Workflow: workflow}); err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			checkROCrate(t, p, doc, workflow)
+		})
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-		t.Fatal(err)
-	}
+}
+
+func checkROCrate(t *testing.T, p *pipeline, doc map[string]any, workflow string) {
+	t.Helper()
 
 	// @context: the RO-Crate 1.1 context, alone or first of a list.
 	switch c := doc["@context"].(type) {
@@ -177,6 +186,10 @@ func TestROCrate(t *testing.T) {
 		}
 	}
 	wantFiles := iris(p.survey, p.raw, p.clean, p.config, p.model, p.metrics)
+	if workflow != "" {
+		wantFiles = append(wantFiles, "#workflow-"+workflow)
+		slices.Sort(wantFiles)
+	}
 	slices.Sort(parts)
 	if !slices.Equal(parts, wantFiles) {
 		t.Errorf("hasPart %v\nwant %v", parts, wantFiles)
@@ -199,6 +212,10 @@ func TestROCrate(t *testing.T) {
 		}
 		seen++
 		name, _ := e["name"].(string)
+		if name == "Run of "+workflow {
+			checkWorkflowRun(t, p, byID, root, e)
+			continue
+		}
 		w, ok := want[name]
 		if !ok {
 			t.Errorf("unexpected action %s", name)
@@ -227,16 +244,42 @@ func TestROCrate(t *testing.T) {
 			}
 		}
 	}
-	if seen != 3 {
-		t.Errorf("%d actions", seen)
+	if wantActions := map[bool]int{false: 3, true: 4}[workflow != ""]; seen != wantActions {
+		t.Errorf("%d actions, want %d", seen, wantActions)
+	}
+}
+
+// checkWorkflowRun checks the Workflow Run Crate parts: the workflow as the root's main entity
+// and the run as a CreateAction from the pipeline's raw input to its final outputs.
+func checkWorkflowRun(t *testing.T, p *pipeline, byID map[string]entity, root, run entity) {
+	t.Helper()
+	main := ids(root["mainEntity"])
+	if len(main) != 1 || !slices.Equal(ids(run["instrument"]), main) {
+		t.Fatalf("mainEntity %v, run instrument %v", main, ids(run["instrument"]))
+	}
+	if wf := byID[main[0]]; !slices.Contains(types(wf), "ComputationalWorkflow") || !slices.Contains(types(wf), "File") {
+		t.Errorf("workflow entity %v", wf)
+	}
+	if c := ids(root["conformsTo"]); !slices.Contains(c, lineage.WorkflowRunCrateProfile) {
+		t.Errorf("root conformsTo %v", c)
+	}
+	obj, res := ids(run["object"]), ids(run["result"])
+	slices.Sort(obj)
+	slices.Sort(res)
+	if !slices.Equal(obj, iris(p.survey, p.config)) || !slices.Equal(res, iris(p.model, p.metrics)) {
+		t.Errorf("run object %v, result %v", obj, res)
+	}
+	if run["startTime"] != "2026-03-01T09:00:00Z" || run["endTime"] != "2026-03-01T09:09:00Z" {
+		t.Errorf("run times %v %v", run["startTime"], run["endTime"])
 	}
 }
 
 func TestROCrateErrors(t *testing.T) {
 	_, g := pipelineGraph(t)
 	for name, c := range map[string]lineage.Crate{
-		"no name":    {License: "MIT"},
-		"no license": {Name: "x"},
+		"no name":          {License: "MIT"},
+		"no license":       {Name: "x"},
+		"no such workflow": {Name: "x", License: "MIT", Workflow: "other"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := g.WriteROCrate(&bytes.Buffer{}, c); !errors.Is(err, lineage.ErrInvalidCrate) {

@@ -70,6 +70,8 @@ type Activity struct {
 	BuildType, BuilderID, InvocationID string
 	// Image is the container image reference a workflow step ran in, as recorded.
 	Image string
+	// Workflow is the workflow a workflow step belongs to, as recorded; empty when none.
+	Workflow string
 	// Inputs are the node keys of the resolved dependencies, sorted; Instruments are those of
 	// them that are tools rather than data (role provenance.RoleToolchain, such as a step's
 	// container image).
@@ -207,6 +209,7 @@ func (b *builder) add(r *verify.Result) error {
 			act.Name = name
 		}
 		act.Image = ext["image"].GetStringValue()
+		act.Workflow = ext["workflow"].GetStringValue()
 	}
 	for _, dep := range bd.GetResolvedDependencies() {
 		d, ok := b.descriptor(dep)

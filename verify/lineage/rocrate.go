@@ -3,6 +3,7 @@ package lineage
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ const (
 	// ProcessRunCrateProfile is the Process Run Crate profile of the Workflow Run RO-Crate
 	// family (https://w3id.org/ro/wfrun/process), which the crate's root conforms to.
 	ProcessRunCrateProfile = "https://w3id.org/ro/wfrun/process/0.5"
+	// WorkflowRunCrateProfile is the Workflow Run Crate profile, which a crate describing a
+	// workflow (Crate.Workflow) also conforms to.
+	WorkflowRunCrateProfile = "https://w3id.org/ro/wfrun/workflow/0.5"
 	// workflowRunTerms is the namespace of the Workflow Run RO-Crate terms.
 	workflowRunTerms = "https://w3id.org/ro/terms/workflow-run#"
 )
@@ -38,6 +42,15 @@ type Crate struct {
 	// (a step's end, start or verified signing time), and fails when there is none. The
 	// library never reads the clock.
 	Published time.Time
+	// Workflow, when set, is the workflow the crate describes a run of: the Workflow value its
+	// steps recorded (see provenance/workflow), a URI or a name. The crate then also follows the
+	// Workflow Run Crate profile: the workflow is the root's mainEntity (a ComputationalWorkflow),
+	// and one more CreateAction stands for the whole run, with instrument the workflow, object
+		// the run's inputs (what its steps read that none of them wrote, tools aside) and result its
+	// outputs (what its steps wrote that none of them read). The workflow is a File entity,
+	// named by Workflow when that is a URI, else by "#workflow-NAME". A Workflow no step recorded fails
+	// with an error wrapping ErrInvalidCrate.
+	Workflow string
 }
 
 // WriteROCrate writes ro-crate-metadata.json, RO-Crate 1.1 metadata
@@ -167,12 +180,25 @@ func (g *Graph) WriteROCrate(w io.Writer, c Crate) error {
 		parts = append(parts, d)
 	}
 
+	conformsTo := []jsonObj{ref(ProcessRunCrateProfile)}
+	profiles := []jsonObj{{"@id": ProcessRunCrateProfile, "@type": "CreativeWork", "name": "Process Run Crate", "version": "0.5"}}
+	var run []jsonObj
+	if c.Workflow != "" {
+		wf, runAction, err := g.workflowRun(c.Workflow)
+		if err != nil {
+			return err
+		}
+		conformsTo = append(conformsTo, ref(WorkflowRunCrateProfile))
+		profiles = append(profiles, jsonObj{"@id": WorkflowRunCrateProfile, "@type": "CreativeWork", "name": "Workflow Run Crate", "version": "0.5"})
+		actions = append([]jsonObj{runAction}, actions...)
+		run = []jsonObj{wf}
+	}
 	root := jsonObj{
 		"@id": "./", "@type": "Dataset",
 		"name": c.Name, "description": description,
 		"datePublished": published.UTC().Format(time.RFC3339),
 		"license":       ref(license),
-		"conformsTo":    []jsonObj{ref(ProcessRunCrateProfile)},
+		"conformsTo":    conformsTo,
 		"hasPart":       refs(parts, ArtifactIRI),
 		"mentions":      actionRefs(actions),
 	}
@@ -180,8 +206,13 @@ func (g *Graph) WriteROCrate(w io.Writer, c Crate) error {
 		{"@id": ROCrateMetadataFile, "@type": "CreativeWork", "conformsTo": ref(ROCrateSpec), "about": ref("./")},
 		root,
 		{"@id": ROCrateSpec, "@type": "CreativeWork", "name": "RO-Crate 1.1"},
-		{"@id": ProcessRunCrateProfile, "@type": "CreativeWork", "name": "Process Run Crate", "version": "0.5"},
-		{"@id": license, "@type": "CreativeWork", "name": c.License},
+	}
+	graph = append(graph, profiles...)
+	graph = append(graph, jsonObj{"@id": license, "@type": "CreativeWork", "name": c.License})
+	if len(run) > 0 {
+		root["mainEntity"] = ref(run[0]["@id"].(string))
+		root["hasPart"] = append([]jsonObj{ref(run[0]["@id"].(string))}, root["hasPart"].([]jsonObj)...)
+		graph = append(graph, run...)
 	}
 	graph = append(graph, actions...)
 	graph = append(graph, files...)
@@ -202,6 +233,66 @@ func (g *Graph) WriteROCrate(w io.Writer, c Crate) error {
 		}},
 		"@graph": graph,
 	})
+}
+
+// workflowRun returns the ComputationalWorkflow entity of workflow and the CreateAction of its
+// run: the steps that recorded workflow, their inputs that no step of the run made (tools
+// aside), and their outputs that no step of the run read.
+func (g *Graph) workflowRun(workflow string) (wf, run jsonObj, err error) {
+	made, read, tools := map[digest.Digest]bool{}, map[digest.Digest]bool{}, map[digest.Digest]bool{}
+	var start, end time.Time
+	steps := 0
+	for _, id := range g.actOrder {
+		a := g.activities[id]
+		if a.Workflow != workflow || a.BuildType == "" {
+			continue
+		}
+		steps++
+		for _, d := range a.Outputs {
+			made[d] = true
+		}
+		for _, d := range a.Inputs {
+			read[d] = true
+		}
+		for _, d := range a.Instruments {
+			tools[d] = true
+		}
+		if !a.StartedOn.IsZero() && (start.IsZero() || a.StartedOn.Before(start)) {
+			start = a.StartedOn
+		}
+		if a.FinishedOn.After(end) {
+			end = a.FinishedOn
+		}
+	}
+	if steps == 0 {
+		return nil, nil, fmt.Errorf("%w: no step recorded the workflow %q", ErrInvalidCrate, workflow)
+	}
+	var object, result []digest.Digest
+	for _, d := range g.order {
+		if read[d] && !made[d] && !tools[d] {
+			object = append(object, d)
+		}
+		if made[d] && !read[d] {
+			result = append(result, d)
+		}
+	}
+	wfID := workflow
+	if !strings.Contains(wfID, ":") {
+		wfID = "#workflow-" + url.PathEscape(workflow)
+	}
+	wf = jsonObj{"@id": wfID, "@type": []string{"File", "SoftwareSourceCode", "ComputationalWorkflow"}, "name": workflow}
+	run = jsonObj{"@id": "#run-" + url.PathEscape(workflow), "@type": "CreateAction",
+		"name": "Run of " + workflow, "instrument": ref(wfID), "result": refs(result, ArtifactIRI)}
+	if len(object) > 0 {
+		run["object"] = refs(object, ArtifactIRI)
+	}
+	if !start.IsZero() {
+		run["startTime"] = start.UTC().Format(time.RFC3339Nano)
+	}
+	if !end.IsZero() {
+		run["endTime"] = end.UTC().Format(time.RFC3339Nano)
+	}
+	return wf, run, nil
 }
 
 func actionRefs(actions []jsonObj) []jsonObj {
