@@ -46,7 +46,7 @@ type Crate struct {
 	// steps recorded (see provenance/workflow), a URI or a name. The crate then also follows the
 	// Workflow Run Crate profile: the workflow is the root's mainEntity (a ComputationalWorkflow),
 	// and one more CreateAction stands for the whole run, with instrument the workflow, object
-		// the run's inputs (what its steps read that none of them wrote, tools aside) and result its
+	// the run's inputs (what its steps read that none of them wrote, tools aside) and result its
 	// outputs (what its steps wrote that none of them read). The workflow is a File entity,
 	// named by Workflow when that is a URI, else by "#workflow-NAME". A Workflow no step recorded fails
 	// with an error wrapping ErrInvalidCrate.
