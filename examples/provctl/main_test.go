@@ -122,7 +122,8 @@ func TestScenario(t *testing.T) {
 		t.Run(reg.name, func(t *testing.T) {
 			host := reg.start(t)
 			dir := t.TempDir()
-			env := map[string]string{"PROVKIT_PASSWORD": "pw", "HOME": dir}
+			const password = "correct-horse-battery-staple"
+			env := map[string]string{"PROVKIT_PASSWORD": password, "HOME": dir, "CI_JOB": "build-42"}
 			keyPrefix := filepath.Join(dir, "release")
 
 			// key generate writes cosign's formats, and refuses to overwrite them.
@@ -208,6 +209,14 @@ func TestScenario(t *testing.T) {
 				require.Len(t, found, 1)
 				b, err := s.FetchAttestation(context.Background(), found[0])
 				require.NoError(t, err)
+
+				// The generated provenance records the environment, with the key password redacted.
+				var doc struct {
+					DSSEEnvelope struct{ Payload []byte } `json:"dsseEnvelope"`
+				}
+				require.NoError(t, json.Unmarshal(b.Data, &doc))
+				assert.Contains(t, string(doc.DSSEEnvelope.Payload), "build-42")
+				assert.NotContains(t, string(doc.DSSEEnvelope.Payload), password)
 
 				// The same image in another repository, carrying only the forged attestation.
 				forgedImage := pushImage(t, host, "team/forged", "v1", "app v1\n")
