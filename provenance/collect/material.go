@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"sync"
 	// Register the algorithms go-digest checks image digests with.
 	_ "crypto/sha256"
 	_ "crypto/sha512"
@@ -30,12 +31,14 @@ const maxReferenceLength = 4096
 
 // referencePattern is the grammar of the distribution project's reference package:
 // [host[:port]/]path-component[/path-component...][:tag][@digest].
-var referencePattern = regexp.MustCompile(`^` +
-	`((?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*` +
-	`|\[[a-fA-F0-9:]+\])(?::[0-9]+)?/)?` +
-	`([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)` +
-	`(?::([\w][\w.-]{0,127}))?` +
-	`(?:@([A-Za-z0-9_+.-]+:[A-Za-z0-9=_-]+))?$`)
+var referencePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^` +
+		`((?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*` +
+		`|\[[a-fA-F0-9:]+\])(?::[0-9]+)?/)?` +
+		`([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)` +
+		`(?::([\w][\w.-]{0,127}))?` +
+		`(?:@([A-Za-z0-9_+.-]+:[A-Za-z0-9=_-]+))?$`)
+})
 
 // ParseImageReference parses ref, of the form [registry[:port]/]repository[:tag][@algorithm:hex].
 // A reference with a digest must have a valid digest of an available algorithm (sha256, sha512);
@@ -45,7 +48,7 @@ func ParseImageReference(ref string) (ImageReference, error) {
 	if len(ref) > maxReferenceLength {
 		return ImageReference{}, fmt.Errorf("%w: %d bytes long, over %d", ErrInvalidReference, len(ref), maxReferenceLength)
 	}
-	m := referencePattern.FindStringSubmatch(ref)
+	m := referencePattern().FindStringSubmatch(ref)
 	if m == nil {
 		return ImageReference{}, fmt.Errorf("%w: %q", ErrInvalidReference, ref)
 	}

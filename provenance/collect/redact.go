@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Redacted replaces the value of every environment variable, build setting or platform fact
@@ -53,35 +54,38 @@ type valueRule struct {
 	match func(string) bool
 }
 
-var valueRules = compileRules([]valueRule{
-	{name: "AWS access key id", hints: []string{"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"},
-		pattern: `(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}`},
-	{name: "GitHub token", hints: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
-		pattern: `gh[pousr]_[A-Za-z0-9]{30,}`},
-	{name: "GitHub fine-grained token", hints: []string{"github_pat_"},
-		pattern: `github_pat_[A-Za-z0-9_]{22,}`},
-	{name: "GitLab token", hints: []string{"glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "gloas-", "glft-"},
-		pattern: `gl(?:pat|dt|rt|ptt|cbt|oas|ft)-[A-Za-z0-9_.\-]{20,}`},
-	{name: "Slack token", hints: []string{"xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"},
-		pattern: `xox[abprs]-[A-Za-z0-9\-]{10,}`},
-	{name: "Slack webhook", hints: []string{"hooks.slack.com"},
-		pattern: `hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]+`},
-	{name: "JSON Web Token", hints: []string{"eyJ"},
-		pattern: `eyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`},
-	{name: "PEM private key", hints: []string{"PRIVATE KEY"},
-		pattern: `-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`},
-	{name: "URL with password", hints: []string{"://"},
-		pattern: `[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:[^/?#@\s]+@`, match: urlWithPassword},
-	{name: "npm token", hints: []string{"npm_"},
-		pattern: `npm_[A-Za-z0-9]{36}`},
-	{name: "Google API key", hints: []string{"AIza"},
-		pattern: `AIza[0-9A-Za-z_\-]{35}`},
-	{name: "PyPI token", hints: []string{"pypi-"},
-		pattern: `pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}`},
-	{name: "Docker Hub token", hints: []string{"dckr_pat_"},
-		pattern: `dckr_pat_[A-Za-z0-9_\-]{20,}`},
-	{name: "Stripe live key", hints: []string{"sk_live_", "rk_live_"},
-		pattern: `[sr]k_live_[0-9A-Za-z]{20,}`},
+// valueRules compiles the rules on first use, so programs that never redact pay nothing at start-up.
+var valueRules = sync.OnceValue(func() []valueRule {
+	return compileRules([]valueRule{
+		{name: "AWS access key id", hints: []string{"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"},
+			pattern: `(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}`},
+		{name: "GitHub token", hints: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
+			pattern: `gh[pousr]_[A-Za-z0-9]{30,}`},
+		{name: "GitHub fine-grained token", hints: []string{"github_pat_"},
+			pattern: `github_pat_[A-Za-z0-9_]{22,}`},
+		{name: "GitLab token", hints: []string{"glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "gloas-", "glft-"},
+			pattern: `gl(?:pat|dt|rt|ptt|cbt|oas|ft)-[A-Za-z0-9_.\-]{20,}`},
+		{name: "Slack token", hints: []string{"xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"},
+			pattern: `xox[abprs]-[A-Za-z0-9\-]{10,}`},
+		{name: "Slack webhook", hints: []string{"hooks.slack.com"},
+			pattern: `hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]+`},
+		{name: "JSON Web Token", hints: []string{"eyJ"},
+			pattern: `eyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`},
+		{name: "PEM private key", hints: []string{"PRIVATE KEY"},
+			pattern: `-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`},
+		{name: "URL with password", hints: []string{"://"},
+			pattern: `[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:[^/?#@\s]+@`, match: urlWithPassword},
+		{name: "npm token", hints: []string{"npm_"},
+			pattern: `npm_[A-Za-z0-9]{36}`},
+		{name: "Google API key", hints: []string{"AIza"},
+			pattern: `AIza[0-9A-Za-z_\-]{35}`},
+		{name: "PyPI token", hints: []string{"pypi-"},
+			pattern: `pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}`},
+		{name: "Docker Hub token", hints: []string{"dckr_pat_"},
+			pattern: `dckr_pat_[A-Za-z0-9_\-]{20,}`},
+		{name: "Stripe live key", hints: []string{"sk_live_", "rk_live_"},
+			pattern: `[sr]k_live_[0-9A-Za-z]{20,}`},
+	})
 })
 
 func compileRules(rules []valueRule) []valueRule {
@@ -141,8 +145,9 @@ func isSpace(c byte) bool {
 // SecretValueRules returns the formats of secret values that redaction finds, in the order they
 // are tried. The slice is a copy.
 func SecretValueRules() []ValueRule {
-	out := make([]ValueRule, len(valueRules))
-	for i, r := range valueRules {
+	rules := valueRules()
+	out := make([]ValueRule, len(rules))
+	for i, r := range rules {
 		out[i] = ValueRule{Name: r.name, Pattern: r.pattern}
 	}
 	return out
@@ -155,8 +160,9 @@ func LooksSecret(value string) bool {
 }
 
 func secretValueRule(value string) (string, bool) {
-	for i := range valueRules {
-		r := &valueRules[i]
+	rules := valueRules()
+	for i := range rules {
+		r := &rules[i]
 		hinted := false
 		for _, h := range r.hints {
 			if strings.Contains(value, h) {

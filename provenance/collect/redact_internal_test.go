@@ -16,7 +16,7 @@ func FuzzURLWithPassword(f *testing.F) {
 		f.Add(s)
 	}
 	var re *regexp.Regexp
-	for _, r := range valueRules {
+	for _, r := range valueRules() {
 		if r.name == "URL with password" {
 			re = r.re
 		}
