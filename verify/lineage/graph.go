@@ -188,30 +188,28 @@ func (b *builder) add(r *verify.Result) error {
 	if st.GetPredicateType() != provenance.PredicateSLSAProvenanceV1 {
 		return nil
 	}
-	p, err := r.SLSAProvenance()
-	if err != nil {
-		return err
+	f, ok := slsaFactsOf(st.GetPredicate())
+	if !ok {
+		// A predicate of an unusual shape: decode it fully, which fails if it does not decode.
+		p, err := r.SLSAProvenance()
+		if err != nil {
+			return err
+		}
+		f = slsaFactsFromProvenance(p)
 	}
-	bd, rd := p.GetBuildDefinition(), p.GetRunDetails()
-	act.BuildType = bd.GetBuildType()
+	act.BuildType = f.buildType
 	act.Name = act.BuildType
-	act.BuilderID = rd.GetBuilder().GetId()
-	act.InvocationID = rd.GetMetadata().GetInvocationId()
-	if t := rd.GetMetadata().GetStartedOn(); t != nil {
-		act.StartedOn = t.AsTime()
-	}
-	if t := rd.GetMetadata().GetFinishedOn(); t != nil {
-		act.FinishedOn = t.AsTime()
-	}
+	act.BuilderID = f.builderID
+	act.InvocationID = f.invocationID
+	act.StartedOn, act.FinishedOn = f.startedOn, f.finishedOn
 	if act.BuildType == workflow.BuildType {
-		ext := bd.GetExternalParameters().GetFields()
-		if name := ext["name"].GetStringValue(); name != "" {
+		if name := f.external["name"].GetStringValue(); name != "" {
 			act.Name = name
 		}
-		act.Image = ext["image"].GetStringValue()
-		act.Workflow = ext["workflow"].GetStringValue()
+		act.Image = f.external["image"].GetStringValue()
+		act.Workflow = f.external["workflow"].GetStringValue()
 	}
-	for _, dep := range bd.GetResolvedDependencies() {
+	for _, dep := range f.dependencies {
 		d, ok := b.descriptor(dep)
 		if !ok {
 			continue
