@@ -37,7 +37,7 @@
 //     the whole run as a CreateAction of the workflow, as the Workflow Run Crate profile does.
 //
 // A Graph is immutable and safe for concurrent use. Building one takes time and memory linear
-// in the number of statements and descriptors. This package imports provenance, verify and
-// the standard library (and provenance/workflow for its build type); it does no I/O of its own
-// beyond the writers it is given.
+// in the number of statements and descriptors. This package imports provenance,
+// provenance/workflow (for its build type), verify, the model's types (go-digest, in-toto,
+// protobuf) and the standard library; it does no I/O beyond the writers it is given.
 package lineage

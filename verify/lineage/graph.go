@@ -423,7 +423,8 @@ func validEncoded(enc string) bool {
 	return true
 }
 
-// Nodes returns every node, sorted by digest.
+// Nodes returns every node, sorted by digest. Nodes, activities and edges returned by a Graph
+// are shared with it and with other callers: read them, never modify them.
 func (g *Graph) Nodes() []*Node {
 	out := make([]*Node, len(g.order))
 	for i, d := range g.order {
