@@ -46,6 +46,10 @@ var layers = map[string]layer{
 		allow: append([]string{module + "/provenance"}, modelDeps...),
 		deny:  append([]string{"github.com/sigstore", "oras.land"}, provkitUpper...),
 	},
+	"provenance/workflow": {
+		allow: append([]string{module + "/provenance"}, modelDeps...),
+		deny:  append([]string{"github.com/sigstore", "oras.land"}, provkitUpper...),
+	},
 	"sign": {
 		deny: []string{module + "/verify", module + "/policy", module + "/oras", "oras.land"},
 	},

@@ -58,8 +58,8 @@
 // named by a tag alone, or with a malformed digest, fails with an *UnpinnedImageError; an input
 // or output without a digest fails with an *ArtifactError. All wrap the sentinels in errors.go.
 //
-// The annotation key and role values are the same strings as the provenance package's
-// AnnotationRole, RoleToolchain and RoleMaterial. This package imports only the standard library
-// and the model's own dependencies (in-toto, go-digest, protobuf). A Step is a plain value:
+// The annotation key and role values are the provenance package's AnnotationRole, RoleToolchain
+// and RoleMaterial, and the predicate is made by provenance.Build, like any other SLSA
+// provenance. This package imports only provenance and the model's own dependencies. A Step is a plain value:
 // methods read it and never modify it, so a Step not being modified is safe for concurrent use.
 package workflow

@@ -10,9 +10,9 @@ import (
 	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/provkit/provkit/provenance"
 )
 
 // BuildType is the SLSA buildType of a workflow step; the package documentation describes its
@@ -23,18 +23,11 @@ const BuildType = "https://provkit.dev/workflow/step/v1"
 // provenance.AnnotationRole, provenance.RoleToolchain and provenance.RoleMaterial.
 const (
 	// AnnotationRole says what part a resolved dependency played in the step.
-	AnnotationRole = "dev.provkit.role"
+	AnnotationRole = provenance.AnnotationRole
 	// RoleImage marks the container image the step ran in.
-	RoleImage = "toolchain"
+	RoleImage = provenance.RoleToolchain
 	// RoleInput marks an input file or dataset.
-	RoleInput = "material"
-)
-
-// Statement and predicate types written by Step.Statement: in-toto Statement v1 holding SLSA
-// Provenance v1, the same as provenance.StatementTypeV1 and provenance.PredicateSLSAProvenanceV1.
-const (
-	statementType = "https://in-toto.io/Statement/v1"
-	predicateType = "https://slsa.dev/provenance/v1"
+	RoleInput = provenance.RoleMaterial
 )
 
 // Step is one run of one step of a workflow. Name, Image, Outputs and BuilderID are required.
@@ -116,7 +109,7 @@ func (s *Step) Predicate() (*slsa.Provenance, error) {
 		external["workflow"] = s.Workflow
 	}
 	if len(s.Command) > 0 {
-		external["command"] = strings2any(s.Command)
+		external["command"] = s.Command
 	}
 	if len(s.Parameters) > 0 {
 		params, err := jsonObject(s.Parameters)
@@ -141,42 +134,23 @@ func (s *Step) Predicate() (*slsa.Provenance, error) {
 			}
 			deps = append(deps, withRole(in, RoleInput))
 		}
-		external["inputs"] = strings2any(uris)
+		external["inputs"] = uris
 	}
-	externalStruct, err := structpb.NewStruct(external)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidParameters, err)
+	build := &provenance.Build{
+		BuildType:            BuildType,
+		ExternalParameters:   external,
+		ResolvedDependencies: deps,
+		BuilderID:            s.BuilderID,
+		InvocationID:         s.RunID,
+		StartedOn:            s.StartedOn,
+		FinishedOn:           s.FinishedOn,
 	}
-	var internal *structpb.Struct
 	if len(s.Environment) > 0 {
-		env := make(map[string]any, len(s.Environment))
-		for k, v := range s.Environment {
-			env[k] = v
-		}
-		internal = mustStruct(map[string]any{"environment": env})
+		build.InternalParameters = map[string]any{"environment": s.Environment}
 	}
-
-	p := &slsa.Provenance{
-		BuildDefinition: &slsa.BuildDefinition{
-			BuildType:            BuildType,
-			ExternalParameters:   externalStruct,
-			InternalParameters:   internal,
-			ResolvedDependencies: deps,
-		},
-		RunDetails: &slsa.RunDetails{Builder: &slsa.Builder{Id: s.BuilderID}},
-	}
-	if s.RunID != "" || !s.StartedOn.IsZero() || !s.FinishedOn.IsZero() {
-		m := &slsa.BuildMetadata{InvocationId: s.RunID}
-		if !s.StartedOn.IsZero() {
-			m.StartedOn = timestamppb.New(s.StartedOn)
-		}
-		if !s.FinishedOn.IsZero() {
-			m.FinishedOn = timestamppb.New(s.FinishedOn)
-		}
-		p.RunDetails.Metadata = m
-	}
-	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidParameters, err)
+	p, err := build.Predicate()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidParameters, err)
 	}
 	return p, nil
 }
@@ -189,22 +163,9 @@ func (s *Step) Statement() (*intoto.Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := protojson.Marshal(p)
+	st, err := provenance.NewStatement(s.Outputs, provenance.PredicateSLSAProvenanceV1, p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidParameters, err)
-	}
-	pred := &structpb.Struct{}
-	if err := protojson.Unmarshal(data, pred); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidParameters, err)
-	}
-	st := &intoto.Statement{
-		Type:          statementType,
-		Subject:       s.Outputs,
-		PredicateType: predicateType,
-		Predicate:     pred,
-	}
-	if err := st.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidArtifact, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArtifact, err)
 	}
 	return st, nil
 }
@@ -279,14 +240,6 @@ func jsonObject(v map[string]any) (map[string]any, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func strings2any(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
 
 // mustStruct builds a Struct from values known to be representable.
