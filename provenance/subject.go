@@ -265,7 +265,7 @@ func hashTreeFile(dir *os.Root, name string, o *hashOptions, counter *atomic.Int
 
 // chunkSize is small enough for a chunk to stay in cache between being read on one core and
 // hashed on another, and large enough to keep the per-chunk hand-off cost negligible.
-const chunkSize = 256 << 10
+const chunkSize = 512 << 10
 
 // ring is how many chunks can be in flight between the reader and the slowest hasher.
 const ring = 8
