@@ -1,24 +1,18 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto"
-	"encoding/json"
 	"os"
 	"path/filepath"
 
 	"testing"
-	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
-	"github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	orasgo "oras.land/oras-go/v2"
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
@@ -32,29 +26,9 @@ import (
 // pushImage pushes a one-layer image with body to host/repo:v1 and returns its store and descriptor.
 func pushImage(t *testing.T, host, repo, body string) (*oras.Store, ocispec.Descriptor) {
 	t.Helper()
-	ctx := context.Background()
 	s, err := oras.NewRemote(host+"/"+repo, oras.WithPlainHTTPUnsafe())
 	require.NoError(t, err)
-	target := s.Target()
-	var layer bytes.Buffer
-	tw := tar.NewWriter(&layer)
-	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "app.txt", Mode: 0o644, Size: int64(len(body)), ModTime: time.Unix(0, 0)}))
-	_, err = tw.Write([]byte(body))
-	require.NoError(t, err)
-	require.NoError(t, tw.Close())
-	layerDesc, err := orasgo.PushBytes(ctx, target, ocispec.MediaTypeImageLayer, layer.Bytes())
-	require.NoError(t, err)
-	config, err := json.Marshal(ocispec.Image{Platform: ocispec.Platform{Architecture: "amd64", OS: "linux"},
-		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{layerDesc.Digest}}})
-	require.NoError(t, err)
-	configDesc, err := orasgo.PushBytes(ctx, target, ocispec.MediaTypeImageConfig, config)
-	require.NoError(t, err)
-	manifest, err := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
-		Config: configDesc, Layers: []ocispec.Descriptor{layerDesc}})
-	require.NoError(t, err)
-	desc, err := orasgo.PushBytes(ctx, target, ocispec.MediaTypeImageManifest, manifest)
-	require.NoError(t, err)
-	require.NoError(t, target.Tag(ctx, desc, "v1"))
+	desc := testenv.PushImage(t, s.Target(), "v1", body)
 	return s, desc
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -10,14 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	orasgo "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/provkit/provkit/internal/testenv"
@@ -56,39 +52,7 @@ func pushImage(t *testing.T, host, repo, tag, body string) ocispec.Descriptor {
 	r, err := remote.NewRepository(host + "/" + repo)
 	require.NoError(t, err)
 	r.PlainHTTP = true
-	return pushImageTo(t, r, tag, body)
-}
-
-// pushImageTo pushes a one-layer image to target, tagged tag.
-func pushImageTo(t *testing.T, target orasgo.Target, tag, body string) ocispec.Descriptor {
-	t.Helper()
-	ctx := context.Background()
-	var layer bytes.Buffer
-	tw := tar.NewWriter(&layer)
-	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "app.txt", Mode: 0o644, Size: int64(len(body)), ModTime: time.Unix(0, 0)}))
-	_, err := tw.Write([]byte(body))
-	require.NoError(t, err)
-	require.NoError(t, tw.Close())
-	layerDesc, err := orasgo.PushBytes(ctx, target, ocispec.MediaTypeImageLayer, layer.Bytes())
-	require.NoError(t, err)
-	config, err := json.Marshal(ocispec.Image{
-		Platform: ocispec.Platform{Architecture: "amd64", OS: "linux"},
-		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{layerDesc.Digest}},
-	})
-	require.NoError(t, err)
-	configDesc, err := orasgo.PushBytes(ctx, target, ocispec.MediaTypeImageConfig, config)
-	require.NoError(t, err)
-	manifest, err := json.Marshal(ocispec.Manifest{
-		Versioned: specs.Versioned{SchemaVersion: 2},
-		MediaType: ocispec.MediaTypeImageManifest,
-		Config:    configDesc,
-		Layers:    []ocispec.Descriptor{layerDesc},
-	})
-	require.NoError(t, err)
-	desc, err := orasgo.PushBytes(ctx, target, ocispec.MediaTypeImageManifest, manifest)
-	require.NoError(t, err)
-	require.NoError(t, target.Tag(ctx, desc, tag))
-	return desc
+	return testenv.PushImage(t, r, tag, body)
 }
 
 // tamper returns a copy of the Sigstore bundle b whose signed statement has old replaced by new,

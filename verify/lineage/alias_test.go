@@ -12,6 +12,7 @@ import (
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
+	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/verify"
 	"github.com/provkit/provkit/verify/lineage"
@@ -100,10 +101,7 @@ func TestSignerLabel(t *testing.T) {
 
 // TestDOTRenders runs Graphviz on the DOT output when it is installed.
 func TestDOTRenders(t *testing.T) {
-	dot, err := exec.LookPath("dot")
-	if err != nil {
-		t.Skip("Graphviz dot not installed")
-	}
+	dot := testenv.Dot(t)
 	_, g := pipelineGraph(t)
 	var in, out, stderr bytes.Buffer
 	if err := g.WriteDOT(&in); err != nil {
