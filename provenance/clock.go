@@ -34,7 +34,7 @@ func ClockFromEnv(env map[string]string) (Clock, error) {
 	}
 	secs, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || secs < 0 {
-		return nil, fmt.Errorf("provenance: %s=%q is not a non-negative integer of seconds", EnvSourceDateEpoch, v)
+		return nil, fmt.Errorf("%w: %s=%q is not a non-negative integer of seconds", ErrSourceDateEpoch, EnvSourceDateEpoch, v)
 	}
 	return FixedClock(time.Unix(secs, 0)), nil
 }

@@ -21,6 +21,9 @@ var (
 	ErrTooLarge = errors.New("provenance: too large")
 	// ErrNotFound means a store holds no such attestation or subject.
 	ErrNotFound = errors.New("provenance: not found")
+	// ErrSourceDateEpoch means SOURCE_DATE_EPOCH is set to something other than a non-negative
+	// integer of seconds.
+	ErrSourceDateEpoch = errors.New("provenance: invalid SOURCE_DATE_EPOCH")
 	// ErrOutsideTree means a path, usually through a symbolic link, leads out of the tree being hashed.
 	ErrOutsideTree = errors.New("provenance: path leads outside the tree")
 )

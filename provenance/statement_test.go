@@ -312,15 +312,15 @@ func TestClockFromEnv(t *testing.T) {
 
 	for _, bad := range []string{"-1", "yesterday", "1.5"} {
 		_, err := provenance.ClockFromEnv(map[string]string{"SOURCE_DATE_EPOCH": bad})
-		assert.Error(t, err, bad)
-		assert.Contains(t, err.Error(), "SOURCE_DATE_EPOCH")
+		assert.ErrorIs(t, err, provenance.ErrSourceDateEpoch, bad)
+		assert.Contains(t, err.Error(), bad)
 	}
 }
 
 func TestSentinelsAreDistinct(t *testing.T) {
 	all := []error{provenance.ErrNoSubjects, provenance.ErrInvalidDigest, provenance.ErrMissingField,
 		provenance.ErrInvalidPredicate, provenance.ErrInvalidStatement, provenance.ErrTooLarge,
-		provenance.ErrNotFound, provenance.ErrOutsideTree}
+		provenance.ErrNotFound, provenance.ErrOutsideTree, provenance.ErrSourceDateEpoch}
 	for i, a := range all {
 		for j, b := range all {
 			if i != j && errors.Is(a, b) {
