@@ -1,0 +1,307 @@
+package index
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strconv"
+
+	"github.com/opencontainers/go-digest"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/verify"
+)
+
+// facts are the rows one verified statement contributes.
+type facts struct {
+	id                                                digest.Digest
+	predicateType, buildType, builderID, repo, commit string
+	subjects                                          []subjectRow
+	materials                                         []digest.Digest
+	params                                            [][2]string // path, value
+}
+
+type subjectRow struct {
+	digest digest.Digest
+	name   string
+}
+
+// dep is what the index reads of a resolved dependency.
+type dep struct {
+	uri, role string
+	digest    map[string]string
+}
+
+// factsOf reads the indexed facts of a verified statement.
+func factsOf(r *verify.Result) (*facts, error) {
+	if r == nil || r.Statement() == nil {
+		return nil, ErrNotVerified
+	}
+	st := r.Statement()
+	canon, err := provenance.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(canon)
+	f := &facts{
+		id:            digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sum[:])),
+		predicateType: st.GetPredicateType(),
+	}
+	for _, s := range st.GetSubject() {
+		for _, d := range digests(s.GetDigest()) {
+			f.subjects = append(f.subjects, subjectRow{digest: d, name: s.GetName()})
+		}
+	}
+	if f.predicateType != provenance.PredicateSLSAProvenanceV1 {
+		return f, nil
+	}
+	deps, external, ok := slsaOf(f, st.GetPredicate())
+	if !ok {
+		// A predicate of an unusual shape: decode it fully, which fails if it does not decode.
+		p, err := r.SLSAProvenance()
+		if err != nil {
+			return nil, err
+		}
+		bd := p.GetBuildDefinition()
+		f.buildType, f.builderID = bd.GetBuildType(), p.GetRunDetails().GetBuilder().GetId()
+		external = bd.GetExternalParameters()
+		deps = deps[:0]
+		for _, rd := range bd.GetResolvedDependencies() {
+			deps = append(deps, dep{uri: rd.GetUri(), role: provenance.Role(rd), digest: rd.GetDigest()})
+		}
+	}
+	seen := map[digest.Digest]bool{}
+	for _, d := range deps {
+		for _, dg := range digests(d.digest) {
+			if !seen[dg] {
+				seen[dg] = true
+				f.materials = append(f.materials, dg)
+			}
+		}
+	}
+	if src := sourceOf(deps); src != nil {
+		f.repo, _ = provenance.SplitGitURI(src.uri)
+		if f.repo == "" {
+			f.repo = src.uri
+		}
+		f.commit = src.digest["gitCommit"]
+		if f.commit == "" {
+			f.commit = src.digest["sha1"]
+		}
+	}
+	flatten("", structpb.NewStructValue(external), &f.params)
+	return f, nil
+}
+
+// digests returns the valid digests of a descriptor's digest set (sha256, sha384, sha512),
+// sorted.
+func digests(set map[string]string) []digest.Digest {
+	var out []digest.Digest
+	for alg, enc := range set {
+		d := digest.NewDigestFromEncoded(digest.Algorithm(alg), enc)
+		if d.Validate() == nil {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// sourceOf is the source dependency: the one with role source, else the first with a git
+// commit, as provenance.ImageAnnotations chooses it.
+func sourceOf(deps []dep) *dep {
+	for i := range deps {
+		if deps[i].role == provenance.RoleSource {
+			return &deps[i]
+		}
+	}
+	for i := range deps {
+		if deps[i].digest["gitCommit"] != "" {
+			return &deps[i]
+		}
+	}
+	return nil
+}
+
+// slsaOf reads the facts of a SLSA Provenance v1 predicate straight from the statement's
+// struct, which costs a fraction of decoding it through JSON. It reports false when a field
+// has another JSON type than the schema's, so that the caller decodes the predicate fully.
+func slsaOf(f *facts, pred *structpb.Struct) ([]dep, *structpb.Struct, bool) {
+	bd, ok := object(pred, "buildDefinition", "build_definition")
+	if !ok || bd == nil {
+		return nil, nil, false
+	}
+	rd, ok := object(pred, "runDetails", "run_details")
+	if !ok || rd == nil {
+		return nil, nil, false
+	}
+	builder, ok := object(rd, "builder", "builder")
+	if !ok {
+		return nil, nil, false
+	}
+	if f.buildType, ok = str(bd, "buildType", "build_type"); !ok {
+		return nil, nil, false
+	}
+	if f.builderID, ok = str(builder, "id", "id"); !ok {
+		return nil, nil, false
+	}
+	external, ok := object(bd, "externalParameters", "external_parameters")
+	if !ok {
+		return nil, nil, false
+	}
+	list, ok := field(bd, "resolvedDependencies", "resolved_dependencies")
+	if !ok {
+		return nil, nil, false
+	}
+	var deps []dep
+	if list != nil {
+		lv, isList := list.GetKind().(*structpb.Value_ListValue)
+		if !isList {
+			return nil, nil, false
+		}
+		for _, v := range lv.ListValue.GetValues() {
+			sv, isStruct := v.GetKind().(*structpb.Value_StructValue)
+			if !isStruct {
+				return nil, nil, false
+			}
+			d, ok := depOf(sv.StructValue)
+			if !ok {
+				return nil, nil, false
+			}
+			deps = append(deps, d)
+		}
+	}
+	return deps, external, true
+}
+
+func depOf(s *structpb.Struct) (dep, bool) {
+	var d dep
+	var ok bool
+	if d.uri, ok = str(s, "uri", "uri"); !ok {
+		return d, false
+	}
+	set, ok := object(s, "digest", "digest")
+	if !ok {
+		return d, false
+	}
+	if set != nil {
+		d.digest = make(map[string]string, len(set.GetFields()))
+		for k, v := range set.GetFields() {
+			sv, isString := v.GetKind().(*structpb.Value_StringValue)
+			if !isString {
+				return d, false
+			}
+			d.digest[k] = sv.StringValue
+		}
+	}
+	ann, ok := object(s, "annotations", "annotations")
+	if !ok {
+		return d, false
+	}
+	if ann != nil {
+		if v, has := ann.GetFields()[provenance.AnnotationRole]; has {
+			d.role = v.GetStringValue()
+		}
+	}
+	return d, true
+}
+
+// field returns the value under the JSON name or the protobuf name; nil when absent, false
+// when both are present.
+func field(s *structpb.Struct, jsonName, protoName string) (*structpb.Value, bool) {
+	fs := s.GetFields()
+	v, hasJSON := fs[jsonName]
+	if jsonName != protoName {
+		if pv, hasProto := fs[protoName]; hasProto {
+			if hasJSON {
+				return nil, false
+			}
+			v = pv
+		}
+	}
+	if _, isNull := v.GetKind().(*structpb.Value_NullValue); isNull {
+		return nil, true
+	}
+	return v, true
+}
+
+func object(s *structpb.Struct, jsonName, protoName string) (*structpb.Struct, bool) {
+	v, ok := field(s, jsonName, protoName)
+	if !ok || v == nil {
+		return nil, ok
+	}
+	sv, isStruct := v.GetKind().(*structpb.Value_StructValue)
+	if !isStruct {
+		return nil, false
+	}
+	return sv.StructValue, true
+}
+
+func str(s *structpb.Struct, jsonName, protoName string) (string, bool) {
+	v, ok := field(s, jsonName, protoName)
+	if !ok || v == nil {
+		return "", ok
+	}
+	sv, isString := v.GetKind().(*structpb.Value_StringValue)
+	if !isString {
+		return "", false
+	}
+	return sv.StringValue, true
+}
+
+// flatten appends the scalar leaves of v with their dotted paths: object keys joined by dots,
+// list elements by their index ("command.0"). Strings are stored as they are, numbers in
+// JSON's shortest form (42, 0.5), booleans as true or false; nulls are left out.
+func flatten(path string, v *structpb.Value, out *[][2]string) {
+	switch k := v.GetKind().(type) {
+	case *structpb.Value_StructValue:
+		keys := make([]string, 0, len(k.StructValue.GetFields()))
+		for key := range k.StructValue.GetFields() {
+			keys = append(keys, key)
+		}
+		sort.Strings(keys)
+		for _, key := range keys {
+			flatten(join(path, key), k.StructValue.GetFields()[key], out)
+		}
+	case *structpb.Value_ListValue:
+		for i, e := range k.ListValue.GetValues() {
+			flatten(join(path, strconv.Itoa(i)), e, out)
+		}
+	case *structpb.Value_StringValue:
+		*out = append(*out, [2]string{path, k.StringValue})
+	case *structpb.Value_NumberValue:
+		*out = append(*out, [2]string{path, strconv.FormatFloat(k.NumberValue, 'g', -1, 64)})
+	case *structpb.Value_BoolValue:
+		*out = append(*out, [2]string{path, strconv.FormatBool(k.BoolValue)})
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// signerRow is who signed one verified result, and when.
+type signerRow struct {
+	label, keyID, issuer, san string
+	signedAt                  *int64 // Unix nanoseconds
+}
+
+func signerOf(r *verify.Result) signerRow {
+	s := r.Signer()
+	row := signerRow{label: "key:" + s.KeyID, keyID: s.KeyID}
+	if s.Certificate != nil {
+		row = signerRow{
+			label:  "cert:" + s.Certificate.Issuer + " " + s.Certificate.SubjectAlternativeName,
+			issuer: s.Certificate.Issuer, san: s.Certificate.SubjectAlternativeName,
+		}
+	}
+	if t, ok := r.SignedAt(); ok {
+		ns := t.UnixNano()
+		row.signedAt = &ns
+	}
+	return row
+}

@@ -1,0 +1,194 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	// The pure-Go SQLite driver; it registers the database/sql driver "sqlite".
+	_ "modernc.org/sqlite"
+)
+
+// Index is a queryable store of facts from verified provenance, in SQLite or PostgreSQL.
+// An Index is safe for concurrent use; several processes may share one PostgreSQL database.
+type Index struct {
+	db      *sql.DB
+	dialect dialect
+}
+
+// dialect is the one place the two backends differ: how a query names its parameters.
+type dialect struct {
+	name     string
+	numbered bool // PostgreSQL's $1, $2 ... rather than SQLite's ?
+}
+
+// bind rewrites a query written with ? placeholders for the backend. The queries of this
+// package hold no ? inside string literals.
+func (d dialect) bind(query string) string {
+	if !d.numbered {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// OpenSQLite opens the SQLite database file at path, creating it when it does not exist, and
+// creates or migrates the index schema in it. The driver is pure Go (modernc.org/sqlite).
+// Failures wrap ErrOpen in an *OpenError, except a schema newer than this package knows, which
+// is a *SchemaError.
+func OpenSQLite(ctx context.Context, path string) (*Index, error) {
+	if path == "" {
+		return nil, &OpenError{Backend: "sqlite", Err: errors.New("empty path")}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, &OpenError{Backend: "sqlite", Err: err}
+	}
+	// One connection: SQLite allows one writer, and a single connection spares waiting on locks.
+	db.SetMaxOpenConns(1)
+	return open(ctx, db, dialect{name: "sqlite"})
+}
+
+// OpenPostgres opens the PostgreSQL database named by dsn (a URL such as
+// "postgres://user@host:5432/db?sslmode=disable", or key=value pairs, as pgx accepts), checks
+// that the server answers, and creates or migrates the index schema in it. Failures wrap
+// ErrOpen in an *OpenError, except a schema newer than this package knows, which is a
+// *SchemaError.
+func OpenPostgres(ctx context.Context, dsn string) (*Index, error) {
+	config, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, &OpenError{Backend: "postgres", Err: err}
+	}
+	db := sql.OpenDB(pgConnector{config: config})
+	return open(ctx, db, dialect{name: "postgres", numbered: true})
+}
+
+func open(ctx context.Context, db *sql.DB, d dialect) (*Index, error) {
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, &OpenError{Backend: d.name, Err: err}
+	}
+	ix := &Index{db: db, dialect: d}
+	if err := ix.migrate(ctx); err != nil {
+		db.Close()
+		var se *SchemaError
+		if errors.As(err, &se) {
+			return nil, err
+		}
+		return nil, &OpenError{Backend: d.name, Err: err}
+	}
+	return ix, nil
+}
+
+// Close closes the database.
+func (ix *Index) Close() error { return ix.db.Close() }
+
+// migrations are the schema, one step per version: migrations[i] takes the database from
+// version i to version i+1. Steps are only ever appended. The SQL is common to both backends.
+var migrations = [][]string{
+	{
+		`CREATE TABLE statements (
+			id TEXT PRIMARY KEY,
+			predicate_type TEXT NOT NULL,
+			build_type TEXT NOT NULL,
+			builder_id TEXT NOT NULL,
+			source_repository TEXT NOT NULL,
+			source_commit TEXT NOT NULL
+		)`,
+		`CREATE INDEX statements_predicate_type ON statements (predicate_type)`,
+		`CREATE INDEX statements_builder_id ON statements (builder_id)`,
+		`CREATE INDEX statements_source_repository ON statements (source_repository)`,
+		`CREATE INDEX statements_source_commit ON statements (source_commit)`,
+		`CREATE TABLE subjects (
+			statement_id TEXT NOT NULL REFERENCES statements (id),
+			digest TEXT NOT NULL,
+			name TEXT NOT NULL,
+			PRIMARY KEY (statement_id, digest, name)
+		)`,
+		`CREATE INDEX subjects_digest ON subjects (digest)`,
+		`CREATE TABLE materials (
+			statement_id TEXT NOT NULL REFERENCES statements (id),
+			digest TEXT NOT NULL,
+			PRIMARY KEY (statement_id, digest)
+		)`,
+		`CREATE INDEX materials_digest ON materials (digest)`,
+		`CREATE TABLE parameters (
+			statement_id TEXT NOT NULL REFERENCES statements (id),
+			path TEXT NOT NULL,
+			value TEXT NOT NULL,
+			PRIMARY KEY (statement_id, path, value)
+		)`,
+		`CREATE INDEX parameters_path_value ON parameters (path, value)`,
+		`CREATE TABLE signatures (
+			statement_id TEXT NOT NULL REFERENCES statements (id),
+			signer TEXT NOT NULL,
+			key_id TEXT NOT NULL,
+			issuer TEXT NOT NULL,
+			san TEXT NOT NULL,
+			signed_at BIGINT,
+			PRIMARY KEY (statement_id, signer)
+		)`,
+		`CREATE INDEX signatures_signed_at ON signatures (signed_at)`,
+	},
+}
+
+// SchemaVersion is the version of the schema this package creates and reads.
+const SchemaVersion = 1
+
+// migrate brings the schema to SchemaVersion in one transaction. Two processes that open a new
+// PostgreSQL database at the same moment may race; one of them then fails with ErrOpen and
+// can open again.
+func (ix *Index) migrate(ctx context.Context) error {
+	tx, err := ix.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_version: %w", err)
+	}
+	var v sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_version`).Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	current := int(v.Int64)
+	if current > len(migrations) {
+		return &SchemaError{Found: current, Supported: len(migrations)}
+	}
+	if current == len(migrations) {
+		return nil
+	}
+	for i := current; i < len(migrations); i++ {
+		for _, stmt := range migrations[i] {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migrate to schema version %d: %w", i+1, err)
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM schema_version`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, ix.dialect.bind(`INSERT INTO schema_version (version) VALUES (?)`), len(migrations)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

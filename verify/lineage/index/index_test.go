@@ -1,0 +1,366 @@
+package index
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/provkit/provkit/internal/testenv"
+	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/verify"
+)
+
+// backend opens a fresh, empty index and returns a function that opens it again.
+type backend struct {
+	name string
+	open func(t *testing.T) (reopen func(t *testing.T) *Index)
+}
+
+func backends() []backend {
+	return []backend{
+		{name: "sqlite", open: func(t *testing.T) func(*testing.T) *Index {
+			path := filepath.Join(t.TempDir(), "index.db")
+			return func(t *testing.T) *Index {
+				return mustOpen(t, func(ctx context.Context) (*Index, error) { return OpenSQLite(ctx, path) })
+			}
+		}},
+		{name: "postgres", open: func(t *testing.T) func(*testing.T) *Index {
+			dsn := postgresSchema(t, testenv.Postgres(t))
+			return func(t *testing.T) *Index {
+				return mustOpen(t, func(ctx context.Context) (*Index, error) { return OpenPostgres(ctx, dsn) })
+			}
+		}},
+	}
+}
+
+func mustOpen(t *testing.T, open func(context.Context) (*Index, error)) *Index {
+	t.Helper()
+	ix, err := open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	return ix
+}
+
+// postgresSchema creates a schema of its own for one test, dropped when it ends, and returns
+// dsn with that schema as its search path.
+func postgresSchema(t *testing.T, dsn string) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	schema := "index_test_" + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Error(err)
+		}
+	})
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// counts returns the number of rows of each table.
+func counts(t *testing.T, ix *Index) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, table := range []string{"statements", "subjects", "materials", "parameters", "signatures", "schema_version"} {
+		var n int
+		if err := ix.db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out[table] = n
+	}
+	return out
+}
+
+func sorted(as ...Artifact) []Artifact {
+	slices.SortFunc(as, func(x, y Artifact) int {
+		return cmp.Or(cmp.Compare(x.Digest, y.Digest), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Statement, y.Statement))
+	})
+	return as
+}
+
+func TestIndex(t *testing.T) {
+	f := newFixture(t)
+	if !errors.Is(f.forgedErr, verify.ErrVerification) {
+		t.Fatalf("forged step: got %v, want an error wrapping verify.ErrVerification", f.forgedErr)
+	}
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			reopen := be.open(t)
+			ix := reopen(t)
+			if err := ix.Add(t.Context(), f.all()...); err != nil {
+				t.Fatal(err)
+			}
+			t.Run("queries", func(t *testing.T) { testQueries(t, ix, f) })
+			t.Run("signatures", func(t *testing.T) { testSignatures(t, ix, f) })
+			t.Run("idempotent", func(t *testing.T) { testIdempotent(t, ix, f) })
+			t.Run("reopen", func(t *testing.T) {
+				before := counts(t, ix)
+				again := reopen(t)
+				if got := counts(t, again); !equalCounts(got, before) {
+					t.Errorf("after reopening: rows %v, want %v", got, before)
+				}
+				got, err := again.Find(t.Context(), Query{SourceCommit: appCommit})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := []Artifact{{f.app, "registry.example/app", f.ids["build"]}}; !slices.Equal(got, want) {
+					t.Errorf("after reopening: Find = %v, want %v", got, want)
+				}
+			})
+			t.Run("not verified", func(t *testing.T) {
+				before := counts(t, ix)
+				for _, rs := range [][]*verify.Result{{f.results["clean"], nil}, {new(verify.Result)}} {
+					err := ix.Add(t.Context(), rs...)
+					var re *ResultError
+					if !errors.As(err, &re) || !errors.Is(err, ErrNotVerified) || re.Index != len(rs)-1 {
+						t.Errorf("Add(unverified): got %v, want a *ResultError at %d wrapping ErrNotVerified", err, len(rs)-1)
+					}
+				}
+				if got := counts(t, ix); !equalCounts(got, before) {
+					t.Errorf("after a failed Add: rows %v, want %v", got, before)
+				}
+			})
+		})
+	}
+}
+
+func equalCounts(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func testQueries(t *testing.T, ix *Index, f *fixture) {
+	raw := Artifact{f.raw, "raw.csv", f.ids["ingest"]}
+	clean := Artifact{f.clean, "clean.csv", f.ids["clean"]}
+	model := Artifact{f.model, "model.json", f.ids["train"]}
+	metrics := Artifact{f.metrics, "metrics.json", f.ids["train"]}
+	app := Artifact{f.app, "registry.example/app", f.ids["build"]}
+	scanned := Artifact{f.app, "registry.example/app", f.ids["scan"]}
+	now := time.Now()
+	tests := []struct {
+		name string
+		q    Query
+		want []Artifact
+	}{
+		{"everything", Query{}, sorted(raw, clean, model, metrics, app, scanned)},
+		{"source commit", Query{SourceCommit: appCommit}, []Artifact{app}},
+		{"source commit unknown", Query{SourceCommit: strings.Repeat("0", 40)}, nil},
+		{"source repository", Query{SourceRepository: appRepo}, []Artifact{app}},
+		{"builder", Query{BuilderID: science}, sorted(raw, clean)},
+		{"builder gpu", Query{BuilderID: gpu}, sorted(model, metrics)},
+		{"dataset", Query{Material: f.survey}, []Artifact{raw}},
+		{"dataset downstream", Query{Material: f.clean}, sorted(model, metrics)},
+		{"config file", Query{Material: f.config}, sorted(model, metrics)},
+		{"base image", Query{Material: f.base}, []Artifact{app}},
+		{"forged input never indexed", Query{Material: f.poisoned}, nil},
+		{"parameter number", Query{Parameters: map[string]string{"parameters.seed": "42"}}, sorted(model, metrics)},
+		{"parameter nested", Query{Parameters: map[string]string{"parameters.optimizer.name": "adam", "parameters.optimizer.rate": "0.5"}}, sorted(model, metrics)},
+		{"parameter bool", Query{Parameters: map[string]string{"parameters.dropIncomplete": "true"}}, []Artifact{clean}},
+		{"parameter list element", Query{Parameters: map[string]string{"command.0": "ingest"}}, []Artifact{raw}},
+		{"parameter of a build", Query{Parameters: map[string]string{"workflow.ref": "refs/tags/v1.0.0"}}, []Artifact{app}},
+		{"parameter mismatch", Query{Parameters: map[string]string{"parameters.seed": "43"}}, nil},
+		{"predicate type", Query{PredicateType: predicateVulns}, []Artifact{scanned}},
+		{"predicate type slsa", Query{PredicateType: provenance.PredicateSLSAProvenanceV1}, sorted(raw, clean, model, metrics, app)},
+		{"signed in the last hour", Query{SignedFrom: now.Add(-time.Hour), SignedBefore: now.Add(time.Hour)}, []Artifact{app}},
+		{"signed since", Query{SignedFrom: now.Add(-time.Hour)}, []Artifact{app}},
+		{"signed in 2020", Query{SignedFrom: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), SignedBefore: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)}, nil},
+		{"combined", Query{BuilderID: science, Parameters: map[string]string{"name": "clean"}}, []Artifact{clean}},
+		{"combined disjoint", Query{BuilderID: gpu, SourceCommit: appCommit}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ix.Find(t.Context(), tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Find(%+v):\n got %v\nwant %v", tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+func testSignatures(t *testing.T, ix *Index, f *fixture) {
+	for _, step := range []string{"ingest", "clean", "scan"} {
+		got, err := ix.Signatures(t.Context(), f.ids[step])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []Signature{{Signer: verify.Signer{KeyID: "alice"}}}; !slices.EqualFunc(got, want, equalSignature) {
+			t.Errorf("Signatures(%s) = %+v, want %+v", step, got, want)
+		}
+	}
+	got, err := ix.Signatures(t.Context(), f.ids["build"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, ok := f.results["build"].SignedAt()
+	if !ok {
+		t.Fatal("the keyless build has no verified signing time")
+	}
+	want := []Signature{{Signer: verify.Signer{Certificate: &verify.CertificateIdentity{Issuer: appIssuer, SubjectAlternativeName: appSAN}}, SignedAt: at}}
+	if !slices.EqualFunc(got, want, equalSignature) {
+		t.Errorf("Signatures(build) = %+v, want %+v", got, want)
+	}
+	if got, err := ix.Signatures(t.Context(), digest.FromString("not indexed")); err != nil || len(got) != 0 {
+		t.Errorf("Signatures(unknown) = %v, %v; want none, nil", got, err)
+	}
+}
+
+func equalSignature(a, b Signature) bool {
+	if a.Signer.KeyID != b.Signer.KeyID || !a.SignedAt.Equal(b.SignedAt) || (a.Signer.Certificate == nil) != (b.Signer.Certificate == nil) {
+		return false
+	}
+	return a.Signer.Certificate == nil || (a.Signer.Certificate.Issuer == b.Signer.Certificate.Issuer &&
+		a.Signer.Certificate.SubjectAlternativeName == b.Signer.Certificate.SubjectAlternativeName)
+}
+
+func testIdempotent(t *testing.T, ix *Index, f *fixture) {
+	before := counts(t, ix)
+	if before["statements"] != 5 || before["signatures"] != 5 || before["schema_version"] != 1 {
+		t.Fatalf("rows %v: want 5 statements, 5 signatures, 1 schema version", before)
+	}
+	// The same results again, one by one and all at once, in another order.
+	for _, r := range slices.Backward(f.all()) {
+		if err := ix.Add(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ix.Add(t.Context(), f.all()...); err != nil {
+		t.Fatal(err)
+	}
+	if got := counts(t, ix); !equalCounts(got, before) {
+		t.Fatalf("after adding the same results again: rows %v, want %v", got, before)
+	}
+
+	// The ingest statement verified once more, signed by bob: one signature more, nothing else.
+	again, err := f.verifyKey(t, f.bobKey, f.results["ingest"].Statement(), f.raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Add(t.Context(), again, again); err != nil {
+		t.Fatal(err)
+	}
+	want := maps(before)
+	want["signatures"]++
+	if got := counts(t, ix); !equalCounts(got, want) {
+		t.Errorf("after adding a second signature: rows %v, want %v", got, want)
+	}
+	sigs, err := ix.Signatures(t.Context(), f.ids["ingest"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := []Signature{{Signer: verify.Signer{KeyID: "alice"}}, {Signer: verify.Signer{KeyID: "bob"}}}; !slices.EqualFunc(sigs, w, equalSignature) {
+		t.Errorf("Signatures(ingest) = %+v, want %+v", sigs, w)
+	}
+}
+
+func maps(m map[string]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := t.Context()
+	tests := []struct {
+		name, backend string
+		open          func() (*Index, error)
+	}{
+		{"sqlite missing directory", "sqlite", func() (*Index, error) {
+			return OpenSQLite(ctx, filepath.Join(t.TempDir(), "no", "such", "dir", "index.db"))
+		}},
+		{"sqlite empty path", "sqlite", func() (*Index, error) { return OpenSQLite(ctx, "") }},
+		{"postgres malformed dsn", "postgres", func() (*Index, error) { return OpenPostgres(ctx, "postgres://%zz@host/db") }},
+		{"postgres unknown setting", "postgres", func() (*Index, error) { return OpenPostgres(ctx, "host=127.0.0.1 sslmode=sometimes") }},
+		{"postgres nobody listening", "postgres", func() (*Index, error) {
+			return OpenPostgres(ctx, "postgres://provkit@127.0.0.1:1/provkit?sslmode=disable&connect_timeout=5")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ix, err := tt.open()
+			if err == nil {
+				ix.Close()
+				t.Fatal("opened")
+			}
+			var oe *OpenError
+			if !errors.As(err, &oe) || !errors.Is(err, ErrOpen) || oe.Backend != tt.backend {
+				t.Fatalf("got %v, want an *OpenError for %s wrapping ErrOpen", err, tt.backend)
+			}
+		})
+	}
+}
+
+func TestSchemaVersion(t *testing.T) {
+	if len(migrations) != SchemaVersion {
+		t.Fatalf("%d migrations, SchemaVersion %d", len(migrations), SchemaVersion)
+	}
+	path := filepath.Join(t.TempDir(), "index.db")
+	ix, err := OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.db.ExecContext(t.Context(), "UPDATE schema_version SET version = ?", SchemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	_, err = OpenSQLite(t.Context(), path)
+	var se *SchemaError
+	if !errors.As(err, &se) || !errors.Is(err, ErrSchemaVersion) || se.Found != SchemaVersion+1 || se.Supported != SchemaVersion {
+		t.Fatalf("opening a newer schema: got %v, want a *SchemaError wrapping ErrSchemaVersion", err)
+	}
+}
+
+func TestBind(t *testing.T) {
+	q := "SELECT a FROM t WHERE b = ? AND c = ?"
+	if got := (dialect{}).bind(q); got != q {
+		t.Errorf("sqlite bind = %q", got)
+	}
+	if got, want := (dialect{numbered: true}).bind(q), "SELECT a FROM t WHERE b = $1 AND c = $2"; got != want {
+		t.Errorf("postgres bind = %q, want %q", got, want)
+	}
+}

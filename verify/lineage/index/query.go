@@ -1,0 +1,176 @@
+package index
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/provkit/provkit/verify"
+)
+
+// Query selects artifacts: the subjects of indexed statements that meet every condition set.
+// The zero Query selects every indexed artifact.
+type Query struct {
+	// SourceCommit is the git commit the build ran from (the source dependency's gitCommit,
+	// else sha1, digest), as recorded.
+	SourceCommit string
+	// SourceRepository is the source repository's URL, without the "git+" prefix and the
+	// "@REF" suffix of SLSA's git URIs, such as "https://github.com/org/repo".
+	SourceRepository string
+	// BuilderID is the SLSA builder id, exactly.
+	BuilderID string
+	// Material is the digest of a resolved dependency: a dataset, file, image or module the
+	// statement's subjects were made from.
+	Material digest.Digest
+	// Parameters are external parameters the statement must hold, by dotted path: object keys
+	// joined by ".", list elements by index ("command.0"). Values are compared as text: a
+	// string as it is, a number in JSON's shortest form ("42"), a boolean as "true" or "false".
+	Parameters map[string]string
+	// PredicateType is the statement's predicate type, exactly.
+	PredicateType string
+	// SignedFrom and SignedBefore bound the verified signing time: a statement matches when one
+	// of its signatures was made at or after SignedFrom and before SignedBefore. A zero bound is
+	// open; statements without a verified signing time match only when both are zero.
+	SignedFrom, SignedBefore time.Time
+}
+
+// Artifact is one subject of one indexed statement.
+type Artifact struct {
+	// Digest is the subject's digest; a subject with several digests is one Artifact per digest.
+	Digest digest.Digest
+	// Name is the subject's name in the statement; empty when it has none.
+	Name string
+	// Statement is the sha256 digest of the statement's canonical form (provenance.Marshal).
+	Statement digest.Digest
+}
+
+// Find returns the artifacts q selects, sorted by digest, then name, then statement, so the
+// same index and query always give the same answer on either backend.
+func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
+	var b strings.Builder
+	var args []any
+	b.WriteString(`SELECT s.digest, s.name, s.statement_id FROM subjects s JOIN statements st ON st.id = s.statement_id WHERE 1 = 1`)
+	eq := func(column, value string) {
+		if value != "" {
+			b.WriteString(" AND st." + column + " = ?")
+			args = append(args, value)
+		}
+	}
+	eq("source_commit", q.SourceCommit)
+	eq("source_repository", q.SourceRepository)
+	eq("builder_id", q.BuilderID)
+	eq("predicate_type", q.PredicateType)
+	if q.Material != "" {
+		b.WriteString(` AND EXISTS (SELECT 1 FROM materials m WHERE m.statement_id = s.statement_id AND m.digest = ?)`)
+		args = append(args, q.Material.String())
+	}
+	paths := make([]string, 0, len(q.Parameters))
+	for p := range q.Parameters {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		b.WriteString(` AND EXISTS (SELECT 1 FROM parameters p WHERE p.statement_id = s.statement_id AND p.path = ? AND p.value = ?)`)
+		args = append(args, p, q.Parameters[p])
+	}
+	if !q.SignedFrom.IsZero() || !q.SignedBefore.IsZero() {
+		b.WriteString(` AND EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = s.statement_id AND g.signed_at IS NOT NULL`)
+		if !q.SignedFrom.IsZero() {
+			b.WriteString(` AND g.signed_at >= ?`)
+			args = append(args, q.SignedFrom.UnixNano())
+		}
+		if !q.SignedBefore.IsZero() {
+			b.WriteString(` AND g.signed_at < ?`)
+			args = append(args, q.SignedBefore.UnixNano())
+		}
+		b.WriteString(`)`)
+	}
+	rows, err := ix.db.QueryContext(ctx, ix.dialect.bind(b.String()), args...)
+	if err != nil {
+		return nil, fmt.Errorf("index: find: %w", err)
+	}
+	defer rows.Close()
+	var out []Artifact
+	for rows.Next() {
+		var a Artifact
+		if err := rows.Scan(&a.Digest, &a.Name, &a.Statement); err != nil {
+			return nil, fmt.Errorf("index: find: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: find: %w", err)
+	}
+	// Sorted here rather than by ORDER BY: text collation differs between databases.
+	slices.SortFunc(out, func(x, y Artifact) int {
+		return cmp.Or(cmp.Compare(x.Digest, y.Digest), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Statement, y.Statement))
+	})
+	return out, nil
+}
+
+// Signature is one verified signature of an indexed statement.
+type Signature struct {
+	// Signer is who signed: KeyID for a trusted key, or Certificate with its Issuer and
+	// SubjectAlternativeName (certificate extensions are not indexed).
+	Signer verify.Signer
+	// SignedAt is the verified signing time; zero when the signature had none.
+	SignedAt time.Time
+}
+
+// Signatures returns who signed the statement with the given id (see Artifact.Statement) and
+// when, sorted by signing time (untimed last), then signer. It returns no signatures and no
+// error for a statement that is not indexed.
+func (ix *Index) Signatures(ctx context.Context, statement digest.Digest) ([]Signature, error) {
+	rows, err := ix.db.QueryContext(ctx, ix.dialect.bind(
+		`SELECT signer, key_id, issuer, san, signed_at FROM signatures WHERE statement_id = ?`), statement.String())
+	if err != nil {
+		return nil, fmt.Errorf("index: signatures of %s: %w", statement, err)
+	}
+	defer rows.Close()
+	type row struct {
+		label string
+		sig   Signature
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		var keyID, issuer, san string
+		var at sql.NullInt64
+		if err := rows.Scan(&r.label, &keyID, &issuer, &san, &at); err != nil {
+			return nil, fmt.Errorf("index: signatures of %s: %w", statement, err)
+		}
+		if issuer != "" || san != "" {
+			r.sig.Signer.Certificate = &verify.CertificateIdentity{Issuer: issuer, SubjectAlternativeName: san}
+		} else {
+			r.sig.Signer.KeyID = keyID
+		}
+		if at.Valid {
+			r.sig.SignedAt = time.Unix(0, at.Int64).UTC()
+		}
+		all = append(all, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: signatures of %s: %w", statement, err)
+	}
+	slices.SortFunc(all, func(x, y row) int {
+		xz, yz := x.sig.SignedAt.IsZero(), y.sig.SignedAt.IsZero()
+		switch {
+		case xz != yz && xz:
+			return 1
+		case xz != yz:
+			return -1
+		}
+		return cmp.Or(x.sig.SignedAt.Compare(y.sig.SignedAt), cmp.Compare(x.label, y.label))
+	})
+	out := make([]Signature, len(all))
+	for i, r := range all {
+		out[i] = r.sig
+	}
+	return out, nil
+}
