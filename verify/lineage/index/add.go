@@ -8,14 +8,15 @@ import (
 	"github.com/provkit/provkit/verify"
 )
 
-// The ingestion statements. Each inserts nothing when its row is present, which makes Add
-// idempotent.
+// The ingestion statements. A statement or signature that is present is not inserted again,
+// which makes Add idempotent; a statement's subjects, materials and parameters are inserted
+// only with the statement.
 const (
 	insertStatement = `INSERT INTO statements (id, predicate_type, build_type, builder_id, source_repository, source_commit)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
-	insertSubject   = `INSERT INTO subjects (statement_id, digest, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
-	insertMaterial  = `INSERT INTO materials (statement_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING`
-	insertParameter = `INSERT INTO parameters (statement_id, path, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
+	insertSubject   = `INSERT INTO subjects (statement_id, digest, name) VALUES (?, ?, ?)`
+	insertMaterial  = `INSERT INTO materials (statement_id, digest) VALUES (?, ?)`
+	insertParameter = `INSERT INTO parameters (statement_id, path, value) VALUES (?, ?, ?)`
 	insertSignature = `INSERT INTO signatures (statement_id, signer, key_id, issuer, san, signed_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 )
@@ -33,18 +34,39 @@ const (
 // Only a *verify.Result can be added, and only verify makes one, so unverified statements are
 // never indexed. A nil or zero result fails with a *ResultError wrapping ErrNotVerified.
 func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
-	all := make([]*facts, len(results))
-	signers := make([]signerRow, len(results))
-	for i, r := range results {
-		f, err := factsOf(r)
-		if err != nil {
-			return &ResultError{Index: i, Err: err}
-		}
-		all[i], signers[i] = f, signerOf(r)
-	}
-	if len(all) == 0 {
+	if len(results) == 0 {
 		return nil
 	}
+	for i, r := range results {
+		if r == nil || r.Statement() == nil {
+			return &ResultError{Index: i, Err: ErrNotVerified}
+		}
+	}
+	// The facts of each result are read on another goroutine while this one writes those of
+	// the results before it.
+	type item struct {
+		f   *facts
+		s   signerRow
+		err error
+	}
+	items := make(chan item, 256)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(items)
+		for _, r := range results {
+			f, err := factsOf(r)
+			select {
+			case items <- item{f: f, s: signerOf(r), err: err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
 	tx, err := ix.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("index: add: %w", err)
@@ -58,8 +80,12 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		defer stmts[i].Close()
 	}
 	st, sub, mat, par, sig := stmts[0], stmts[1], stmts[2], stmts[3], stmts[4]
-	for i, f := range all {
-		id := f.id.String()
+	i := 0
+	for it := range items {
+		if it.err != nil {
+			return &ResultError{Index: i, Err: it.err}
+		}
+		f, id := it.f, it.f.id.String()
 		res, err := st.ExecContext(ctx, id, f.predicateType, f.buildType, f.builderID, f.repo, f.commit)
 		if err != nil {
 			return fmt.Errorf("index: add statement %s: %w", id, err)
@@ -86,10 +112,11 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 				}
 			}
 		}
-		s := signers[i]
+		s := it.s
 		if _, err := sig.ExecContext(ctx, id, s.label, s.keyID, s.issuer, s.san, s.signedAt); err != nil {
 			return fmt.Errorf("index: add signature of %s: %w", id, err)
 		}
+		i++
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("index: add: commit: %w", err)

@@ -48,9 +48,14 @@ func factsOf(r *verify.Result) (*facts, error) {
 		id:            digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sum[:])),
 		predicateType: st.GetPredicateType(),
 	}
+	seenSubject := map[subjectRow]bool{}
 	for _, s := range st.GetSubject() {
 		for _, d := range digests(s.GetDigest()) {
-			f.subjects = append(f.subjects, subjectRow{digest: d, name: s.GetName()})
+			row := subjectRow{digest: d, name: s.GetName()}
+			if !seenSubject[row] {
+				seenSubject[row] = true
+				f.subjects = append(f.subjects, row)
+			}
 		}
 	}
 	if f.predicateType != provenance.PredicateSLSAProvenanceV1 {
@@ -91,6 +96,16 @@ func factsOf(r *verify.Result) (*facts, error) {
 		}
 	}
 	flatten("", structpb.NewStructValue(external), &f.params)
+	// Distinct paths can meet: a key "a.b" and a key "b" under "a".
+	seenParam := make(map[[2]string]bool, len(f.params))
+	params := f.params[:0]
+	for _, p := range f.params {
+		if !seenParam[p] {
+			seenParam[p] = true
+			params = append(params, p)
+		}
+	}
+	f.params = params
 	return f, nil
 }
 

@@ -58,6 +58,8 @@ func OpenSQLite(ctx context.Context, path string) (*Index, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// 64 MiB of page cache, so that a large Add does not spill pages to the log mid-transaction.
+	q.Add("_pragma", "cache_size(-65536)")
 	q.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
@@ -118,26 +120,25 @@ var migrations = [][]string{
 		`CREATE INDEX statements_builder_id ON statements (builder_id)`,
 		`CREATE INDEX statements_source_repository ON statements (source_repository)`,
 		`CREATE INDEX statements_source_commit ON statements (source_commit)`,
+		// Subjects, materials and parameters are written once, with their new statement (see
+		// Add), so they need no key of their own: only the indexes the queries use.
 		`CREATE TABLE subjects (
 			statement_id TEXT NOT NULL REFERENCES statements (id),
 			digest TEXT NOT NULL,
-			name TEXT NOT NULL,
-			PRIMARY KEY (statement_id, digest, name)
+			name TEXT NOT NULL
 		)`,
-		`CREATE INDEX subjects_digest ON subjects (digest)`,
+		`CREATE INDEX subjects_statement ON subjects (statement_id)`,
 		`CREATE TABLE materials (
 			statement_id TEXT NOT NULL REFERENCES statements (id),
-			digest TEXT NOT NULL,
-			PRIMARY KEY (statement_id, digest)
+			digest TEXT NOT NULL
 		)`,
-		`CREATE INDEX materials_digest ON materials (digest)`,
+		`CREATE INDEX materials_digest ON materials (digest, statement_id)`,
 		`CREATE TABLE parameters (
 			statement_id TEXT NOT NULL REFERENCES statements (id),
 			path TEXT NOT NULL,
-			value TEXT NOT NULL,
-			PRIMARY KEY (statement_id, path, value)
+			value TEXT NOT NULL
 		)`,
-		`CREATE INDEX parameters_path_value ON parameters (path, value)`,
+		`CREATE INDEX parameters_path_value ON parameters (path, value, statement_id)`,
 		`CREATE TABLE signatures (
 			statement_id TEXT NOT NULL REFERENCES statements (id),
 			signer TEXT NOT NULL,
