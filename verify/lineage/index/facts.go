@@ -34,7 +34,11 @@ type dep struct {
 }
 
 // factsOf reads the indexed facts of a verified statement.
-func factsOf(r *verify.Result) (*facts, error) {
+func factsOf(r *verify.Result) (*facts, error) { return readFacts(r, false) }
+
+// readFacts reads the facts of r; full decodes a SLSA predicate in full even when it could
+// read it straight from the statement.
+func readFacts(r *verify.Result, full bool) (*facts, error) {
 	if r == nil || r.Statement() == nil {
 		return nil, ErrNotVerified
 	}
@@ -61,7 +65,12 @@ func factsOf(r *verify.Result) (*facts, error) {
 	if f.predicateType != provenance.PredicateSLSAProvenanceV1 {
 		return f, nil
 	}
-	deps, external, ok := slsaOf(f, st.GetPredicate())
+	var deps []dep
+	var external *structpb.Struct
+	ok := false
+	if !full {
+		deps, external, ok = slsaOf(f, st.GetPredicate())
+	}
 	if !ok {
 		// A predicate of an unusual shape: decode it fully, which fails if it does not decode.
 		p, err := r.SLSAProvenance()

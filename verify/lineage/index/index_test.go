@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -362,5 +363,27 @@ func TestBind(t *testing.T) {
 	}
 	if got, want := (dialect{numbered: true}).bind(q), "SELECT a FROM t WHERE b = $1 AND c = $2"; got != want {
 		t.Errorf("postgres bind = %q, want %q", got, want)
+	}
+}
+
+// TestFactsFastPath checks that reading SLSA facts straight from the statement gives what
+// decoding the predicate in full gives.
+func TestFactsFastPath(t *testing.T) {
+	f := newFixture(t)
+	for name, r := range f.results {
+		fast, err := readFacts(r, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := readFacts(r, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast, full) {
+			t.Errorf("%s: read straight %+v, decoded %+v", name, fast, full)
+		}
+		if name != "scan" && (len(fast.params) == 0 || len(fast.materials) == 0 || fast.builderID == "") {
+			t.Errorf("%s: facts %+v lack parameters, materials or builder", name, fast)
+		}
 	}
 }
