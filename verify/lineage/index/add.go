@@ -31,6 +31,10 @@ const (
 // signed it (key id, or certificate issuer and SAN) and when (the verified signing time, if
 // any). Only sha256, sha384 and sha512 digests are indexed.
 //
+// On PostgreSQL, two concurrent Add calls that hold some of the same statements in opposite
+// orders may meet in a deadlock; the server then fails one of them, which changes nothing and
+// can be retried.
+//
 // Only a *verify.Result can be added, and only verify makes one, so unverified statements are
 // never indexed. A nil or zero result fails with a *ResultError wrapping ErrNotVerified.
 func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {

@@ -15,7 +15,8 @@ import (
 )
 
 // Index is a queryable store of facts from verified provenance, in SQLite or PostgreSQL.
-// An Index is safe for concurrent use; several processes may share one PostgreSQL database.
+// An Index is safe for concurrent use, and several processes may share one database file or
+// PostgreSQL database. SQLite runs one operation of an Index at a time.
 type Index struct {
 	db      *sql.DB
 	dialect dialect
@@ -155,15 +156,22 @@ var migrations = [][]string{
 // SchemaVersion is the version of the schema this package creates and reads.
 const SchemaVersion = 1
 
-// migrate brings the schema to SchemaVersion in one transaction. Two processes that open a new
-// PostgreSQL database at the same moment may race; one of them then fails with ErrOpen and
-// can open again.
+// migrateLock is the PostgreSQL advisory lock key that serializes migrations, so that
+// processes opening one database at the same moment create its schema once.
+const migrateLock = 0x70726f766b6964 // "provkid"
+
+// migrate brings the schema to SchemaVersion in one transaction.
 func (ix *Index) migrate(ctx context.Context) error {
 	tx, err := ix.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if ix.dialect.numbered {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
+			return fmt.Errorf("lock for migration: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_version: %w", err)
 	}

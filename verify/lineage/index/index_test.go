@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,6 +129,21 @@ func TestIndex(t *testing.T) {
 			t.Run("queries", func(t *testing.T) { testQueries(t, ix, f) })
 			t.Run("signatures", func(t *testing.T) { testSignatures(t, ix, f) })
 			t.Run("idempotent", func(t *testing.T) { testIdempotent(t, ix, f) })
+			t.Run("concurrent", func(t *testing.T) {
+				before := counts(t, ix)
+				var wg sync.WaitGroup
+				errs := make([]error, 4)
+				for i := range errs {
+					wg.Go(func() { errs[i] = ix.Add(t.Context(), f.all()...) })
+				}
+				wg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					t.Fatal(err)
+				}
+				if got := counts(t, ix); !equalCounts(got, before) {
+					t.Errorf("after concurrent adds: rows %v, want %v", got, before)
+				}
+			})
 			t.Run("reopen", func(t *testing.T) {
 				before := counts(t, ix)
 				again := reopen(t)
@@ -385,5 +401,27 @@ func TestFactsFastPath(t *testing.T) {
 		if name != "scan" && (len(fast.params) == 0 || len(fast.materials) == 0 || fast.builderID == "") {
 			t.Errorf("%s: facts %+v lack parameters, materials or builder", name, fast)
 		}
+	}
+}
+
+// TestOpenPostgresConcurrently opens one new database from several connections at once: the
+// schema is created once, and every open succeeds.
+func TestOpenPostgresConcurrently(t *testing.T) {
+	dsn := postgresSchema(t, testenv.Postgres(t))
+	var wg sync.WaitGroup
+	ixs := make([]*Index, 4)
+	errs := make([]error, len(ixs))
+	for i := range ixs {
+		wg.Go(func() { ixs[i], errs[i] = OpenPostgres(t.Context(), dsn) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	for _, ix := range ixs {
+		if got := counts(t, ix)["schema_version"]; got != 1 {
+			t.Errorf("%d schema_version rows, want 1", got)
+		}
+		ix.Close()
 	}
 }
