@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/provkit/provkit/verify"
 )
@@ -11,15 +12,80 @@ import (
 // The ingestion statements. A statement or signature that is present is not inserted again,
 // which makes Add idempotent; a statement's subjects, materials and parameters are inserted
 // only with the statement.
-const (
-	insertStatement = `INSERT INTO statements (id, predicate_type, build_type, builder_id, source_repository, source_commit)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
-	insertSubject   = `INSERT INTO subjects (statement_id, digest, name) VALUES (?, ?, ?)`
-	insertMaterial  = `INSERT INTO materials (statement_id, digest) VALUES (?, ?)`
-	insertParameter = `INSERT INTO parameters (statement_id, path, value) VALUES (?, ?, ?)`
-	insertSignature = `INSERT INTO signatures (statement_id, signer, key_id, issuer, san, signed_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+const insertStatement = `INSERT INTO statements (id, predicate_type, build_type, builder_id, source_repository, source_commit)
+	VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+
+// rowsTable is a table whose rows Add writes in batches of batchRows, one INSERT of many rows
+// each, which costs far less per row than an INSERT of one row.
+type rowsTable struct {
+	name, columns, suffix string
+	n                     int // columns
+}
+
+var (
+	subjectRows   = rowsTable{name: "subjects", columns: "statement_id, digest, name", n: 3}
+	materialRows  = rowsTable{name: "materials", columns: "statement_id, digest", n: 2}
+	parameterRows = rowsTable{name: "parameters", columns: "statement_id, path, value", n: 3}
+	signatureRows = rowsTable{name: "signatures", columns: "statement_id, signer, key_id, issuer, san, signed_at", n: 6, suffix: " ON CONFLICT DO NOTHING"}
 )
+
+const batchRows = 64
+
+// insert returns the INSERT of rows rows into t, with ? placeholders.
+func (t rowsTable) insert(rows int) string {
+	tuple := "(" + strings.Repeat("?, ", t.n-1) + "?)"
+	return "INSERT INTO " + t.name + " (" + t.columns + ") VALUES " + strings.Repeat(tuple+", ", rows-1) + tuple + t.suffix
+}
+
+// batch gathers the rows of one table and writes them batchRows at a time.
+type batch struct {
+	table     rowsTable
+	many, one *sql.Stmt
+	args      []any
+}
+
+func (ix *Index) newBatch(ctx context.Context, tx *sql.Tx, t rowsTable) (*batch, error) {
+	many, err := tx.PrepareContext(ctx, ix.dialect.bind(t.insert(batchRows)))
+	if err != nil {
+		return nil, fmt.Errorf("index: add: prepare %s: %w", t.name, err)
+	}
+	one, err := tx.PrepareContext(ctx, ix.dialect.bind(t.insert(1)))
+	if err != nil {
+		many.Close()
+		return nil, fmt.Errorf("index: add: prepare %s: %w", t.name, err)
+	}
+	return &batch{table: t, many: many, one: one, args: make([]any, 0, batchRows*t.n)}, nil
+}
+
+func (b *batch) close() {
+	b.many.Close()
+	b.one.Close()
+}
+
+// add appends one row, and writes the batch when it is full.
+func (b *batch) add(ctx context.Context, row ...any) error {
+	b.args = append(b.args, row...)
+	if len(b.args) < batchRows*b.table.n {
+		return nil
+	}
+	_, err := b.many.ExecContext(ctx, b.args...)
+	b.args = b.args[:0]
+	if err != nil {
+		return fmt.Errorf("index: add %s: %w", b.table.name, err)
+	}
+	return nil
+}
+
+// flush writes the rows of a part-full batch, one at a time.
+func (b *batch) flush(ctx context.Context) error {
+	for len(b.args) > 0 {
+		if _, err := b.one.ExecContext(ctx, b.args[:b.table.n]...); err != nil {
+			return fmt.Errorf("index: add %s: %w", b.table.name, err)
+		}
+		b.args = b.args[b.table.n:]
+	}
+	return nil
+}
 
 // Add indexes verified results in one transaction: all of them or, on error, none. A statement
 // is keyed by the sha256 digest of its canonical form (provenance.Marshal), so adding a result
@@ -76,14 +142,21 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		return fmt.Errorf("index: add: %w", err)
 	}
 	defer tx.Rollback()
-	var stmts [5]*sql.Stmt
-	for i, q := range []string{insertStatement, insertSubject, insertMaterial, insertParameter, insertSignature} {
-		if stmts[i], err = tx.PrepareContext(ctx, ix.dialect.bind(q)); err != nil {
-			return fmt.Errorf("index: add: prepare: %w", err)
-		}
-		defer stmts[i].Close()
+	st, err := tx.PrepareContext(ctx, ix.dialect.bind(insertStatement))
+	if err != nil {
+		return fmt.Errorf("index: add: prepare statements: %w", err)
 	}
-	st, sub, mat, par, sig := stmts[0], stmts[1], stmts[2], stmts[3], stmts[4]
+	defer st.Close()
+	var sub, mat, par, sig *batch
+	for _, x := range []struct {
+		b **batch
+		t rowsTable
+	}{{&sub, subjectRows}, {&mat, materialRows}, {&par, parameterRows}, {&sig, signatureRows}} {
+		if *x.b, err = ix.newBatch(ctx, tx, x.t); err != nil {
+			return err
+		}
+		defer (*x.b).close()
+	}
 	i := 0
 	for it := range items {
 		if it.err != nil {
@@ -101,26 +174,31 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		if n > 0 {
 			// A new statement: its facts never change, so they are written once.
 			for _, s := range f.subjects {
-				if _, err := sub.ExecContext(ctx, id, s.digest.String(), s.name); err != nil {
-					return fmt.Errorf("index: add subject %s of %s: %w", s.digest, id, err)
+				if err := sub.add(ctx, id, s.digest.String(), s.name); err != nil {
+					return err
 				}
 			}
 			for _, m := range f.materials {
-				if _, err := mat.ExecContext(ctx, id, m.String()); err != nil {
-					return fmt.Errorf("index: add material %s of %s: %w", m, id, err)
+				if err := mat.add(ctx, id, m.String()); err != nil {
+					return err
 				}
 			}
 			for _, p := range f.params {
-				if _, err := par.ExecContext(ctx, id, p[0], p[1]); err != nil {
-					return fmt.Errorf("index: add parameter %s of %s: %w", p[0], id, err)
+				if err := par.add(ctx, id, p[0], p[1]); err != nil {
+					return err
 				}
 			}
 		}
 		s := it.s
-		if _, err := sig.ExecContext(ctx, id, s.label, s.keyID, s.issuer, s.san, s.signedAt); err != nil {
-			return fmt.Errorf("index: add signature of %s: %w", id, err)
+		if err := sig.add(ctx, id, s.label, s.keyID, s.issuer, s.san, s.signedAt); err != nil {
+			return err
 		}
 		i++
+	}
+	for _, b := range []*batch{sub, mat, par, sig} {
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("index: add: commit: %w", err)

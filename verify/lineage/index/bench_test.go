@@ -16,7 +16,7 @@ import (
 
 // benchResults signs and verifies n workflow steps, a chain in which each step reads the
 // previous step's output and a shared dataset, with parameters and a command.
-func benchResults(b *testing.B, n int) []*verify.Result {
+func benchResults(b testing.TB, n int) []*verify.Result {
 	b.Helper()
 	key := newKey(b)
 	keys, err := verify.TrustedKeys(verify.PublicKey{ID: "alice", Key: key.Public()})

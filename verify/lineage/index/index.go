@@ -61,6 +61,8 @@ func OpenSQLite(ctx context.Context, path string) (*Index, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	// 64 MiB of page cache, so that a large Add does not spill pages to the log mid-transaction.
 	q.Add("_pragma", "cache_size(-65536)")
+	// Statement journals in memory: a multi-row INSERT keeps one, to undo itself on failure.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {

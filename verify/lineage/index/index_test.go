@@ -116,6 +116,7 @@ func sorted(as ...Artifact) []Artifact {
 
 func TestIndex(t *testing.T) {
 	f := newFixture(t)
+	chain := benchResults(t, 3*batchRows+5)
 	if !errors.Is(f.forgedErr, verify.ErrVerification) {
 		t.Fatalf("forged step: got %v, want an error wrapping verify.ErrVerification", f.forgedErr)
 	}
@@ -142,6 +143,47 @@ func TestIndex(t *testing.T) {
 				}
 				if got := counts(t, ix); !equalCounts(got, before) {
 					t.Errorf("after concurrent adds: rows %v, want %v", got, before)
+				}
+			})
+			t.Run("batches", func(t *testing.T) {
+				// More rows than one batch holds, in every table.
+				const n = 3*batchRows + 5
+				before := counts(t, ix)
+				if err := ix.Add(t.Context(), chain...); err != nil {
+					t.Fatal(err)
+				}
+				want := maps(before)
+				want["statements"] += n
+				want["signatures"] += n
+				want["subjects"] += n
+				want["materials"] += 3 * n // image, previous output, dataset
+				got := counts(t, ix)
+				if got["parameters"] < before["parameters"]+11*n {
+					t.Errorf("%d parameter rows, want at least %d", got["parameters"], before["parameters"]+11*n)
+				}
+				want["parameters"] = got["parameters"]
+				if !equalCounts(got, want) {
+					t.Errorf("rows %v, want %v", got, want)
+				}
+				if err := ix.Add(t.Context(), chain...); err != nil {
+					t.Fatal(err)
+				}
+				if again := counts(t, ix); !equalCounts(again, got) {
+					t.Errorf("after adding the chain again: rows %v, want %v", again, got)
+				}
+				found, err := ix.Find(t.Context(), Query{Parameters: map[string]string{"parameters.seed": "57", "parameters.threshold": "0.25"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(found) != 1 || found[0].Name != "output-57" || found[0].Digest != digest.FromString("output-57") {
+					t.Errorf("Find(seed 57) = %v, want output-57", found)
+				}
+				found, err = ix.Find(t.Context(), Query{Material: digest.FromString("dataset")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(found) != n || !slices.IsSortedFunc(found, func(x, y Artifact) int { return cmp.Compare(x.Digest, y.Digest) }) {
+					t.Errorf("Find(dataset): %d artifacts, sorted %v; want %d, sorted", len(found), slices.IsSortedFunc(found, func(x, y Artifact) int { return cmp.Compare(x.Digest, y.Digest) }), n)
 				}
 			})
 			t.Run("reopen", func(t *testing.T) {
