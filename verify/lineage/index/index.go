@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	// The pure-Go SQLite driver; it registers the database/sql driver "sqlite".
 	_ "modernc.org/sqlite"
 )
@@ -83,7 +84,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Index, error) {
 	if err != nil {
 		return nil, &OpenError{Backend: "postgres", Err: err}
 	}
-	db := sql.OpenDB(pgConnector{config: config})
+	db := stdlib.OpenDB(*config)
 	return open(ctx, db, dialect{name: "postgres", numbered: true})
 }
 
