@@ -1,7 +1,6 @@
 package sign_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -10,7 +9,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,40 +56,8 @@ func startRekorV2(t *testing.T) (string, *root.TransparencyLog) {
 	cmd := exec.Command(bin, "serve", "--hostname", rekorOrigin, "--storage-dir", storage, "--signer-filepath", keyPath,
 		"--http-address", "127.0.0.1", "--http-port", port, "--grpc-address", "127.0.0.1", "--grpc-port", freePort(t),
 		"--http-metrics-port", freePort(t), "--batch-max-age", "50ms", "--checkpoint-interval", "200ms")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start rekor: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("rekor output:\n%s", logs.String())
-		}
-	})
 	url := "http://127.0.0.1:" + port
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("rekor exited:\n%s", logs.String())
-		default:
-		}
-		resp, err := http.Get(url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rekor not ready after 60s: %v\n%s", err, logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	startServer(t, "rekor", cmd, url+"/healthz")
 	_, logID, err := note.KeyHash(rekorOrigin, logKey.Public())
 	if err != nil {
 		t.Fatal(err)
