@@ -21,6 +21,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/provkit/provkit/examples/internal/gate"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/verify"
@@ -65,27 +66,11 @@ type row struct {
 // run verifies and gates every image, prints the summary, and returns an error wrapping
 // policy.ErrDenied when any image is denied.
 func run(ctx context.Context, w io.Writer, o options) error {
-	pol, err := loadPolicy(o.policyPath)
+	pol, err := gate.LoadPolicy(o.policyPath)
 	if err != nil {
 		return err
 	}
-	keyData, err := os.ReadFile(o.keyPath)
-	if err != nil {
-		return err
-	}
-	key, err := verify.ParsePublicKeyPEM("trusted", keyData)
-	if err != nil {
-		return fmt.Errorf("key %s: %w", o.keyPath, err)
-	}
-	keys, err := verify.TrustedKeys(key)
-	if err != nil {
-		return err
-	}
-	var vopts []verify.Option
-	if o.insecureIgnoreTlog {
-		vopts = append(vopts, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
-	}
-	verifier, err := verify.New(keys, vopts...)
+	verifier, err := gate.KeyVerifier(o.keyPath, o.insecureIgnoreTlog)
 	if err != nil {
 		return err
 	}
@@ -101,7 +86,7 @@ func run(ctx context.Context, w io.Writer, o options) error {
 		found, d, err := fetchAttestations(ctx, image, o.plainHTTP)
 		rows[i].digest, rows[i].err = d, err
 		for _, item := range found {
-			item.Identity = verify.KeyIDs("trusted")
+			item.Identity = verify.KeyIDs(gate.KeyID)
 			items = append(items, item)
 			owner = append(owner, i)
 		}
@@ -139,15 +124,11 @@ func run(ctx context.Context, w io.Writer, o options) error {
 // fetchAttestations resolves image and fetches its signed attestations as verification items
 // about its digest (cosign's legacy ".att" layers with their annotations).
 func fetchAttestations(ctx context.Context, image string, plainHTTP bool) ([]verify.Item, digest.Digest, error) {
-	repo, ref, err := splitReference(image)
+	repo, ref, err := gate.SplitReference(image)
 	if err != nil {
 		return nil, "", err
 	}
-	var opts []oras.Option
-	if plainHTTP {
-		opts = append(opts, oras.WithPlainHTTPUnsafe())
-	}
-	store, err := oras.NewRemote(repo, opts...)
+	store, err := gate.OpenRemote(repo, plainHTTP)
 	if err != nil {
 		return nil, "", err
 	}
@@ -178,35 +159,6 @@ func fetchAttestations(ctx context.Context, image string, plainHTTP bool) ([]ver
 		items = append(items, item)
 	}
 	return items, desc.Digest, nil
-}
-
-// splitReference splits host[:port]/repo[:tag|@digest] into the repository and the tag or digest.
-func splitReference(s string) (repo, ref string, err error) {
-	if at := strings.LastIndex(s, "@"); at >= 0 {
-		repo, ref = s[:at], s[at+1:]
-	} else if colon := strings.LastIndex(s, ":"); colon > strings.LastIndex(s, "/") {
-		repo, ref = s[:colon], s[colon+1:]
-	} else {
-		repo, ref = s, "latest"
-	}
-	if !strings.Contains(repo, "/") || ref == "" {
-		return "", "", fmt.Errorf("image %q: want host[:port]/repo[:tag|@digest]", s)
-	}
-	return repo, ref, nil
-}
-
-// loadPolicy reads and compiles the policy file.
-func loadPolicy(path string) (*policy.Policy, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	pol, err := policy.Load(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return pol, nil
 }
 
 // printSummary prints one line per image: verdict, how many attestations verified, and why.

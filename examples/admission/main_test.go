@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
 
-	intoto "github.com/in-toto/attestation/go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,8 +15,6 @@ import (
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
-	"github.com/provkit/provkit/provenance"
-	"github.com/provkit/provkit/provenance/collect"
 	"github.com/provkit/provkit/sign"
 )
 
@@ -31,23 +27,6 @@ func pushImage(t *testing.T, host, repo, body string) (*oras.Store, ocispec.Desc
 	return s, desc
 }
 
-// attest signs SLSA provenance from builder about image with key and attaches it.
-func attest(t *testing.T, s *oras.Store, repo string, image ocispec.Descriptor, key crypto.Signer, builder string) {
-	t.Helper()
-	subject, err := provenance.SubjectFromDescriptor(repo, image)
-	require.NoError(t, err)
-	build := &provenance.Build{BuildType: collect.BuildTypeV1, BuilderID: builder,
-		ExternalParameters: map[string]any{"source": "git+https://git.example/app@refs/heads/main"}}
-	st, err := build.Statement([]*intoto.ResourceDescriptor{subject})
-	require.NoError(t, err)
-	signer, err := sign.NewKeySigner(key)
-	require.NoError(t, err)
-	b, err := signer.Sign(context.Background(), st)
-	require.NoError(t, err)
-	_, err = s.Attach(context.Background(), image, b)
-	require.NoError(t, err)
-}
-
 func TestAdmissionBatch(t *testing.T) {
 	host := testenv.OlaregServer(t)
 	trusted, err := sign.GenerateKeyPair(0, nil)
@@ -58,11 +37,11 @@ func TestAdmissionBatch(t *testing.T) {
 	require.NoError(t, os.WriteFile(pub, trusted.PublicPEM, 0o644))
 
 	s, img := pushImage(t, host, "team/good", "good")
-	attest(t, s, host+"/team/good", img, trusted.Signer, "https://ci.example/builder")
+	testenv.AttestSLSA(t, s, host+"/team/good", img, trusted.Signer, "https://ci.example/builder")
 	s, img = pushImage(t, host, "team/laptop", "laptop")
-	attest(t, s, host+"/team/laptop", img, trusted.Signer, "https://laptop.example/alice")
+	testenv.AttestSLSA(t, s, host+"/team/laptop", img, trusted.Signer, "https://laptop.example/alice")
 	s, img = pushImage(t, host, "team/forged", "forged")
-	attest(t, s, host+"/team/forged", img, other.Signer, "https://ci.example/builder")
+	testenv.AttestSLSA(t, s, host+"/team/forged", img, other.Signer, "https://ci.example/builder")
 	pushImage(t, host, "team/bare", "bare")
 
 	images := []string{host + "/team/good:v1", host + "/team/laptop:v1", host + "/team/forged:v1", host + "/team/bare:v1", host + "/team/missing:v1"}

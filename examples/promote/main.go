@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/provkit/provkit/examples/internal/gate"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/sign"
@@ -63,11 +64,11 @@ type options struct {
 // run promotes o.from to o.to when the policy's o.env profile allows it. A denial is returned
 // as the policy's *policy.DeniedError, wrapping policy.ErrDenied.
 func run(ctx context.Context, w io.Writer, o options) error {
-	pol, err := loadPolicy(o.policyPath)
+	pol, err := gate.LoadPolicy(o.policyPath)
 	if err != nil {
 		return err
 	}
-	verifier, err := newVerifier(o.keyPath, o.insecureIgnoreTlog)
+	verifier, err := gate.KeyVerifier(o.keyPath, o.insecureIgnoreTlog)
 	if err != nil {
 		return err
 	}
@@ -79,22 +80,22 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	srcRepo, srcRef, err := splitReference(o.from)
+	srcRepo, srcRef, err := gate.SplitReference(o.from)
 	if err != nil {
 		return err
 	}
-	dstRepo, dstRef, err := splitReference(o.to)
+	dstRepo, dstRef, err := gate.SplitReference(o.to)
 	if err != nil {
 		return err
 	}
 	if strings.HasPrefix(dstRef, "sha256:") {
 		return fmt.Errorf("-to %s: name a tag, not a digest", o.to)
 	}
-	src, err := openRemote(srcRepo, o.plainHTTP)
+	src, err := gate.OpenRemote(srcRepo, o.plainHTTP)
 	if err != nil {
 		return err
 	}
-	dst, err := openRemote(dstRepo, o.plainHTTP)
+	dst, err := gate.OpenRemote(dstRepo, o.plainHTTP)
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,7 @@ func run(ctx context.Context, w io.Writer, o options) error {
 		if err != nil {
 			return fmt.Errorf("fetch %s: %w", a.Manifest.Digest, err)
 		}
-		item := verify.Item{Bundle: b, Subject: image.Digest, Identity: verify.KeyIDs("trusted")}
+		item := verify.Item{Bundle: b, Subject: image.Digest, Identity: verify.KeyIDs(gate.KeyID)}
 		if a.Source == oras.SourceCosignAttTag {
 			item.Annotations = map[string]string{}
 			for k, v := range a.Layer.Annotations {
@@ -182,63 +183,4 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	fmt.Fprintf(w, "copied   %s:%s@%s\n", dstRepo, dstRef, copied.Digest)
 	fmt.Fprintf(w, "vsa      %s\n", attached.Digest)
 	return nil
-}
-
-// newVerifier trusts the public key in path, under the id "trusted".
-func newVerifier(path string, insecureIgnoreTlog bool) (*verify.Verifier, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	key, err := verify.ParsePublicKeyPEM("trusted", data)
-	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", path, err)
-	}
-	keys, err := verify.TrustedKeys(key)
-	if err != nil {
-		return nil, err
-	}
-	var opts []verify.Option
-	if insecureIgnoreTlog {
-		opts = append(opts, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
-	}
-	return verify.New(keys, opts...)
-}
-
-// openRemote opens a registry repository.
-func openRemote(repo string, plainHTTP bool) (*oras.Store, error) {
-	var opts []oras.Option
-	if plainHTTP {
-		opts = append(opts, oras.WithPlainHTTPUnsafe())
-	}
-	return oras.NewRemote(repo, opts...)
-}
-
-// splitReference splits host[:port]/repo[:tag|@digest] into the repository and the tag or digest.
-func splitReference(s string) (repo, ref string, err error) {
-	if at := strings.LastIndex(s, "@"); at >= 0 {
-		repo, ref = s[:at], s[at+1:]
-	} else if colon := strings.LastIndex(s, ":"); colon > strings.LastIndex(s, "/") {
-		repo, ref = s[:colon], s[colon+1:]
-	} else {
-		repo, ref = s, "latest"
-	}
-	if !strings.Contains(repo, "/") || ref == "" {
-		return "", "", fmt.Errorf("reference %q: want host[:port]/repo[:tag|@digest]", s)
-	}
-	return repo, ref, nil
-}
-
-// loadPolicy reads and compiles the policy file.
-func loadPolicy(path string) (*policy.Policy, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	pol, err := policy.Load(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return pol, nil
 }

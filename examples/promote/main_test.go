@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"os"
 	"path/filepath"
 
 	"testing"
 
-	intoto "github.com/in-toto/attestation/go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,7 +16,6 @@ import (
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/provenance"
-	"github.com/provkit/provkit/provenance/collect"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
 )
@@ -30,23 +27,6 @@ func pushImage(t *testing.T, host, repo, body string) (*oras.Store, ocispec.Desc
 	require.NoError(t, err)
 	desc := testenv.PushImage(t, s.Target(), "v1", body)
 	return s, desc
-}
-
-// attest signs SLSA provenance from builder about image with key and attaches it.
-func attest(t *testing.T, s *oras.Store, repo string, image ocispec.Descriptor, key crypto.Signer, builder string) {
-	t.Helper()
-	subject, err := provenance.SubjectFromDescriptor(repo, image)
-	require.NoError(t, err)
-	build := &provenance.Build{BuildType: collect.BuildTypeV1, BuilderID: builder,
-		ExternalParameters: map[string]any{"source": "git+https://git.example/app@refs/heads/main"}}
-	st, err := build.Statement([]*intoto.ResourceDescriptor{subject})
-	require.NoError(t, err)
-	signer, err := sign.NewKeySigner(key)
-	require.NoError(t, err)
-	b, err := signer.Sign(context.Background(), st)
-	require.NoError(t, err)
-	_, err = s.Attach(context.Background(), image, b)
-	require.NoError(t, err)
 }
 
 func TestPromote(t *testing.T) {
@@ -65,7 +45,7 @@ func TestPromote(t *testing.T) {
 
 	t.Run("Allowed", func(t *testing.T) {
 		s, image := pushImage(t, host, "dev/app", "from ci")
-		attest(t, s, host+"/dev/app", image, builderKey.Signer, "https://ci.example/builder")
+		testenv.AttestSLSA(t, s, host+"/dev/app", image, builderKey.Signer, "https://ci.example/builder")
 		o := base
 		o.from, o.to = host+"/dev/app:v1", host+"/prod/app:1.0"
 		var out bytes.Buffer
@@ -112,7 +92,7 @@ func TestPromote(t *testing.T) {
 
 	t.Run("DeniedIsNotCopied", func(t *testing.T) {
 		s, image := pushImage(t, host, "dev/tool", "from a laptop")
-		attest(t, s, host+"/dev/tool", image, builderKey.Signer, "https://laptop.example/alice")
+		testenv.AttestSLSA(t, s, host+"/dev/tool", image, builderKey.Signer, "https://laptop.example/alice")
 		o := base
 		o.from, o.to = host+"/dev/tool:v1", host+"/prod/tool:1.0"
 		var out bytes.Buffer
