@@ -31,6 +31,12 @@ var (
 		"google.golang.org/protobuf",
 	}
 	provkitUpper = []string{module + "/sign", module + "/verify", module + "/policy", module + "/oras"}
+	// modelLayer is the rule of provenance's sub-packages: the model and nothing that signs,
+	// verifies or talks to a registry.
+	modelLayer = layer{
+		allow: append([]string{module + "/provenance"}, modelDeps...),
+		deny:  append([]string{"github.com/sigstore", "oras.land"}, provkitUpper...),
+	}
 )
 
 // layers is the dependency direction of ../shared/STYLE.md: the model at the bottom, sign and
@@ -42,14 +48,11 @@ var layers = map[string]layer{
 		allow: modelDeps,
 		deny:  append([]string{"github.com/sigstore", "oras.land"}, provkitUpper...),
 	},
-	"provenance/collect": {
-		allow: append([]string{module + "/provenance"}, modelDeps...),
-		deny:  append([]string{"github.com/sigstore", "oras.land"}, provkitUpper...),
-	},
-	"provenance/workflow": {
-		allow: append([]string{module + "/provenance"}, modelDeps...),
-		deny:  append([]string{"github.com/sigstore", "oras.land"}, provkitUpper...),
-	},
+	"provenance/collect":  modelLayer,
+	"provenance/workflow": modelLayer,
+	"provenance/diff":     modelLayer,
+	"provenance/rebuild":  modelLayer,
+	"provenance/release":  modelLayer,
 	"sign": {
 		deny: []string{module + "/verify", module + "/policy", module + "/oras", "oras.land"},
 	},
