@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
@@ -20,19 +19,12 @@ import (
 
 // verifyFlags are the flags of "provctl verify".
 type verifyFlags struct {
-	key                string
-	identity           string
-	identityRegexp     string
-	issuer             string
-	issuerRegexp       string
-	trustedRoot        string
-	typ                string
-	policy             string
-	env                string
-	insecureIgnoreTlog bool
-	plainHTTP          bool
-	layout             bool
-	output             string
+	trustFlags
+	policy    string
+	env       string
+	plainHTTP bool
+	layout    bool
+	output    string
 }
 
 // verifiedAttestation is one attestation's verification outcome, as verify prints it.
@@ -76,17 +68,9 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	var f verifyFlags
 	fset := newFlagSet("verify", stderr, "verify (--key FILE | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y --trusted-root FILE)\n"+
 		"    [--type URI] [--policy FILE] [--env NAME] [--insecure-ignore-tlog] [--plain-http] [--oci-layout] [--output json] REF")
-	fset.StringVar(&f.key, "key", "", "trusted key: cosign.pub or PEM public key, or a private key whose public half is trusted")
-	fset.StringVar(&f.identity, "certificate-identity", "", "keyless: the signing certificate's identity (email, URI)")
-	fset.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the certificate's identity matches")
-	fset.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer of the certificate")
-	fset.StringVar(&f.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regular expression the OIDC issuer matches")
-	fset.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `file` (required for keyless)")
-	fset.StringVar(&f.typ, "type", "", "accept only this predicate type `URI` (or cosign name, such as slsaprovenance1)")
+	f.trustFlags.register(fset)
 	fset.StringVar(&f.policy, "policy", "", "policy `file` to decide with after verification")
 	fset.StringVar(&f.env, "env", "", "policy environment `name` to gate for (default: enforce every rule)")
-	fset.BoolVar(&f.insecureIgnoreTlog, "insecure-ignore-tlog", false,
-		"accept signatures with no transparency-log entry, and key signatures with no timestamp at all, as cosign's flag of this name does")
 	fset.BoolVar(&f.plainHTTP, "plain-http", false, "talk plain HTTP to the registry (loopback only)")
 	fset.BoolVar(&f.layout, "oci-layout", false, "REF is an OCI layout: PATH[:tag|@digest]")
 	fset.StringVar(&f.output, "output", "text", "output `format`: text or json")
@@ -98,7 +82,13 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if err != nil {
 		return err
 	}
-	verifier, identity, err := f.verifier(env)
+	if f.output != "text" && f.output != "json" {
+		return usagef("verify: --output must be text or json, not %q", f.output)
+	}
+	if f.env != "" && f.policy == "" {
+		return usagef("verify: --env needs --policy")
+	}
+	verifier, identity, err := f.verifier("verify", env)
 	if err != nil {
 		return err
 	}
@@ -200,75 +190,6 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		return &exitError{exitFailed}
 	}
 	return nil
-}
-
-// verifier builds the Verifier and the expected identity the flags describe.
-func (f *verifyFlags) verifier(env map[string]string) (*verify.Verifier, verify.Identity, error) {
-	keyless := f.identity != "" || f.identityRegexp != "" || f.issuer != "" || f.issuerRegexp != "" || f.trustedRoot != ""
-	if f.output != "text" && f.output != "json" {
-		return nil, verify.Identity{}, usagef("verify: --output must be text or json, not %q", f.output)
-	}
-	if f.env != "" && f.policy == "" {
-		return nil, verify.Identity{}, usagef("verify: --env needs --policy")
-	}
-	var opts []verify.Option
-	if f.typ != "" {
-		opts = append(opts, verify.WithPredicateTypes(predicateType(f.typ)))
-	}
-	if f.insecureIgnoreTlog {
-		opts = append(opts, verify.WithoutTransparencyLogUnsafe())
-	}
-	var (
-		trusted  root.TrustedMaterial
-		identity verify.Identity
-	)
-	switch {
-	case f.key != "" && keyless:
-		return nil, identity, usagef("verify: --key and the keyless flags (--certificate-*, --trusted-root) exclude each other")
-	case f.key != "":
-		key, err := loadTrustedKey(f.key, env)
-		if err != nil {
-			return nil, identity, err
-		}
-		keys, err := verify.TrustedKeys(key)
-		if err != nil {
-			return nil, identity, configError(err)
-		}
-		trusted, identity = keys, verify.KeyIDs(key.ID)
-		if f.insecureIgnoreTlog {
-			opts = append(opts, verify.WithUntimestampedKeysUnsafe())
-		}
-	case keyless:
-		if (f.identity == "") == (f.identityRegexp == "") {
-			return nil, identity, usagef("verify: give one of --certificate-identity and --certificate-identity-regexp")
-		}
-		if (f.issuer == "") == (f.issuerRegexp == "") {
-			return nil, identity, usagef("verify: give one of --certificate-oidc-issuer and --certificate-oidc-issuer-regexp")
-		}
-		if f.trustedRoot == "" {
-			return nil, identity, usagef("verify: keyless verification needs --trusted-root")
-		}
-		var err error
-		identity, err = verify.Certificates(verify.CertificateMatch{
-			Issuer: f.issuer, IssuerRegexp: f.issuerRegexp,
-			SubjectAlternativeName: f.identity, SubjectAlternativeNameRegexp: f.identityRegexp,
-		})
-		if err != nil {
-			return nil, identity, configError(err)
-		}
-		tr, err := verify.LoadTrustedRoot(f.trustedRoot)
-		if err != nil {
-			return nil, identity, configError(err)
-		}
-		trusted = tr
-	default:
-		return nil, identity, usagef("verify: give --key, or --certificate-identity[-regexp], --certificate-oidc-issuer[-regexp] and --trusted-root")
-	}
-	v, err := verify.New(trusted, opts...)
-	if err != nil {
-		return nil, identity, configError(err)
-	}
-	return v, identity, nil
 }
 
 // loadPolicy loads --policy and checks --env against it; it returns nil without --policy.
