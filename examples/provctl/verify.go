@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
@@ -101,40 +103,15 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if err != nil {
 		return err
 	}
-	found, err := store.Discover(ctx, image, oras.Query{SkipNested: true})
-	if err != nil {
-		return fmt.Errorf("discover %s: %w", ref, err)
-	}
 	wantType := predicateType(f.typ)
-	var (
-		items []verify.Item
-		tried []oras.Attestation
-	)
-	for _, a := range found {
-		if !a.Signed || a.Source == oras.SourceCosignSigTag {
-			continue // unsigned claims and image signatures are not attestations to verify
-		}
-		if wantType != "" && a.PredicateType != "" && a.PredicateType != wantType {
-			continue
-		}
-		b, err := store.FetchAttestation(ctx, a)
-		if err != nil {
-			return fmt.Errorf("fetch %s: %w", a.Manifest.Digest, err)
-		}
-		item := verify.Item{Bundle: b, Subject: image.Digest, Identity: identity}
-		if a.Source == oras.SourceCosignAttTag {
-			item.Annotations = map[string]string{}
-			for k, v := range a.Layer.Annotations {
-				item.Annotations[k] = v
-			}
-		}
-		items = append(items, item)
-		tried = append(tried, a)
+	tried, items, outcomes, err := verifyAttached(ctx, store, image, image.Digest, verifier, identity, wantType)
+	if err != nil {
+		return err
 	}
 
 	out := verifyOutput{Reference: pos[0], Digest: image.Digest, Attestations: []verifiedAttestation{}}
 	var results []*verify.Result
-	for i, o := range verifier.VerifyAll(ctx, items, 4) {
+	for i, o := range outcomes {
 		a := tried[i]
 		va := verifiedAttestation{Manifest: a.Manifest.Digest, Source: a.Source, MediaType: items[i].Bundle.MediaType, PredicateType: a.PredicateType}
 		if o.Err != nil {
@@ -241,4 +218,37 @@ func printVerify(w io.Writer, ref reference, out verifyOutput) {
 		return
 	}
 	fmt.Fprintf(w, "verdict  %s: %s\n", out.Verdict, out.Reason)
+}
+
+// verifyAttached discovers the signed attestations of subject in store (of wantType, when not
+// empty), verifies each against artifact with v and id, and returns them with their items and
+// outcomes, index for index. Image signatures and unsigned claims are left out.
+func verifyAttached(ctx context.Context, store *oras.Store, subject ocispec.Descriptor, artifact digest.Digest, v *verify.Verifier, id verify.Identity, wantType string) ([]oras.Attestation, []verify.Item, []verify.Outcome, error) {
+	found, err := store.Discover(ctx, subject, oras.Query{SkipNested: true})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("discover %s: %w", subject.Digest, err)
+	}
+	var (
+		items []verify.Item
+		tried []oras.Attestation
+	)
+	for _, a := range found {
+		if !a.Signed || a.Source == oras.SourceCosignSigTag {
+			continue // unsigned claims and image signatures are not attestations to verify
+		}
+		if wantType != "" && a.PredicateType != "" && a.PredicateType != wantType {
+			continue
+		}
+		b, err := store.FetchAttestation(ctx, a)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("fetch %s: %w", a.Manifest.Digest, err)
+		}
+		item := verify.Item{Bundle: b, Subject: artifact, Identity: id}
+		if a.Source == oras.SourceCosignAttTag {
+			item.Annotations = maps.Clone(a.Layer.Annotations)
+		}
+		items = append(items, item)
+		tried = append(tried, a)
+	}
+	return tried, items, v.VerifyAll(ctx, items, 4), nil
 }
