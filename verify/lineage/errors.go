@@ -3,8 +3,12 @@ package lineage
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os/exec"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Sentinel errors. Compare with errors.Is; the typed errors below wrap them.
@@ -63,3 +67,106 @@ func (e *NoPathError) Error() string {
 
 // Unwrap returns ErrNoPath.
 func (e *NoPathError) Unwrap() error { return ErrNoPath }
+
+// Errors of Collect and WriteHTML.
+var (
+	// ErrCollect means Collect could not read or check the attestations of a store: a listing
+	// or a fetch failed, the context ended, or the verifier could not check the evidence (its
+	// configuration or trust material). It is never a verdict on the evidence itself: evidence
+	// that fails verification is Rejected, and Collect goes on.
+	ErrCollect = errors.New("lineage: cannot collect attestations")
+	// ErrNotAttestation means a referrer holds no signed attestation: it is an index, or its
+	// content is not a Sigstore bundle or DSSE envelope (an unsigned in-toto statement, an SBOM).
+	ErrNotAttestation = errors.New("lineage: not a signed attestation")
+	// ErrGraphviz means Graphviz's dot could not render the graph: it is not installed, it
+	// failed, or its output was over MaxSVGBytes.
+	ErrGraphviz = errors.New("lineage: Graphviz failed")
+	// ErrUnsafeSVG means the SVG dot wrote is not one WriteHTML embeds: it does not start with an
+	// <svg> element or an XML prolog, or it holds a script or a javascript: URL.
+	ErrUnsafeSVG = errors.New("lineage: unsafe SVG")
+)
+
+// CollectError reports what Collect was doing when it could not go on.
+type CollectError struct {
+	// Op is "check" (the arguments), "list", "fetch" or "verify".
+	Op string
+	// Subject is the manifest whose attestations were being collected.
+	Subject ocispec.Descriptor
+	// Attestation is the attestation being fetched or verified; zero for "check" and "list".
+	Attestation ocispec.Descriptor
+	// Err is the cause.
+	Err error
+}
+
+// Error implements error.
+func (e *CollectError) Error() string {
+	if e.Attestation.Digest != "" {
+		return fmt.Sprintf("lineage: %s attestation %s of %s: %v", e.Op, e.Attestation.Digest, e.Subject.Digest, e.Err)
+	}
+	return fmt.Sprintf("lineage: %s attestations of %s: %v", e.Op, e.Subject.Digest, e.Err)
+}
+
+// Unwrap returns ErrCollect and the cause.
+func (e *CollectError) Unwrap() []error { return []error{ErrCollect, e.Err} }
+
+// NotAttestationError reports a referrer that holds no signed attestation.
+type NotAttestationError struct {
+	// MediaType is the referrer's media type, or that of the content it holds.
+	MediaType string
+	// Err is the cause, such as an error wrapping verify.ErrUnsupportedMediaType; may be nil.
+	Err error
+}
+
+// Error implements error.
+func (e *NotAttestationError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("lineage: %q is not a signed attestation: %v", e.MediaType, e.Err)
+	}
+	return fmt.Sprintf("lineage: %q is not a signed attestation", e.MediaType)
+}
+
+// Unwrap returns ErrNotAttestation and the cause.
+func (e *NotAttestationError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrNotAttestation}
+	}
+	return []error{ErrNotAttestation, e.Err}
+}
+
+// GraphvizError reports that dot could not render the graph.
+type GraphvizError struct {
+	// Path is the dot program run, or "dot" when it was not found on PATH.
+	Path string
+	// Stderr is what dot wrote to its standard error, up to 64 KiB.
+	Stderr string
+	// Err is the cause: an error wrapping exec.ErrNotFound or fs.ErrNotExist when dot is not
+	// installed, the *exec.ExitError when it failed, or a *provenance.SizeError when its output
+	// was over MaxSVGBytes.
+	Err error
+}
+
+// Error implements error.
+func (e *GraphvizError) Error() string {
+	switch {
+	case errors.Is(e.Err, exec.ErrNotFound) || errors.Is(e.Err, fs.ErrNotExist):
+		return fmt.Sprintf("lineage: Graphviz dot not found at %s (install the graphviz package): %v", e.Path, e.Err)
+	case e.Stderr != "":
+		return fmt.Sprintf("lineage: Graphviz %s: %v: %s", e.Path, e.Err, strings.TrimSpace(e.Stderr))
+	}
+	return fmt.Sprintf("lineage: Graphviz %s: %v", e.Path, e.Err)
+}
+
+// Unwrap returns ErrGraphviz and the cause.
+func (e *GraphvizError) Unwrap() []error { return []error{ErrGraphviz, e.Err} }
+
+// UnsafeSVGError reports SVG that WriteHTML refused to embed.
+type UnsafeSVGError struct {
+	// Reason says what was found.
+	Reason string
+}
+
+// Error implements error.
+func (e *UnsafeSVGError) Error() string { return "lineage: unsafe SVG from Graphviz: " + e.Reason }
+
+// Unwrap returns ErrUnsafeSVG.
+func (e *UnsafeSVGError) Unwrap() error { return ErrUnsafeSVG }

@@ -1,0 +1,253 @@
+package lineage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/verify"
+)
+
+// Source is where Collect reads attestations: any provenance.Store backend (oras.Store for
+// registries, OCI layouts and memory) or anything else that lists and fetches them.
+type Source interface {
+	provenance.Lister
+	provenance.Fetcher
+}
+
+// Stored names an artifact and the manifest its attestations are attached to in a Source.
+type Stored struct {
+	// Subject is the manifest the attestations refer to.
+	Subject ocispec.Descriptor
+	// Artifact is the digest each attestation must name, sha256 or sha512. Empty means
+	// Subject.Digest: the artifact is the image itself. For a file stored as an OCI artifact
+	// (oras.Store.PushFile), it is the file's digest.
+	Artifact digest.Digest
+}
+
+// artifact returns the digest the attestations of s must name.
+func (s Stored) artifact() digest.Digest {
+	if s.Artifact != "" {
+		return s.Artifact
+	}
+	return s.Subject.Digest
+}
+
+// Rejected is an attestation Collect found and left out of the results: its evidence failed
+// verification (a forged or untrusted signature, the wrong signer, a statement about another
+// artifact: Err wraps verify.ErrVerification), or it holds no signed attestation (Err wraps
+// ErrNotAttestation).
+type Rejected struct {
+	// Subject is the manifest the attestation is attached to.
+	Subject ocispec.Descriptor
+	// Attestation is the attestation's descriptor, as the Source listed it.
+	Attestation ocispec.Descriptor
+	// Err is the reason.
+	Err error
+}
+
+// MarshalJSON encodes r as {"subject": descriptor, "attestation": descriptor, "reason": text},
+// the reason being Err's message.
+func (r Rejected) MarshalJSON() ([]byte, error) {
+	reason := ""
+	if r.Err != nil {
+		reason = r.Err.Error()
+	}
+	return json.Marshal(struct {
+		Subject     ocispec.Descriptor `json:"subject"`
+		Attestation ocispec.Descriptor `json:"attestation"`
+		Reason      string             `json:"reason"`
+	}{r.Subject, r.Attestation, reason})
+}
+
+// Collection is what Collect found: the results that verified, ready for New, and the
+// attestations it rejected, with their reasons.
+type Collection struct {
+	// Results are the verified attestations, in the order of the Stored arguments, then in the
+	// order the Source lists each subject's referrers.
+	Results []*verify.Result
+	// Rejected are the attestations that did not verify or are not signed attestations, in
+	// the same order.
+	Rejected []Rejected
+}
+
+// collectBatch is how many attestations Collect holds in memory at once: it fetches a batch,
+// verifies it, and lets its bundles go before the next.
+const collectBatch = 64
+
+// fetchWorkers is how many fetches Collect runs at once.
+const fetchWorkers = 8
+
+// Collect verifies every attestation attached to each stored subject and returns those that
+// verified, for New, with those that did not. For each Stored, in order, it lists the
+// subject's referrers of every artifact type, fetches them (eight at a time) and verifies them
+// with v.VerifyAll against the artifact digest and id, using as many workers as GOMAXPROCS, in
+// batches of 64 attestations; progress reported through verify.WithProgress counts within
+// each batch. A subject given twice is read once.
+//
+// Evidence that fails verification (errors wrapping verify.ErrVerification: a signature by an
+// untrusted key, another signer than id, a statement about another artifact, a fetched bundle
+// over provenance.MaxBundleBytes) and referrers that hold no signed attestation (an index, an
+// unsigned in-toto statement, an SBOM: *NotAttestationError) are Rejected, and Collect goes
+// on. Everything else means the evidence could not be read or checked, and fails Collect with
+// a *CollectError wrapping ErrCollect and the cause: a malformed Stored (Op "check", wrapping
+// verify.ErrInvalidSubject), a subject the Source does not hold (wrapping
+// provenance.ErrNotFound), a listing or fetch that fails, a configuration or trust material
+// error of v, or the end of ctx.
+//
+// Collect reads nothing but src. To build a graph from bundle files instead, read each file
+// into a provenance.Bundle, pair it with its artifact's digest in a verify.Item, call
+// v.VerifyAll and pass the results that verified to New (see the Example of New from files).
+func Collect(ctx context.Context, src Source, v *verify.Verifier, id verify.Identity, stored ...Stored) (*Collection, error) {
+	if src == nil || v == nil {
+		return nil, &CollectError{Op: "check", Err: errors.New("nil source or verifier")}
+	}
+	if id.IsZero() {
+		return nil, &CollectError{Op: "check", Err: fmt.Errorf("%w: the zero Identity accepts no signer", verify.ErrInvalidIdentity)}
+	}
+	type key struct{ subject, artifact digest.Digest }
+	seen := map[key]bool{}
+	var todo []Stored
+	for _, s := range stored {
+		if err := checkStored(s); err != nil {
+			return nil, &CollectError{Op: "check", Subject: s.Subject, Err: err}
+		}
+		k := key{s.Subject.Digest, s.artifact()}
+		if !seen[k] {
+			seen[k] = true
+			todo = append(todo, s)
+		}
+	}
+
+	c := &Collection{}
+	var jobs []job
+	for _, s := range todo {
+		refs, err := src.Referrers(ctx, s.Subject, "")
+		if err != nil {
+			return nil, &CollectError{Op: "list", Subject: s.Subject, Err: err}
+		}
+		for _, ref := range refs {
+			jobs = append(jobs, job{stored: s, att: ref})
+		}
+	}
+	for start := 0; start < len(jobs); start += collectBatch {
+		if err := collectBatchOf(ctx, src, v, id, jobs[start:min(start+collectBatch, len(jobs))], c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// job is one attestation to fetch and verify.
+type job struct {
+	stored Stored
+	att    ocispec.Descriptor
+	bundle provenance.Bundle
+	err    error // a rejection found before verifying
+}
+
+func checkStored(s Stored) error {
+	if err := s.Subject.Digest.Validate(); err != nil {
+		return fmt.Errorf("%w: subject manifest digest %q: %v", verify.ErrInvalidSubject, s.Subject.Digest, err)
+	}
+	a := s.artifact()
+	if err := a.Validate(); err != nil {
+		return fmt.Errorf("%w: artifact digest %q: %v", verify.ErrInvalidSubject, a, err)
+	}
+	if alg := a.Algorithm(); alg != digest.SHA256 && alg != digest.SHA512 {
+		return fmt.Errorf("%w: artifact digest %s is not sha256 or sha512", verify.ErrInvalidSubject, a)
+	}
+	return nil
+}
+
+// isIndex reports whether a referrer is an index, which holds no attestation of its own.
+func isIndex(mediaType string) bool {
+	return mediaType == ocispec.MediaTypeImageIndex || mediaType == "application/vnd.docker.distribution.manifest.list.v2+json"
+}
+
+// collectBatchOf fetches and verifies jobs, appending to c in the jobs' order.
+func collectBatchOf(ctx context.Context, src Source, v *verify.Verifier, id verify.Identity, jobs []job, c *Collection) error {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, fetchWorkers)
+	for i := range jobs {
+		j := &jobs[i]
+		if isIndex(j.att.MediaType) {
+			j.err = &NotAttestationError{MediaType: j.att.MediaType}
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			b, err := src.Fetch(fctx, j.att)
+			switch {
+			case err == nil:
+				j.bundle = b
+			case errors.Is(err, provenance.ErrTooLarge) && fctx.Err() == nil:
+				// Oversized evidence is bad evidence, as verify treats it.
+				j.err = &verify.VerificationError{Check: verify.CheckSize, Err: err}
+			default:
+				errs[i] = err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	// The first failure, rather than a fetch it cancelled.
+	first := -1
+	for i, err := range errs {
+		if err != nil && (first < 0 || errors.Is(errs[first], context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = i
+		}
+	}
+	if first >= 0 {
+		err := errs[first]
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return &CollectError{Op: "fetch", Subject: jobs[first].stored.Subject, Attestation: jobs[first].att, Err: err}
+	}
+
+	var items []verify.Item
+	var at []int // job index of each item
+	for i := range jobs {
+		if jobs[i].err == nil {
+			items = append(items, verify.Item{Bundle: jobs[i].bundle, Subject: jobs[i].stored.artifact(), Identity: id})
+			at = append(at, i)
+		}
+	}
+	outcomes := v.VerifyAll(ctx, items, runtime.GOMAXPROCS(0))
+	results := make([]*verify.Result, len(jobs))
+	for k, o := range outcomes {
+		j := &jobs[at[k]]
+		switch {
+		case o.Err == nil:
+			results[at[k]] = o.Result
+		case errors.Is(o.Err, verify.ErrVerification):
+			j.err = o.Err
+		case errors.Is(o.Err, verify.ErrUnsupportedMediaType):
+			j.err = &NotAttestationError{MediaType: j.bundle.MediaType, Err: o.Err}
+		default:
+			return &CollectError{Op: "verify", Subject: j.stored.Subject, Attestation: j.att, Err: o.Err}
+		}
+	}
+	for i := range jobs {
+		if results[i] != nil {
+			c.Results = append(c.Results, results[i])
+		} else {
+			c.Rejected = append(c.Rejected, Rejected{Subject: jobs[i].stored.Subject, Attestation: jobs[i].att, Err: jobs[i].err})
+		}
+		jobs[i].bundle = provenance.Bundle{}
+	}
+	return nil
+}
