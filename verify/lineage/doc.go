@@ -11,6 +11,22 @@
 //	down, err := g.Downstream(dataset) // everything a bad dataset or vulnerable image touched
 //	path, err := g.Path(dataset, model)
 //
+// # Collecting results
+//
+// Collect reads the attestations attached to artifacts in a Source (any provenance.Store:
+// a registry, an OCI layout or memory, through package oras), verifies each against its
+// artifact and the expected signer, and returns those that verified with those it rejected
+// and why: forged or untrusted signatures, statements about other artifacts, unsigned
+// statements.
+//
+//	c, err := lineage.Collect(ctx, store, verifier, identity,
+//		lineage.Stored{Subject: image},                       // attestations of an image
+//		lineage.Stored{Subject: fileManifest, Artifact: file}) // of a file stored as an OCI artifact
+//	g, err := lineage.New(c.Results)
+//
+// From bundle files, pair each bundle with the digest of the artifact it is about in a
+// verify.Item, call Verifier.VerifyAll, and pass the results that verified to New.
+//
 // # Model
 //
 // Nodes are artifacts, keyed by digest: sha256 when the artifact has one, but any algorithm is
@@ -29,6 +45,9 @@
 // # Exports
 //
 //   - WriteDOT: Graphviz DOT.
+//   - WriteHTML: a static, self-contained HTML report: the graph drawn as inline SVG by
+//     Graphviz, tables of artifacts and steps (signers, signing times), and rejected
+//     attestations with their reasons. No JavaScript and nothing loaded from elsewhere.
 //   - WritePROV: JSON-LD in the W3C PROV-O vocabulary (prov:Entity, prov:Activity, prov:Agent,
 //     prov:used, prov:wasGeneratedBy, prov:wasDerivedFrom, prov:wasAssociatedWith).
 //   - WriteROCrate: RO-Crate 1.1 metadata (ro-crate-metadata.json), each step a CreateAction as
@@ -38,6 +57,11 @@
 //
 // A Graph is immutable and safe for concurrent use. Building one takes time and memory linear
 // in the number of statements and descriptors. This package imports provenance,
-// provenance/workflow (for its build type), verify, the model's types (go-digest, in-toto,
-// protobuf) and the standard library; it does no I/O beyond the writers it is given.
+// provenance/workflow (for its build type), verify, the model's types (go-digest, image-spec,
+// in-toto, protobuf) and the standard library; it never links a registry client (package oras
+// stays at the edge: give Collect an oras.Store as its Source). Its I/O is exactly this:
+// Collect reads the Source it is given; WriteHTML runs Graphviz's dot program (Report.Dot, or
+// "dot" found on PATH) as a child process, with the DOT on its standard input; and the Write
+// methods write to the writer they are given. Nothing reads files, the environment (beyond
+// PATH, for dot) or the network on its own.
 package lineage

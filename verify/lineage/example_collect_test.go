@@ -144,3 +144,34 @@ func ExampleNew_files() {
 	// raw.csv -> clean.csv signed by [key:lab]
 	// clean.csv -> model.json signed by [key:lab]
 }
+
+// Write the HTML report of what a store holds: the graph, its steps and the rejected
+// attestations. WriteHTML runs Graphviz's dot, found on PATH; when it is missing, the error
+// says to install the graphviz package.
+func ExampleGraph_WriteHTML() {
+	var (
+		ctx      = context.Background()
+		store    lineage.Source     // an oras.Store: a registry, an OCI layout
+		verifier *verify.Verifier   // trusting the release keys
+		image    ocispec.Descriptor // the image's manifest
+	)
+	c, err := lineage.Collect(ctx, store, verifier, verify.KeyIDs("release"), lineage.Stored{Subject: image})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	g, err := lineage.New(c.Results)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	f, err := os.Create("lineage.html")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer f.Close()
+	if err := g.WriteHTML(ctx, f, lineage.Report{Title: "Release lineage", Rejected: c.Rejected}); err != nil {
+		fmt.Println(err)
+	}
+}
