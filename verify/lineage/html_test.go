@@ -272,7 +272,9 @@ func TestWriteHTMLErrors(t *testing.T) {
 		{name: "link", dot: func(t *testing.T) string {
 			return fakeDot(t, svg(`<svg xmlns:xlink="http://www.w3.org/1999/xlink"><g><a xlink:href="https://evil.example/"><text>x</text></a></g></svg>`))
 		}, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "external paint", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg><rect fill="url(https://evil.example/x.svg#p)"/></svg>`)) }, want: []error{lineage.ErrUnsafeSVG}},
+		{name: "external paint", dot: func(t *testing.T) string {
+			return fakeDot(t, svg(`<svg><rect fill="url(https://evil.example/x.svg#p)"/></svg>`))
+		}, want: []error{lineage.ErrUnsafeSVG}},
 		{name: "javascript with a tab", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg><g class="java&#9;script:x"></g></svg>`)) }, want: []error{lineage.ErrUnsafeSVG}},
 		{name: "not well-formed", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg><g></svg>`)) }, want: []error{lineage.ErrUnsafeSVG}},
 		{name: "empty", dot: func(t *testing.T) string { return fakeDot(t, "true") }, want: []error{lineage.ErrUnsafeSVG}},
