@@ -1,0 +1,278 @@
+package rebuild
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	v02 "github.com/in-toto/attestation/go/predicates/provenance/v02"
+	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/diff"
+)
+
+// PredicateType is the predicate type of a rebuild statement; the package documentation
+// describes the predicate field by field.
+const PredicateType = "https://provkit.dev/rebuild/v1"
+
+// Outcome is the verdict of a rebuild check.
+type Outcome string
+
+// The outcomes.
+const (
+	// Match: the rebuild found no difference.
+	Match Outcome = "match"
+	// Mismatch: the rebuild found at least one difference.
+	Mismatch Outcome = "mismatch"
+)
+
+// What a check compared, as listed in Result.Compared.
+const (
+	// ComparedSubjects: the original statement's subjects with the rebuilt artifacts.
+	ComparedSubjects = "subjects"
+	// ComparedMaterials: the original's resolved dependencies with the rebuild's.
+	ComparedMaterials = "materials"
+	// ComparedImage: the original image's manifest and configuration with the rebuilt one's.
+	ComparedImage = "image"
+)
+
+// Input is what a rebuild check compares. Original, Rebuilt and CheckedOn are required.
+type Input struct {
+	// Original is the provenance of the original artifact, as verified: its subjects are what
+	// the rebuild must reproduce.
+	Original *intoto.Statement
+	// Rebuilt are the rebuilt artifacts, hashed by the caller with provenance.SubjectFromFile
+	// (a file), provenance.SubjectsFromDir (a directory: one subject per file, named by its
+	// relative path) or provenance.SubjectFromDescriptor (an image). Hash them with the
+	// algorithms of the original's subjects.
+	Rebuilt []*intoto.ResourceDescriptor
+	// Provenance is the rebuild's own SLSA provenance (optional). When set, its resolved
+	// dependencies are compared with the original's, and its builder is recorded, not
+	// compared: an independent rebuild runs on another builder by design.
+	Provenance *intoto.Statement
+	// OriginalImage and RebuiltImage are the original and rebuilt images (optional, both or
+	// neither): when set, their layers, configuration and annotations are compared with
+	// diff.Images, so a mismatch says which layer or configuration field differs.
+	OriginalImage, RebuiltImage *diff.Image
+	// CheckedOn is when the check ran: take it from the caller's provenance.Clock.
+	CheckedOn time.Time
+}
+
+// Original identifies the provenance a rebuild was checked against.
+type Original struct {
+	// Statement is the sha256 digest of the original statement in canonical form
+	// (provenance.Marshal).
+	Statement digest.Digest
+	// PredicateType is the original statement's predicate type.
+	PredicateType string
+	// Subjects are the original statement's subjects: name, URI and digest of each.
+	Subjects []*intoto.ResourceDescriptor
+}
+
+// Result is the outcome of a rebuild check: the rebuild predicate. Its fields are the
+// predicate's, described in the package documentation. A Result is a plain value: safe for
+// concurrent use while not modified.
+type Result struct {
+	// Outcome is Match when Differences is empty, else Mismatch.
+	Outcome Outcome
+	// Original identifies the original provenance.
+	Original Original
+	// Rebuilt are the rebuilt artifacts: name, URI and digest of each. They are the rebuild
+	// statement's subjects.
+	Rebuilt []*intoto.ResourceDescriptor
+	// RebuilderID is the builder.id of the rebuild's provenance, when it was given.
+	RebuilderID string
+	// Compared lists what was compared: ComparedSubjects, then ComparedMaterials and
+	// ComparedImage when they were.
+	Compared []string
+	// Differences are every difference found, sorted by Field: "subjects[NAME]",
+	// "materials[URI]" and, for images, "image.FIELD" with the fields of diff.Images.
+	Differences []diff.Change
+	// CheckedOn is when the check ran, in UTC.
+	CheckedOn time.Time
+}
+
+// Check compares a rebuilt artifact with the provenance of the original and returns the
+// result. An error means the input could not be checked (an *InputError wrapping
+// ErrInvalidInput); a rebuild that differs is not an error but a Result whose Err says so.
+//
+// Every subject of the original must be matched by a rebuilt one, by name, with equal digests
+// on the algorithms both have; a rebuilt artifact with no original is a difference too. When
+// both sides have exactly one subject, the two are compared whatever their names, so an image
+// pushed to another repository or a file renamed on the way is still compared.
+func Check(in Input) (*Result, error) {
+	if in.Original == nil {
+		return nil, &InputError{Field: "Original", Reason: "required"}
+	}
+	if len(in.Rebuilt) == 0 {
+		return nil, &InputError{Field: "Rebuilt", Reason: "required"}
+	}
+	if in.CheckedOn.IsZero() {
+		return nil, &InputError{Field: "CheckedOn", Reason: "required"}
+	}
+	if (in.OriginalImage == nil) != (in.RebuiltImage == nil) {
+		field := "RebuiltImage"
+		if in.OriginalImage == nil {
+			field = "OriginalImage"
+		}
+		return nil, &InputError{Field: field, Reason: "OriginalImage and RebuiltImage go together"}
+	}
+	canonical, err := provenance.Marshal(in.Original)
+	if err != nil {
+		return nil, &InputError{Field: "Original", Reason: "invalid statement", Err: err}
+	}
+	for i, rd := range in.Rebuilt {
+		if err := checkDescriptor(rd); err != nil {
+			return nil, &InputError{Field: "Rebuilt", Reason: fmt.Sprintf("[%d]: %s", i, err)}
+		}
+	}
+	res := &Result{
+		Original: Original{
+			Statement:     digest.NewDigestFromBytes(digest.SHA256, sha256Sum(canonical)),
+			PredicateType: in.Original.GetPredicateType(),
+			Subjects:      plain(in.Original.GetSubject()),
+		},
+		Rebuilt:   plain(in.Rebuilt),
+		Compared:  []string{ComparedSubjects},
+		CheckedOn: in.CheckedOn.UTC(),
+	}
+
+	original, rebuilt := res.Original.Subjects, res.Rebuilt
+	if len(original) == 1 && len(rebuilt) == 1 {
+		rebuilt = []*intoto.ResourceDescriptor{{Name: original[0].GetName(), Uri: original[0].GetUri(), Digest: rebuilt[0].GetDigest()}}
+		if original[0].GetName() == "" && original[0].GetUri() == "" {
+			original = []*intoto.ResourceDescriptor{{Name: "0", Digest: original[0].GetDigest()}}
+			rebuilt[0].Name = "0"
+		}
+	}
+	changes, err := diff.Subjects(original, rebuilt)
+	if err != nil {
+		field := "Rebuilt"
+		if de := (*diff.DescriptorError)(nil); errors.As(err, &de) && de.Side == "baseline" {
+			field = "Original"
+		}
+		return nil, &InputError{Field: field, Reason: "subjects cannot be matched", Err: err}
+	}
+	res.Differences = append(res.Differences, changes...)
+
+	if in.Provenance != nil {
+		if err := checkSLSA(in.Original); err != nil {
+			return nil, &InputError{Field: "Original", Reason: "materials cannot be compared", Err: err}
+		}
+		if err := checkSLSA(in.Provenance); err != nil {
+			return nil, &InputError{Field: "Provenance", Reason: "materials cannot be compared", Err: err}
+		}
+		if _, err := provenance.Marshal(in.Provenance); err != nil {
+			return nil, &InputError{Field: "Provenance", Reason: "invalid statement", Err: err}
+		}
+		changes, err := diff.Provenance(in.Original, in.Provenance)
+		if err != nil {
+			return nil, &InputError{Field: "Provenance", Reason: "materials cannot be compared", Err: err}
+		}
+		for _, c := range changes {
+			if strings.HasPrefix(c.Field, "materials[") {
+				res.Differences = append(res.Differences, c)
+			}
+		}
+		if res.RebuilderID, err = builderID(in.Provenance); err != nil {
+			return nil, &InputError{Field: "Provenance", Reason: "builder cannot be read", Err: err}
+		}
+		res.Compared = append(res.Compared, ComparedMaterials)
+	}
+	if in.OriginalImage != nil {
+		for _, c := range diff.Images(*in.OriginalImage, *in.RebuiltImage) {
+			c.Field = "image." + c.Field
+			res.Differences = append(res.Differences, c)
+		}
+		res.Compared = append(res.Compared, ComparedImage)
+	}
+	diff.Sort(res.Differences)
+	res.Outcome = Match
+	if len(res.Differences) > 0 {
+		res.Outcome = Mismatch
+	}
+	return res, nil
+}
+
+// Matched reports whether the rebuild matched the original.
+func (r *Result) Matched() bool { return r.Outcome == Match && len(r.Differences) == 0 }
+
+// Err returns nil when the rebuild matched, and otherwise a *MismatchError wrapping ErrMismatch
+// that lists the differences.
+func (r *Result) Err() error {
+	if r.Matched() {
+		return nil
+	}
+	return &MismatchError{Differences: r.Differences}
+}
+
+func sha256Sum(b []byte) []byte {
+	s := sha256.Sum256(b)
+	return s[:]
+}
+
+// checkDescriptor requires a name or URI and valid digests.
+func checkDescriptor(rd *intoto.ResourceDescriptor) error {
+	switch {
+	case rd == nil:
+		return fmt.Errorf("nil descriptor")
+	case rd.GetName() == "" && rd.GetUri() == "":
+		return fmt.Errorf("neither name nor URI")
+	case len(rd.GetDigest()) == 0:
+		return fmt.Errorf("%q has no digest", label(rd))
+	}
+	if err := rd.Validate(); err != nil {
+		return fmt.Errorf("%q: %v", label(rd), err)
+	}
+	for alg, hex := range rd.GetDigest() {
+		if alg == "" || hex == "" {
+			return fmt.Errorf("%q: empty digest", label(rd))
+		}
+	}
+	return nil
+}
+
+func label(rd *intoto.ResourceDescriptor) string {
+	if rd.GetName() != "" {
+		return rd.GetName()
+	}
+	return rd.GetUri()
+}
+
+// plain returns the name, URI and digest of each descriptor, the parts a rebuild predicate
+// records.
+func plain(rds []*intoto.ResourceDescriptor) []*intoto.ResourceDescriptor {
+	out := make([]*intoto.ResourceDescriptor, len(rds))
+	for i, rd := range rds {
+		set := make(map[string]string, len(rd.GetDigest()))
+		for k, v := range rd.GetDigest() {
+			set[k] = v
+		}
+		out[i] = &intoto.ResourceDescriptor{Name: rd.GetName(), Uri: rd.GetUri(), Digest: set}
+	}
+	return out
+}
+
+func checkSLSA(st *intoto.Statement) error {
+	switch t := st.GetPredicateType(); t {
+	case provenance.PredicateSLSAProvenanceV1, provenance.PredicateSLSAProvenanceV02:
+		return nil
+	default:
+		return fmt.Errorf("predicate type %q is not SLSA Provenance v1 or v0.2", t)
+	}
+}
+
+// builderID reads the builder of a SLSA Provenance v1 or v0.2 statement.
+func builderID(st *intoto.Statement) (string, error) {
+	if st.GetPredicateType() == provenance.PredicateSLSAProvenanceV1 {
+		p, err := provenance.SLSAProvenance(st)
+		return p.GetRunDetails().GetBuilder().GetId(), err
+	}
+	p := &v02.Provenance{}
+	err := provenance.DecodePredicate(st, p)
+	return p.GetBuilder().GetId(), err
+}
