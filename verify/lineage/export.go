@@ -40,7 +40,9 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 	bw.WriteString("digraph lineage {\n\trankdir=LR;\n\tnode [shape=box, fontname=\"Helvetica\"];\n\tedge [fontname=\"Helvetica\", fontsize=10];\n")
 	for _, d := range g.order {
 		n := g.nodes[d]
-		fmt.Fprintf(bw, "\t%s [label=%s];\n", dotQuote(string(d)), dotQuote(n.Label()+"\n"+short(d)))
+		// An image's name ends in its digest ("REPOSITORY@sha256:…"): the short digest below it says the same.
+		label := strings.TrimSuffix(n.Label(), "@"+string(d))
+		fmt.Fprintf(bw, "\t%s [label=%s];\n", dotQuote(string(d)), dotQuote(label+"\n"+short(d)))
 	}
 	for _, e := range g.edges {
 		style := ""
