@@ -56,7 +56,9 @@ type Input struct {
 	Provenance *intoto.Statement
 	// OriginalImage and RebuiltImage are the original and rebuilt images (optional, both or
 	// neither): when set, their layers, configuration and annotations are compared with
-	// diff.Images, so a mismatch says which layer or configuration field differs.
+	// diff.Images, so a mismatch says which layer or configuration field differs. Each must be
+	// the image its side names: OriginalImage's descriptor digest a subject of Original,
+	// RebuiltImage's one of Rebuilt.
 	OriginalImage, RebuiltImage *diff.Image
 	// CheckedOn is when the check ran: take it from the caller's provenance.Clock.
 	CheckedOn time.Time
@@ -120,6 +122,14 @@ func Check(in Input) (*Result, error) {
 			field = "OriginalImage"
 		}
 		return nil, &InputError{Field: field, Reason: "OriginalImage and RebuiltImage go together"}
+	}
+	if in.OriginalImage != nil {
+		if !names(in.Original.GetSubject(), in.OriginalImage.Descriptor.Digest) {
+			return nil, &InputError{Field: "OriginalImage", Reason: fmt.Sprintf("%s is not a subject of Original", in.OriginalImage.Descriptor.Digest)}
+		}
+		if !names(in.Rebuilt, in.RebuiltImage.Descriptor.Digest) {
+			return nil, &InputError{Field: "RebuiltImage", Reason: fmt.Sprintf("%s is not among Rebuilt", in.RebuiltImage.Descriptor.Digest)}
+		}
 	}
 	canonical, err := provenance.Marshal(in.Original)
 	if err != nil {
@@ -208,6 +218,16 @@ func (r *Result) Err() error {
 		return nil
 	}
 	return &MismatchError{Differences: r.Differences}
+}
+
+// names reports whether one of rds has digest d.
+func names(rds []*intoto.ResourceDescriptor, d digest.Digest) bool {
+	for _, rd := range rds {
+		if d.Validate() == nil && rd.GetDigest()[d.Algorithm().String()] == d.Encoded() {
+			return true
+		}
+	}
+	return false
 }
 
 func sha256Sum(b []byte) []byte {

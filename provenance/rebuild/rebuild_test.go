@@ -191,6 +191,12 @@ func TestCheckInputErrors(t *testing.T) {
 		}, "Rebuilt"},
 		{"no time", func(in *rebuild.Input) { in.CheckedOn = time.Time{} }, "CheckedOn"},
 		{"one image", func(in *rebuild.Input) { in.OriginalImage = image("a") }, "RebuiltImage"},
+		{"original image not the subject", func(in *rebuild.Input) { in.OriginalImage, in.RebuiltImage = image("a"), image("a") }, "OriginalImage"},
+		{"rebuilt image not the subject", func(in *rebuild.Input) {
+			img := image("a")
+			in.OriginalImage, in.RebuiltImage = img, image("b")
+			in.Original = statement(t, build("https://ci.example"), []*intoto.ResourceDescriptor{{Name: "app", Digest: map[string]string{"sha256": img.Descriptor.Digest.Encoded()}}})
+		}, "RebuiltImage"},
 		{"other image", func(in *rebuild.Input) { in.RebuiltImage = image("a") }, "OriginalImage"},
 		{"original not SLSA", func(in *rebuild.Input) { in.Original, in.Provenance = sbom, original }, "Original"},
 		{"provenance not SLSA", func(in *rebuild.Input) { in.Provenance = sbom }, "Provenance"},
@@ -229,10 +235,11 @@ func equalResults(t *testing.T, want, got *rebuild.Result) {
 func TestStatementRoundTrip(t *testing.T) {
 	subjects := hashTree(t, release)
 	original := statement(t, build("https://ci.example/release"), subjects)
-	changed := hashTree(t, map[string]string{"bin/app": "other", "share/README": "read me", "lib/libx.so": "lib"})
+	imageOriginal := statement(t, build("https://ci.example/release"), []*intoto.ResourceDescriptor{{Name: "registry.example/app", Digest: map[string]string{"sha256": image("a").Descriptor.Digest.Encoded()}}})
+	imageRebuilt := []*intoto.ResourceDescriptor{{Name: "localhost/app", Digest: map[string]string{"sha256": image("a", "b\x1b").Descriptor.Digest.Encoded()}}}
 	for _, in := range []rebuild.Input{
 		{Original: original, Rebuilt: subjects, Provenance: statement(t, build("https://rebuilder.example"), subjects), CheckedOn: checkedOn},
-		{Original: original, Rebuilt: changed, CheckedOn: checkedOn, OriginalImage: image("a"), RebuiltImage: image("a", "b\x1b")},
+		{Original: imageOriginal, Rebuilt: imageRebuilt, CheckedOn: checkedOn, OriginalImage: image("a"), RebuiltImage: image("a", "b\x1b")},
 	} {
 		res, err := rebuild.Check(in)
 		require.NoError(t, err)
