@@ -9,6 +9,7 @@ import (
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/diff"
@@ -77,6 +78,70 @@ func (r *Result) predicate() *wirePredicate {
 	}
 }
 
+// proto returns the predicate as a Struct, built directly: the same document encoding/json
+// would write, without a detour through JSON text.
+func (p *wirePredicate) proto() *structpb.Struct {
+	str := structpb.NewStringValue
+	obj := func(fields map[string]*structpb.Value) *structpb.Value {
+		return structpb.NewStructValue(&structpb.Struct{Fields: fields})
+	}
+	list := func(vs []*structpb.Value) *structpb.Value {
+		return structpb.NewListValue(&structpb.ListValue{Values: vs})
+	}
+	digests := func(set map[string]string) *structpb.Value {
+		fields := make(map[string]*structpb.Value, len(set))
+		for k, v := range set {
+			fields[k] = str(v)
+		}
+		return obj(fields)
+	}
+	descriptors := func(ws []wireDescriptor) *structpb.Value {
+		vs := make([]*structpb.Value, len(ws))
+		for i, w := range ws {
+			fields := map[string]*structpb.Value{"digest": digests(w.Digest)}
+			if w.Name != "" {
+				fields["name"] = str(w.Name)
+			}
+			if w.URI != "" {
+				fields["uri"] = str(w.URI)
+			}
+			vs[i] = obj(fields)
+		}
+		return list(vs)
+	}
+	compared := make([]*structpb.Value, len(p.Compared))
+	for i, c := range p.Compared {
+		compared[i] = str(c)
+	}
+	differences := make([]*structpb.Value, len(p.Differences))
+	for i, c := range p.Differences {
+		fields := map[string]*structpb.Value{"field": str(c.Field), "kind": str(string(c.Kind))}
+		if c.Baseline != "" {
+			fields["baseline"] = str(c.Baseline)
+		}
+		if c.Current != "" {
+			fields["current"] = str(c.Current)
+		}
+		differences[i] = obj(fields)
+	}
+	rebuilt := map[string]*structpb.Value{"subjects": descriptors(p.Rebuilt.Subjects)}
+	if p.Rebuilt.BuilderID != "" {
+		rebuilt["builderId"] = str(p.Rebuilt.BuilderID)
+	}
+	return &structpb.Struct{Fields: map[string]*structpb.Value{
+		"outcome": str(string(p.Outcome)),
+		"original": obj(map[string]*structpb.Value{
+			"digest":        digests(p.Original.Digest),
+			"predicateType": str(p.Original.PredicateType),
+			"subjects":      descriptors(p.Original.Subjects),
+		}),
+		"rebuilt":     obj(rebuilt),
+		"compared":    list(compared),
+		"differences": list(differences),
+		"checkedOn":   str(p.CheckedOn),
+	}}
+}
+
 // Statement returns the result as a validated in-toto statement, ready to sign: its subjects
 // are the rebuilt artifacts and its predicate, of type PredicateType, is r. The result must be
 // consistent (as Check makes it); otherwise the error wraps ErrInvalidPredicate.
@@ -85,7 +150,7 @@ func (r *Result) Statement() (*intoto.Statement, error) {
 	if err := p.check(); err != nil {
 		return nil, err
 	}
-	st, err := provenance.NewStatement(r.Rebuilt, PredicateType, p)
+	st, err := provenance.NewStatement(r.Rebuilt, PredicateType, p.proto())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPredicate, err)
 	}
