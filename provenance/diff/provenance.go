@@ -38,7 +38,8 @@ import (
 // "predicate" when they differ, whose values are "sha256:HEX (N bytes)" of each side's JSON.
 //
 // A nil statement fails with an error wrapping ErrInvalidStatement; a statement that claims a
-// SLSA Provenance type and does not decode as one fails with a *PredicateError.
+// SLSA Provenance type and does not decode as one fails with a *PredicateError; a material that
+// is nil or has neither URI, name nor digest fails with a *DescriptorError.
 func Provenance(baseline, current *intoto.Statement) ([]Change, error) {
 	if baseline == nil || current == nil {
 		side := "baseline"
