@@ -45,7 +45,17 @@ func Images(baseline, current Image) []Change {
 
 // flattenImage returns the fields of img and the media types of its layers.
 func flattenImage(img *Image) (fields, []string) {
-	f := fields{}
+	size := 16
+	if m := img.Manifest; m != nil {
+		size += len(m.Layers) + len(m.Annotations)
+	}
+	if x := img.Index; x != nil {
+		size += len(x.Manifests) + len(x.Annotations)
+	}
+	if c := img.Config; c != nil {
+		size += len(c.Config.Env) + len(c.Config.Labels) + len(c.Config.ExposedPorts) + len(c.Config.Volumes) + len(c.RootFS.DiffIDs)
+	}
+	f := make(fields, size)
 	set := func(k, v string) {
 		if v != "" {
 			f[k] = v
