@@ -2,10 +2,13 @@
 // repository, asks the policy whether the prod profile allows the image, and only then copies the
 // image with all its attestations to the prod repository and attaches, there, a signed SLSA
 // Verification Summary Attestation (VSA) recording the decision, so later stages can rely on it
-// instead of verifying again.
+// instead of verifying again. With -deploy it also signs a release record binding the image's
+// digest to the digests of its deployment configuration (every file under the folder: Kubernetes
+// manifests, a Helm chart, environment overrides) and to the approval, so an audit can show
+// which image ran with which configuration, approved by whom.
 //
 //	go run ./examples/promote -from DEV_REF -to PROD_REF -policy policy.yaml -key cosign.pub -sign-key vsa.key \
-//	    [-env prod] [-insecure-ignore-tlog] [-plain-http]
+//	    [-env prod] [-deploy DIR -approved-by WHO [-approval URI]] [-insecure-ignore-tlog] [-plain-http]
 //
 // References are host[:port]/repo[:tag|@digest]. It exits 1 when the policy denies; nothing is
 // copied then.
@@ -22,9 +25,14 @@ import (
 	"strings"
 	"time"
 
+	intoto "github.com/in-toto/attestation/go/v1"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/provkit/provkit/examples/internal/gate"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
+	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/release"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
 )
@@ -41,11 +49,16 @@ func main() {
 	flag.StringVar(&o.keyPath, "key", "", "trusted public key of the provenance, cosign.pub or PEM (required)")
 	flag.StringVar(&o.signKeyPath, "sign-key", "", "private key that signs the VSA: cosign.key (password from PROVKIT_PASSWORD) or PEM (required)")
 	flag.StringVar(&o.levels, "levels", "SLSA_BUILD_LEVEL_1", "comma-separated SLSA levels the policy establishes, recorded in the VSA")
+	flag.StringVar(&o.deployDir, "deploy", "", "folder of the deployment configuration to record in a signed release record")
+	flag.StringVar(&o.approvedBy, "approved-by", "", "who approved the release (required with -deploy)")
+	flag.StringVar(&o.approval, "approval", "", "URI of the approval's record: a change ticket or pull request")
 	flag.BoolVar(&o.insecureIgnoreTlog, "insecure-ignore-tlog", false, "accept key signatures with no transparency-log entry or timestamp")
 	flag.BoolVar(&o.plainHTTP, "plain-http", false, "talk plain HTTP to registries (loopback only)")
 	flag.Parse()
-	if o.from == "" || o.to == "" || o.policyPath == "" || o.keyPath == "" || o.signKeyPath == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: promote -from REF -to REF -policy FILE -key FILE -sign-key FILE [-env NAME] [-insecure-ignore-tlog] [-plain-http]")
+	if o.from == "" || o.to == "" || o.policyPath == "" || o.keyPath == "" || o.signKeyPath == "" || flag.NArg() > 0 ||
+		(o.deployDir != "") != (o.approvedBy != "") {
+		fmt.Fprintln(os.Stderr, "usage: promote -from REF -to REF -policy FILE -key FILE -sign-key FILE [-env NAME]\n"+
+			"    [-deploy DIR -approved-by WHO [-approval URI]] [-insecure-ignore-tlog] [-plain-http]")
 		os.Exit(2)
 	}
 	o.password = os.Getenv("PROVKIT_PASSWORD")
@@ -58,6 +71,7 @@ func main() {
 // options are the command line and the key password.
 type options struct {
 	from, to, policyPath, env, keyPath, signKeyPath, levels, password string
+	deployDir, approvedBy, approval                                   string
 	insecureIgnoreTlog, plainHTTP                                     bool
 }
 
@@ -182,5 +196,47 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	}
 	fmt.Fprintf(w, "copied   %s:%s@%s\n", dstRepo, dstRef, copied.Digest)
 	fmt.Fprintf(w, "vsa      %s\n", attached.Digest)
+	if o.deployDir == "" {
+		return nil
+	}
+
+	// 4. Record the release: the image, its deployment configuration and the approval, signed.
+	record, err := releaseRecord(ctx, o, dstRepo, copied, bundle)
+	if err != nil {
+		return err
+	}
+	signed, err := vsaSigner.Sign(ctx, record)
+	if err != nil {
+		return fmt.Errorf("sign release record: %w", err)
+	}
+	recorded, err := dst.Attach(ctx, copied, signed)
+	if err != nil {
+		return fmt.Errorf("attach release record to %s: %w", o.to, err)
+	}
+	fmt.Fprintf(w, "release  %s (%s, approved by %s)\n", recorded.Digest, o.env, o.approvedBy)
 	return nil
+}
+
+// releaseRecord makes the release statement: the promoted image, every file under o.deployDir by
+// digest, and the approval, with the signed VSA as the decision that allowed it.
+func releaseRecord(ctx context.Context, o options, repo string, image ocispec.Descriptor, vsa provenance.Bundle) (*intoto.Statement, error) {
+	subject, err := provenance.SubjectFromDescriptor(repo, image)
+	if err != nil {
+		return nil, err
+	}
+	config, err := provenance.SubjectsFromDir(ctx, o.deployDir)
+	if err != nil {
+		return nil, fmt.Errorf("deployment configuration: %w", err)
+	}
+	now := time.Now().UTC()
+	return (&release.Record{
+		Image:         subject,
+		Environment:   o.env,
+		Configuration: config,
+		Approval: release.Approval{
+			By: o.approvedBy, On: now, Reference: o.approval,
+			Decision: &intoto.ResourceDescriptor{Name: "verification-summary", Digest: map[string]string{"sha256": vsa.Digest().Encoded()}},
+		},
+		ReleasedOn: now,
+	}).Statement()
 }

@@ -8,6 +8,7 @@ import (
 
 	"testing"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,6 +17,7 @@ import (
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/release"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
 )
@@ -48,9 +50,11 @@ func TestPromote(t *testing.T) {
 		testenv.AttestSLSA(t, s, host+"/dev/app", image, builderKey.Signer, "https://ci.example/builder")
 		o := base
 		o.from, o.to = host+"/dev/app:v1", host+"/prod/app:1.0"
+		o.deployDir, o.approvedBy, o.approval = filepath.Join("testdata", "deploy"), "release-managers@example.com", "https://tickets.example/CHG-1234"
 		var out bytes.Buffer
 		require.NoError(t, run(ctx, &out, o), out.String())
 		assert.Regexp(t, `(?m)^pass +built-by-ci `, out.String())
+		assert.Contains(t, out.String(), "(prod, approved by release-managers@example.com)")
 		assert.Contains(t, out.String(), "verdict  allow for prod")
 		assert.Contains(t, out.String(), "copied   "+host+"/prod/app:1.0@"+image.Digest.String())
 
@@ -88,6 +92,27 @@ func TestPromote(t *testing.T) {
 		assert.Equal(t, verifierID, vsa.Verifier.ID)
 		assert.Contains(t, vsa.VerifiedLevels, "SLSA_BUILD_LEVEL_2")
 		assert.Equal(t, host+"/prod/app@"+image.Digest.String(), vsa.ResourceURI)
+
+		// The release record binds the image to its deployment configuration and approval.
+		require.Contains(t, types, release.PredicateType)
+		rb, err := prod.FetchAttestation(ctx, types[release.PredicateType])
+		require.NoError(t, err)
+		rres, err := v.Verify(ctx, rb, copied.Digest, verify.KeyIDs("gate"))
+		require.NoError(t, err)
+		record, err := release.Parse(rres.Statement())
+		require.NoError(t, err)
+		assert.Equal(t, "prod", record.Environment)
+		assert.Equal(t, "release-managers@example.com", record.Approval.By)
+		assert.Equal(t, "https://tickets.example/CHG-1234", record.Approval.Reference)
+		assert.Equal(t, b.Digest().Encoded(), record.Approval.Decision.GetDigest()["sha256"], "the approval names the VSA that allowed it")
+		config := map[string]string{}
+		for _, c := range record.Configuration {
+			config[c.GetName()] = c.GetDigest()["sha256"]
+		}
+		deployment, err := os.ReadFile(filepath.Join("testdata", "deploy", "deployment.yaml"))
+		require.NoError(t, err)
+		assert.Equal(t, digest.FromBytes(deployment).Encoded(), config["deployment.yaml"])
+		assert.Contains(t, config, "values-prod.yaml")
 	})
 
 	t.Run("DeniedIsNotCopied", func(t *testing.T) {
