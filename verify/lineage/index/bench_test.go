@@ -74,3 +74,37 @@ func BenchmarkAddSQLite(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "statements/s")
 }
+
+// BenchmarkFindSQLite queries an index of 10,000 statements, all signed by one key: by subject
+// digest, by signer and subject, and every statement of the signer.
+func BenchmarkFindSQLite(b *testing.B) {
+	const n = 10_000
+	ix, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "index.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	if err := ix.Add(b.Context(), benchResults(b, n)...); err != nil {
+		b.Fatal(err)
+	}
+	output := digest.FromString("output-5000")
+	for _, bc := range []struct {
+		name string
+		q    Query
+		want int
+	}{
+		{"subject", Query{Subject: output}, 1},
+		{"signer+subject", Query{Signer: "alice", Subject: output}, 1},
+		{"signer", Query{Signer: "alice"}, n},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				got, err := ix.Find(b.Context(), bc.q)
+				if err != nil || len(got) != bc.want {
+					b.Fatalf("Find(%+v): %d artifacts, %v; want %d", bc.q, len(got), err, bc.want)
+				}
+			}
+		})
+	}
+}

@@ -16,9 +16,10 @@
 //
 // Find selects artifacts (statement subjects) by source commit, source repository, builder
 // id, material digest (a dataset, input file, base image or module), external parameter value
-// by dotted path, predicate type and signing-time range, in any combination, and returns each
-// artifact's digest and name with the id of the statement that names it, in a deterministic
-// order. Signatures returns who signed a statement.
+// by dotted path, predicate type, subject digest (every statement about an artifact), signer
+// (a key id or a certificate's subject alternative name) and signing-time range, in any
+// combination, and returns each artifact's digest and name with the id of the statement that
+// names it, in a deterministic order. Signatures returns who signed a statement.
 //
 // The index reads SLSA Provenance v1 facts straight from the statement's predicate, as package
 // lineage does, and decodes the predicate in full only when it has an unusual shape.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 
+	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -34,15 +35,16 @@ type dep struct {
 }
 
 // factsOf reads the indexed facts of a verified statement.
-func factsOf(r *verify.Result) (*facts, error) { return readFacts(r, false) }
-
-// readFacts reads the facts of r; full decodes a SLSA predicate in full even when it could
-// read it straight from the statement.
-func readFacts(r *verify.Result, full bool) (*facts, error) {
+func factsOf(r *verify.Result) (*facts, error) {
 	if r == nil || r.Statement() == nil {
 		return nil, ErrNotVerified
 	}
-	st := r.Statement()
+	return readFacts(r.Statement(), false)
+}
+
+// readFacts reads the facts of a statement; full decodes a SLSA predicate in full even when it
+// could read it straight from the statement.
+func readFacts(st *intoto.Statement, full bool) (*facts, error) {
 	canon, err := provenance.Marshal(st)
 	if err != nil {
 		return nil, err
@@ -73,7 +75,7 @@ func readFacts(r *verify.Result, full bool) (*facts, error) {
 	}
 	if !ok {
 		// A predicate of an unusual shape: decode it fully, which fails if it does not decode.
-		p, err := r.SLSAProvenance()
+		p, err := provenance.SLSAProvenance(st)
 		if err != nil {
 			return nil, err
 		}

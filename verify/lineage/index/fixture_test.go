@@ -38,6 +38,7 @@ const (
 // the index.
 type fixture struct {
 	survey, raw, clean, config, model, metrics, poisoned, app, base digest.Digest
+	clean512                                                        digest.Digest // clean.csv's sha512, also a subject
 	results                                                         map[string]*verify.Result
 	ids                                                             map[string]digest.Digest // statement ids, by step
 	forgedErr                                                       error
@@ -104,7 +105,7 @@ func newFixture(t testing.TB) *fixture {
 		clean: digest.FromString("clean.csv"), config: digest.FromString("train.json"),
 		model: digest.FromString("model.json"), metrics: digest.FromString("metrics.json"),
 		poisoned: digest.FromString("poisoned.csv"), app: digest.FromString("app image manifest"),
-		base:    digest.FromString("base image manifest"),
+		base: digest.FromString("base image manifest"), clean512: digest.SHA512.FromString("clean.csv"),
 		results: map[string]*verify.Result{}, ids: map[string]digest.Digest{},
 		aliceKey: alice, bobKey: bob,
 	}
@@ -130,7 +131,9 @@ func newFixture(t testing.TB) *fixture {
 			Image:      "registry.example/tools/clean@" + digest.FromString("clean image").String(),
 			Command:    []string{"clean", "--drop-incomplete", "raw.csv", "-o", "clean.csv"},
 			Parameters: map[string]any{"dropIncomplete": true},
-			Inputs:     []*intoto.ResourceDescriptor{file("raw.csv", f.raw)}, Outputs: []*intoto.ResourceDescriptor{file("clean.csv", f.clean)},
+			Inputs:     []*intoto.ResourceDescriptor{file("raw.csv", f.raw)},
+			Outputs: []*intoto.ResourceDescriptor{{Name: "clean.csv",
+				Digest: map[string]string{"sha256": f.clean.Encoded(), "sha512": f.clean512.Encoded()}}},
 			BuilderID: science, StartedOn: start.Add(2 * time.Minute), FinishedOn: start.Add(3 * time.Minute),
 		},
 		"train": {

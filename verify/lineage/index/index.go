@@ -71,7 +71,7 @@ func OpenSQLite(ctx context.Context, path string) (*Index, error) {
 	}
 	// One connection: SQLite allows one writer, and a single connection spares waiting on locks.
 	db.SetMaxOpenConns(1)
-	return open(ctx, db, dialect{name: "sqlite"})
+	return open(ctx, db, dialect{name: "sqlite"}, len(migrations))
 }
 
 // OpenPostgres opens the PostgreSQL database named by dsn (a URL such as
@@ -85,16 +85,18 @@ func OpenPostgres(ctx context.Context, dsn string) (*Index, error) {
 		return nil, &OpenError{Backend: "postgres", Err: err}
 	}
 	db := stdlib.OpenDB(*config)
-	return open(ctx, db, dialect{name: "postgres", numbered: true})
+	return open(ctx, db, dialect{name: "postgres", numbered: true}, len(migrations))
 }
 
-func open(ctx context.Context, db *sql.DB, d dialect) (*Index, error) {
+// open checks that db answers and brings its schema to version schema: len(migrations), but
+// in tests of migrations.
+func open(ctx context.Context, db *sql.DB, d dialect, schema int) (*Index, error) {
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, &OpenError{Backend: d.name, Err: err}
 	}
 	ix := &Index{db: db, dialect: d}
-	if err := ix.migrate(ctx); err != nil {
+	if err := ix.migrate(ctx, schema); err != nil {
 		db.Close()
 		var se *SchemaError
 		if errors.As(err, &se) {
@@ -154,17 +156,26 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX signatures_signed_at ON signatures (signed_at)`,
 	},
+	// Version 2: artifacts found by subject digest, statements by signer (Query.Subject,
+	// Query.Signer).
+	{
+		`CREATE INDEX subjects_digest ON subjects (digest, statement_id)`,
+		`CREATE INDEX signatures_key_id ON signatures (key_id, statement_id)`,
+		`CREATE INDEX signatures_san ON signatures (san, statement_id)`,
+	},
 }
 
-// SchemaVersion is the version of the schema this package creates and reads.
-const SchemaVersion = 1
+// SchemaVersion is the version of the schema this package creates and reads. Opening an index
+// of an older version migrates it, one step per version, in one transaction.
+const SchemaVersion = 2
 
 // migrateLock is the PostgreSQL advisory lock key that serializes migrations, so that
 // processes opening one database at the same moment create its schema once.
 const migrateLock = 0x70726f766b6964 // "provkid"
 
-// migrate brings the schema to SchemaVersion in one transaction.
-func (ix *Index) migrate(ctx context.Context) error {
+// migrate brings the schema to version target (len(migrations) but in tests) in one
+// transaction.
+func (ix *Index) migrate(ctx context.Context, target int) error {
 	tx, err := ix.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -186,10 +197,10 @@ func (ix *Index) migrate(ctx context.Context) error {
 	if current > len(migrations) {
 		return &SchemaError{Found: current, Supported: len(migrations)}
 	}
-	if current == len(migrations) {
+	if current >= target {
 		return nil
 	}
-	for i := current; i < len(migrations); i++ {
+	for i := current; i < target; i++ {
 		for _, stmt := range migrations[i] {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("migrate to schema version %d: %w", i+1, err)
@@ -199,7 +210,7 @@ func (ix *Index) migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM schema_version`); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, ix.dialect.bind(`INSERT INTO schema_version (version) VALUES (?)`), len(migrations)); err != nil {
+	if _, err := tx.ExecContext(ctx, ix.dialect.bind(`INSERT INTO schema_version (version) VALUES (?)`), target); err != nil {
 		return err
 	}
 	return tx.Commit()

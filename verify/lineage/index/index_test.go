@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/provkit/provkit/internal/testenv"
@@ -27,6 +29,9 @@ import (
 type backend struct {
 	name string
 	open func(t *testing.T) (reopen func(t *testing.T) *Index)
+	// old opens a fresh, empty index with the schema of an older version, and returns it with
+	// a function that opens it as OpenSQLite or OpenPostgres do.
+	old func(t *testing.T, version int) (*Index, func(t *testing.T) *Index)
 }
 
 func backends() []backend {
@@ -36,10 +41,34 @@ func backends() []backend {
 			return func(t *testing.T) *Index {
 				return mustOpen(t, func(ctx context.Context) (*Index, error) { return OpenSQLite(ctx, path) })
 			}
+		}, old: func(t *testing.T, version int) (*Index, func(*testing.T) *Index) {
+			path := filepath.Join(t.TempDir(), "index.db")
+			ix := mustOpen(t, func(ctx context.Context) (*Index, error) {
+				db, err := sql.Open("sqlite", "file:"+path)
+				if err != nil {
+					return nil, err
+				}
+				return open(ctx, db, dialect{name: "sqlite"}, version)
+			})
+			return ix, func(t *testing.T) *Index {
+				return mustOpen(t, func(ctx context.Context) (*Index, error) { return OpenSQLite(ctx, path) })
+			}
 		}},
 		{name: "postgres", open: func(t *testing.T) func(*testing.T) *Index {
 			dsn := postgresSchema(t, testenv.Postgres(t))
 			return func(t *testing.T) *Index {
+				return mustOpen(t, func(ctx context.Context) (*Index, error) { return OpenPostgres(ctx, dsn) })
+			}
+		}, old: func(t *testing.T, version int) (*Index, func(*testing.T) *Index) {
+			dsn := postgresSchema(t, testenv.Postgres(t))
+			ix := mustOpen(t, func(ctx context.Context) (*Index, error) {
+				config, err := pgx.ParseConfig(dsn)
+				if err != nil {
+					return nil, err
+				}
+				return open(ctx, stdlib.OpenDB(*config), dialect{name: "postgres", numbered: true}, version)
+			})
+			return ix, func(t *testing.T) *Index {
 				return mustOpen(t, func(ctx context.Context) (*Index, error) { return OpenPostgres(ctx, dsn) })
 			}
 		}},
@@ -234,6 +263,7 @@ func testQueries(t *testing.T, ix *Index, f *fixture) {
 	clean := Artifact{f.clean, "clean.csv", f.ids["clean"]}
 	model := Artifact{f.model, "model.json", f.ids["train"]}
 	metrics := Artifact{f.metrics, "metrics.json", f.ids["train"]}
+	clean512 := Artifact{f.clean512, "clean.csv", f.ids["clean"]}
 	app := Artifact{f.app, "registry.example/app", f.ids["build"]}
 	scanned := Artifact{f.app, "registry.example/app", f.ids["scan"]}
 	now := time.Now()
@@ -242,11 +272,11 @@ func testQueries(t *testing.T, ix *Index, f *fixture) {
 		q    Query
 		want []Artifact
 	}{
-		{"everything", Query{}, sorted(raw, clean, model, metrics, app, scanned)},
+		{"everything", Query{}, sorted(raw, clean, clean512, model, metrics, app, scanned)},
 		{"source commit", Query{SourceCommit: appCommit}, []Artifact{app}},
 		{"source commit unknown", Query{SourceCommit: strings.Repeat("0", 40)}, nil},
 		{"source repository", Query{SourceRepository: appRepo}, []Artifact{app}},
-		{"builder", Query{BuilderID: science}, sorted(raw, clean)},
+		{"builder", Query{BuilderID: science}, sorted(raw, clean, clean512)},
 		{"builder gpu", Query{BuilderID: gpu}, sorted(model, metrics)},
 		{"dataset", Query{Material: f.survey}, []Artifact{raw}},
 		{"dataset downstream", Query{Material: f.clean}, sorted(model, metrics)},
@@ -255,17 +285,38 @@ func testQueries(t *testing.T, ix *Index, f *fixture) {
 		{"forged input never indexed", Query{Material: f.poisoned}, nil},
 		{"parameter number", Query{Parameters: map[string]string{"parameters.seed": "42"}}, sorted(model, metrics)},
 		{"parameter nested", Query{Parameters: map[string]string{"parameters.optimizer.name": "adam", "parameters.optimizer.rate": "0.5"}}, sorted(model, metrics)},
-		{"parameter bool", Query{Parameters: map[string]string{"parameters.dropIncomplete": "true"}}, []Artifact{clean}},
+		{"parameter bool", Query{Parameters: map[string]string{"parameters.dropIncomplete": "true"}}, sorted(clean, clean512)},
 		{"parameter list element", Query{Parameters: map[string]string{"command.0": "ingest"}}, []Artifact{raw}},
 		{"parameter of a build", Query{Parameters: map[string]string{"workflow.ref": "refs/tags/v1.0.0"}}, []Artifact{app}},
 		{"parameter mismatch", Query{Parameters: map[string]string{"parameters.seed": "43"}}, nil},
 		{"predicate type", Query{PredicateType: predicateVulns}, []Artifact{scanned}},
-		{"predicate type slsa", Query{PredicateType: provenance.PredicateSLSAProvenanceV1}, sorted(raw, clean, model, metrics, app)},
+		{"predicate type slsa", Query{PredicateType: provenance.PredicateSLSAProvenanceV1}, sorted(raw, clean, clean512, model, metrics, app)},
 		{"signed in the last hour", Query{SignedFrom: now.Add(-time.Hour), SignedBefore: now.Add(time.Hour)}, []Artifact{app}},
 		{"signed since", Query{SignedFrom: now.Add(-time.Hour)}, []Artifact{app}},
 		{"signed in 2020", Query{SignedFrom: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), SignedBefore: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)}, nil},
-		{"combined", Query{BuilderID: science, Parameters: map[string]string{"name": "clean"}}, []Artifact{clean}},
+		{"combined", Query{BuilderID: science, Parameters: map[string]string{"name": "clean"}}, sorted(clean, clean512)},
 		{"combined disjoint", Query{BuilderID: gpu, SourceCommit: appCommit}, nil},
+		{"subject in two statements", Query{Subject: f.app}, sorted(app, scanned)},
+		{"subject of a step", Query{Subject: f.model}, []Artifact{model}},
+		{"subject by sha256", Query{Subject: f.clean}, []Artifact{clean}},
+		{"subject by sha512", Query{Subject: f.clean512}, []Artifact{clean512}},
+		{"subject that is only a material", Query{Subject: f.survey}, nil},
+		{"subject unknown", Query{Subject: digest.FromString("not indexed")}, nil},
+		{"subject and predicate type", Query{Subject: f.app, PredicateType: predicateVulns}, []Artifact{scanned}},
+		{"signer key", Query{Signer: "alice"}, sorted(raw, clean, clean512, scanned)},
+		{"signer other key", Query{Signer: "bob"}, sorted(model, metrics)},
+		{"signer certificate", Query{Signer: appSAN}, []Artifact{app}},
+		{"signer issuer is not a signer", Query{Signer: appIssuer}, nil},
+		{"signer label is not a signer", Query{Signer: "key:alice"}, nil},
+		{"signer forged key never indexed", Query{Signer: "mallory"}, nil},
+		{"signer and subject", Query{Signer: "alice", Subject: f.app}, []Artifact{scanned}},
+		{"signer and material", Query{Signer: "bob", Material: f.clean}, sorted(model, metrics)},
+		{"signer and material disjoint", Query{Signer: "alice", Material: f.clean}, nil},
+		{"signer signed since", Query{Signer: appSAN, SignedFrom: now.Add(-time.Hour)}, []Artifact{app}},
+		{"signer untimed, signed since", Query{Signer: "alice", SignedFrom: now.Add(-time.Hour)}, nil},
+		{"signer and subject, signed since", Query{Signer: appSAN, Subject: f.app, SignedFrom: now.Add(-time.Hour)}, []Artifact{app}},
+		{"signer untimed and subject, signed since", Query{Signer: "alice", Subject: f.app, SignedFrom: now.Add(-time.Hour)}, nil},
+		{"signer and parameter", Query{Signer: "alice", Parameters: map[string]string{"command.0": "ingest"}}, []Artifact{raw}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -429,11 +480,11 @@ func TestBind(t *testing.T) {
 func TestFactsFastPath(t *testing.T) {
 	f := newFixture(t)
 	for name, r := range f.results {
-		fast, err := readFacts(r, false)
+		fast, err := readFacts(r.Statement(), false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		full, err := readFacts(r, true)
+		full, err := readFacts(r.Statement(), true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -465,5 +516,86 @@ func TestOpenPostgresConcurrently(t *testing.T) {
 			t.Errorf("%d schema_version rows, want 1", got)
 		}
 		ix.Close()
+	}
+}
+
+// schemaVersion returns the version recorded in the index.
+func schemaVersion(t *testing.T, ix *Index) int {
+	t.Helper()
+	var v int
+	if err := ix.db.QueryRowContext(t.Context(), "SELECT MAX(version) FROM schema_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// hasIndex reports whether the database holds the named index.
+func hasIndex(t *testing.T, ix *Index, name string) bool {
+	t.Helper()
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?`
+	if ix.dialect.numbered {
+		q = `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?`
+	}
+	var n int
+	if err := ix.db.QueryRowContext(t.Context(), ix.dialect.bind(q), name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// TestUpgrade fills an index of schema version 1 and opens it with this version: the schema is
+// migrated, every row kept, and the queries of version 2 answer.
+func TestUpgrade(t *testing.T) {
+	f := newFixture(t)
+	added := []string{"subjects_digest", "signatures_key_id", "signatures_san"}
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			old, reopen := be.old(t, 1)
+			if err := old.Add(t.Context(), f.all()...); err != nil {
+				t.Fatal(err)
+			}
+			if v := schemaVersion(t, old); v != 1 {
+				t.Fatalf("old index at version %d", v)
+			}
+			for _, name := range added {
+				if hasIndex(t, old, name) {
+					t.Fatalf("version 1 has index %s", name)
+				}
+			}
+			before := counts(t, old)
+			if err := old.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			ix := reopen(t)
+			if v := schemaVersion(t, ix); v != SchemaVersion || SchemaVersion != 2 {
+				t.Errorf("after upgrade: version %d, want %d", v, SchemaVersion)
+			}
+			for _, name := range added {
+				if !hasIndex(t, ix, name) {
+					t.Errorf("after upgrade: no index %s", name)
+				}
+			}
+			if got := counts(t, ix); !equalCounts(got, before) {
+				t.Errorf("after upgrade: rows %v, want %v", got, before)
+			}
+			got, err := ix.Find(t.Context(), Query{Subject: f.app, Signer: appSAN})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []Artifact{{f.app, "registry.example/app", f.ids["build"]}}; !slices.Equal(got, want) {
+				t.Errorf("after upgrade: Find = %v, want %v", got, want)
+			}
+			if err := ix.Add(t.Context(), f.all()...); err != nil {
+				t.Fatal(err)
+			}
+			if got := counts(t, ix); !equalCounts(got, before) {
+				t.Errorf("adding again after upgrade: rows %v, want %v", got, before)
+			}
+			// Opening the upgraded index again changes nothing.
+			if v := schemaVersion(t, reopen(t)); v != SchemaVersion {
+				t.Errorf("reopened at version %d", v)
+			}
+		})
 	}
 }

@@ -34,9 +34,19 @@ type Query struct {
 	Parameters map[string]string
 	// PredicateType is the statement's predicate type, exactly.
 	PredicateType string
+	// Subject selects the artifacts with this digest: every statement naming it as a subject,
+	// whatever its predicate type, gives one Artifact. It may be of any algorithm the index
+	// stores (sha256, sha384, sha512), and matches the subject's digest of that algorithm.
+	Subject digest.Digest
+	// Signer selects statements with a verified signature by this signer: a trusted key's id
+	// (verify.Signer.KeyID) or a certificate's subject alternative name
+	// (verify.CertificateIdentity.SubjectAlternativeName, such as an email or a workflow
+	// URI), compared exactly.
+	Signer string
 	// SignedFrom and SignedBefore bound the verified signing time: a statement matches when one
 	// of its signatures was made at or after SignedFrom and before SignedBefore. A zero bound is
-	// open; statements without a verified signing time match only when both are zero.
+	// open; statements without a verified signing time match only when both are zero. With
+	// Signer, the same signature must be by Signer and within the bounds.
 	SignedFrom, SignedBefore time.Time
 }
 
@@ -66,6 +76,10 @@ func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
 	eq("source_repository", q.SourceRepository)
 	eq("builder_id", q.BuilderID)
 	eq("predicate_type", q.PredicateType)
+	if q.Subject != "" {
+		b.WriteString(` AND s.digest = ?`)
+		args = append(args, q.Subject.String())
+	}
 	if q.Material != "" {
 		b.WriteString(` AND EXISTS (SELECT 1 FROM materials m WHERE m.statement_id = s.statement_id AND m.digest = ?)`)
 		args = append(args, q.Material.String())
@@ -79,17 +93,34 @@ func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
 		b.WriteString(` AND EXISTS (SELECT 1 FROM parameters p WHERE p.statement_id = s.statement_id AND p.path = ? AND p.value = ?)`)
 		args = append(args, p, q.Parameters[p])
 	}
+	// The signing-time bounds, on the signatures g.
+	var timeCond string
+	var timeArgs []any
 	if !q.SignedFrom.IsZero() || !q.SignedBefore.IsZero() {
-		b.WriteString(` AND EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = s.statement_id AND g.signed_at IS NOT NULL`)
+		timeCond = ` AND g.signed_at IS NOT NULL`
 		if !q.SignedFrom.IsZero() {
-			b.WriteString(` AND g.signed_at >= ?`)
-			args = append(args, q.SignedFrom.UnixNano())
+			timeCond += ` AND g.signed_at >= ?`
+			timeArgs = append(timeArgs, q.SignedFrom.UnixNano())
 		}
 		if !q.SignedBefore.IsZero() {
-			b.WriteString(` AND g.signed_at < ?`)
-			args = append(args, q.SignedBefore.UnixNano())
+			timeCond += ` AND g.signed_at < ?`
+			timeArgs = append(timeArgs, q.SignedBefore.UnixNano())
 		}
-		b.WriteString(`)`)
+	}
+	// Another filter that an index serves selects few statements, and each is checked for the
+	// signer; without one, the signer's statements are read from the key id and SAN indexes.
+	narrowed := q.Subject != "" || q.Material != "" || q.SourceCommit != "" || q.SourceRepository != "" || len(q.Parameters) > 0
+	switch {
+	case q.Signer != "" && narrowed:
+		b.WriteString(` AND EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = s.statement_id AND (g.key_id = ? OR g.san = ?)` + timeCond + `)`)
+		args = append(append(args, q.Signer, q.Signer), timeArgs...)
+	case q.Signer != "":
+		b.WriteString(` AND s.statement_id IN (SELECT g.statement_id FROM signatures g WHERE g.key_id = ?` + timeCond +
+			` UNION SELECT g.statement_id FROM signatures g WHERE g.san = ?` + timeCond + `)`)
+		args = append(append(append(append(args, q.Signer), timeArgs...), q.Signer), timeArgs...)
+	case timeCond != "":
+		b.WriteString(` AND EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = s.statement_id` + timeCond + `)`)
+		args = append(args, timeArgs...)
 	}
 	rows, err := ix.db.QueryContext(ctx, ix.dialect.bind(b.String()), args...)
 	if err != nil {
