@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
@@ -73,10 +75,28 @@ func buildStatement(t *testing.T, subject *intoto.ResourceDescriptor, builder st
 	return st
 }
 
+// stores are the Store backends Collect is tested on.
+var stores = []struct {
+	name string
+	open func(t *testing.T) (*oras.Store, error)
+}{
+	{"memory", func(*testing.T) (*oras.Store, error) { return oras.NewMemory() }},
+	{"layout", func(t *testing.T) (*oras.Store, error) { return oras.NewLayout(t.Context(), t.TempDir()) }},
+	{"registry", func(t *testing.T) (*oras.Store, error) {
+		repo := fmt.Sprintf("%s/lineage/collect-%d", testenv.Olareg(t), time.Now().UnixNano())
+		return oras.NewRemote(repo, oras.WithPlainHTTPUnsafe())
+	}},
+}
+
 func newStoreFixture(t *testing.T) *storeFixture {
 	t.Helper()
+	return newStoreFixtureIn(t, func(*testing.T) (*oras.Store, error) { return oras.NewMemory() })
+}
+
+func newStoreFixtureIn(t *testing.T, open func(*testing.T) (*oras.Store, error)) *storeFixture {
+	t.Helper()
 	alice, mallory := ecdsaKey(t), ecdsaKey(t)
-	s, err := oras.NewMemory()
+	s, err := open(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +140,12 @@ func (f *storeFixture) stored() []lineage.Stored {
 }
 
 func TestCollect(t *testing.T) {
-	f := newStoreFixture(t)
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { testCollect(t, newStoreFixtureIn(t, st.open)) })
+	}
+}
+
+func testCollect(t *testing.T, f *storeFixture) {
 	c, err := lineage.Collect(t.Context(), f.store, f.verifier, f.identity, f.stored()...)
 	if err != nil {
 		t.Fatal(err)
