@@ -28,7 +28,17 @@
 // provenance.MaxManifestBytes, provenance.MaxBundleBytes, provenance.MaxReferrers and a page
 // budget, with errors wrapping provenance.ErrTooLarge.
 //
-// Resolve turns a tag into a digest; CheckDrift reports a tag that has moved since. Copy copies
-// an image with its whole referrer graph between registries and layouts, making offline
+// Resolve turns a tag into a digest; CheckDrift reports a tag that has moved since; ResolveAll
+// resolves one tag in several stores (environments, registries) at once, for
+// diff.Environments. Image reads a manifest or index and an image's configuration, verified
+// and capped like everything else, into the diff.Image that provenance/diff compares. Copy
+// copies an image with its whole referrer graph between registries and layouts, making offline
 // evidence packs.
+//
+// PushFile stores a file that is not an image (a binary, an SBOM, a tarball) as an OCI 1.1
+// artifact: one application/octet-stream layer titled with the file's name, under a manifest
+// of artifactType ArtifactTypeFile. Attestations about a file stored this way are attached to
+// its manifest, the descriptor PushFile returns first, and name the file's digest (the second
+// descriptor, the layer's) as their subject, as they would for the file on disk: Discover on
+// the manifest finds them, and verifying them against the file's digest needs no registry.
 package oras

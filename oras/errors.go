@@ -26,8 +26,8 @@ var (
 	// ErrLostUpdate means an attestation pushed to a registry without the referrers API kept
 	// disappearing from the referrers tag index because other writers overwrote it.
 	ErrLostUpdate = errors.New("oras: referrers index update lost to concurrent writers")
-	// ErrMalformed means a manifest or index read from a store is not valid JSON of the
-	// expected shape.
+	// ErrMalformed means a manifest, index or image configuration read from a store is not
+	// valid JSON of the expected shape.
 	ErrMalformed = errors.New("oras: malformed manifest")
 )
 
@@ -113,7 +113,8 @@ func (e *LostUpdateError) Error() string {
 // Unwrap returns ErrLostUpdate.
 func (e *LostUpdateError) Unwrap() error { return ErrLostUpdate }
 
-// MalformedError reports a manifest or index that cannot be decoded.
+// MalformedError reports a manifest or index that cannot be decoded, or a manifest whose image
+// configuration cannot be.
 type MalformedError struct {
 	// Digest names the document.
 	Digest digest.Digest
@@ -145,3 +146,19 @@ func (e *LimitError) Error() string {
 
 // Unwrap returns provenance.ErrTooLarge.
 func (e *LimitError) Unwrap() error { return provenance.ErrTooLarge }
+
+// EnvironmentError reports a failure in one of several named stores, such as ResolveAll's.
+type EnvironmentError struct {
+	// Environment is the name of the store, as the caller keyed it.
+	Environment string
+	// Err is the cause.
+	Err error
+}
+
+// Error implements error.
+func (e *EnvironmentError) Error() string {
+	return fmt.Sprintf("oras: environment %q: %v", e.Environment, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *EnvironmentError) Unwrap() error { return e.Err }

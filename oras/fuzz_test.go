@@ -67,3 +67,48 @@ func FuzzBundleHint(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeImage feeds untrusted manifest, index and image configuration bytes to the
+// decoders Image uses. They must never panic, fail only with ErrMalformed or ErrTooLarge, and
+// return exactly one of Index and Manifest, matching the descriptor's media type, with a
+// well-formed config descriptor for a manifest.
+func FuzzDecodeImage(f *testing.F) {
+	seeds := []string{
+		`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`,
+		`{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`,
+		`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2,"platform":{"os":"linux","architecture":"amd64"}}]}`,
+		`{"architecture":"amd64","os":"linux","config":{"User":"1000","Env":["A=b"],"Labels":{"k":"v"}},"rootfs":{"type":"layers","diff_ids":[]}}`,
+		`{"schemaVersion":1}`,
+		`{"config":{"User":7}}`,
+		`null`,
+		` [1]`,
+		``,
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, index bool) {
+		desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(data), Size: int64(len(data))}
+		if index {
+			desc.MediaType = ocispec.MediaTypeImageIndex
+		}
+		img, err := decodeImage(desc, data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, provenance.ErrTooLarge) {
+				t.Fatalf("decodeImage error %v wraps neither ErrMalformed nor ErrTooLarge", err)
+			}
+		} else {
+			if (img.Index != nil) != index || (img.Manifest != nil) == index || img.Config != nil {
+				t.Fatalf("decoded %s as index %v manifest %v config %v", desc.MediaType, img.Index != nil, img.Manifest != nil, img.Config != nil)
+			}
+			if img.Manifest != nil && (img.Manifest.Config.Digest.Validate() != nil || img.Manifest.Config.Size < 0) {
+				t.Fatalf("accepted a malformed config descriptor %+v", img.Manifest.Config)
+			}
+		}
+		if _, err := decodeConfig(desc.Digest, desc.Digest, data); err != nil &&
+			!errors.Is(err, ErrMalformed) && !errors.Is(err, provenance.ErrTooLarge) {
+			t.Fatalf("decodeConfig error %v wraps neither ErrMalformed nor ErrTooLarge", err)
+		}
+	})
+}

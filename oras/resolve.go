@@ -2,7 +2,10 @@ package oras
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -46,4 +49,47 @@ func (s *Store) CheckDrift(ctx context.Context, tag string, recorded digest.Dige
 		return desc, &DriftError{Reference: tag, Recorded: recorded, Current: desc.Digest}
 	}
 	return desc, nil
+}
+
+// resolveAllConcurrency bounds how many stores ResolveAll asks at once.
+const resolveAllConcurrency = 8
+
+// ResolveAll resolves reference (a tag or a digest) in every store of stores, keyed by a name
+// the caller chooses, such as an environment ("staging", "production") or a registry, asking
+// up to eight stores at once. It returns what reference resolved to in each store that has it;
+// a store where it is absent is left out of the map, which is not an error. Any other failure
+// stops the resolution and returns an *EnvironmentError naming the store's key and wrapping
+// the cause. The digests of the result, keyed the same way, are what diff.Environments
+// compares.
+func ResolveAll(ctx context.Context, reference string, stores map[string]*Store) (map[string]ocispec.Descriptor, error) {
+	if reference == "" {
+		return nil, &InputError{What: "reference", Reason: "is empty"}
+	}
+	names := make([]string, 0, len(stores))
+	for name, s := range stores {
+		if s == nil {
+			return nil, &InputError{What: "stores", Reason: fmt.Sprintf("store %q is nil", name)}
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var mu sync.Mutex
+	out := make(map[string]ocispec.Descriptor, len(stores))
+	err := forEach(ctx, resolveAllConcurrency, names, func(ctx context.Context, name string) error {
+		desc, err := stores[name].Resolve(ctx, reference)
+		if errors.Is(err, provenance.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return &EnvironmentError{Environment: name, Err: err}
+		}
+		mu.Lock()
+		out[name] = desc
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -1,9 +1,15 @@
 package oras_test
 
 import (
+	"context"
 	"errors"
-	"github.com/provkit/provkit/internal/testenv"
+	"maps"
+	"slices"
 	"testing"
+
+	"github.com/provkit/provkit/internal/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/provkit/provkit/internal/storetest"
@@ -108,4 +114,61 @@ func TestCopyEvidencePack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResolveAll resolves one tag in a memory store, an OCI layout and a registry, where the
+// layout does not have it.
+func TestResolveAll(t *testing.T) {
+	ctx := t.Context()
+	stores := map[string]*provoras.Store{}
+	for _, ns := range everyStore(t, "envs/app") {
+		stores[ns.name] = ns.s
+	}
+	staging := testenv.PushImage(t, stores["memory"].Target(), "v1", "staging build")
+	prod := testenv.PushImage(t, stores["olareg"].Target(), "v1", "production build")
+	testenv.PushImage(t, stores["layout"].Target(), "v0", "old build")
+
+	got, err := provoras.ResolveAll(ctx, "v1", stores)
+	require.NoError(t, err)
+	require.Len(t, got, 2, "the layout has no v1 and is left out")
+	assert.Equal(t, staging.Digest, got["memory"].Digest)
+	assert.Equal(t, prod.Digest, got["olareg"].Digest)
+	_, inLayout := got["layout"]
+	assert.False(t, inLayout)
+
+	byDigest, err := provoras.ResolveAll(ctx, prod.Digest.String(), stores)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"olareg"}, slices.Collect(maps.Keys(byDigest)))
+
+	none, err := provoras.ResolveAll(ctx, "v9", stores)
+	require.NoError(t, err)
+	assert.Empty(t, none)
+
+	t.Run("FailureNamesTheEnvironment", func(t *testing.T) {
+		bad, err := provoras.NewMemory()
+		require.NoError(t, err)
+		blob := pushRaw(t, bad.Target(), "application/octet-stream", []byte("not a manifest"))
+		require.NoError(t, bad.Target().Tag(ctx, blob, "v1"))
+		_, err = provoras.ResolveAll(ctx, "v1", map[string]*provoras.Store{"memory": stores["memory"], "broken": bad})
+		var ee *provoras.EnvironmentError
+		require.ErrorAs(t, err, &ee)
+		assert.Equal(t, "broken", ee.Environment)
+		require.ErrorIs(t, err, provoras.ErrInvalidInput)
+		assert.Contains(t, err.Error(), `"broken"`)
+	})
+	t.Run("Inputs", func(t *testing.T) {
+		_, err := provoras.ResolveAll(ctx, "", stores)
+		require.ErrorIs(t, err, provoras.ErrInvalidInput)
+		_, err = provoras.ResolveAll(ctx, "v1", map[string]*provoras.Store{"nil": nil})
+		require.ErrorIs(t, err, provoras.ErrInvalidInput)
+		got, err := provoras.ResolveAll(ctx, "v1", nil)
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := provoras.ResolveAll(cctx, "v1", map[string]*provoras.Store{"olareg": stores["olareg"]})
+		require.ErrorIs(t, err, context.Canceled)
+	})
 }

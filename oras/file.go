@@ -1,0 +1,99 @@
+package oras
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/provkit/provkit/provenance"
+	orasgo "oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+)
+
+// ArtifactTypeFile is the artifactType of the OCI 1.1 manifests PushFile writes: one file,
+// stored as a single application/octet-stream layer.
+const ArtifactTypeFile = "application/vnd.provkit.file.v1"
+
+// mediaTypeFile is the media type of the layer holding the file's bytes.
+const mediaTypeFile = "application/octet-stream"
+
+// PushFile stores the regular file at path as an OCI 1.1 artifact and tags it tag, unless tag
+// is empty. The file's bytes become one blob of media type application/octet-stream, annotated
+// org.opencontainers.image.title with the file's base name; the manifest has artifactType
+// ArtifactTypeFile, the OCI empty config, and org.opencontainers.image.created from the
+// Store's clock (WithClock), so the same file pushed at the same clock time gives the same
+// manifest digest. The file is read twice, once to hash it and once to push it, and is never
+// held in memory whole; a file that changes between the two reads fails the push. Content
+// already in the Store is not pushed again, so pushing a file twice is harmless.
+//
+// It returns the manifest's descriptor, which attestations attach to (Attach), and the file's
+// descriptor, whose digest statements about the file name as their subject.
+func (s *Store) PushFile(ctx context.Context, path, tag string) (manifest, file ocispec.Descriptor, err error) {
+	fail := func(err error) (ocispec.Descriptor, ocispec.Descriptor, error) {
+		return ocispec.Descriptor{}, ocispec.Descriptor{}, err
+	}
+	if tag != "" {
+		if err := (registry.Reference{Reference: tag}).ValidateReferenceAsTag(); err != nil {
+			return fail(&InputError{What: "tag", Reason: fmt.Sprintf("%q is not a valid tag", tag)})
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fail(&provenance.PathError{Op: "open", Path: path, Err: err})
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fail(&provenance.PathError{Op: "stat", Path: path, Err: err})
+	}
+	if !info.Mode().IsRegular() {
+		return fail(&provenance.PathError{Op: "push", Path: path,
+			Err: fmt.Errorf("not a regular file (%s)", info.Mode().Type())})
+	}
+	d := digest.SHA256.Digester()
+	n, err := io.Copy(d.Hash(), f)
+	if err != nil {
+		return fail(&provenance.PathError{Op: "hash", Path: path, Err: err})
+	}
+	file = ocispec.Descriptor{
+		MediaType:   mediaTypeFile,
+		Digest:      d.Digest(),
+		Size:        n,
+		Annotations: map[string]string{ocispec.AnnotationTitle: filepath.Base(path)},
+	}
+	ok, err := s.target.Exists(ctx, file)
+	if err != nil {
+		return fail(fmt.Errorf("oras: check file %s: %w", file.Digest, err))
+	}
+	if !ok {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fail(&provenance.PathError{Op: "seek", Path: path, Err: err})
+		}
+		// The target verifies what it receives against file, so a file modified since it was
+		// hashed is rejected rather than stored under the wrong digest.
+		if err := s.target.Push(ctx, file, io.LimitReader(f, n+1)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+			return fail(fmt.Errorf("oras: push file %s (%s): %w", path, file.Digest, err))
+		}
+	}
+	manifest, err = orasgo.PackManifest(ctx, s.target, orasgo.PackManifestVersion1_1, ArtifactTypeFile, orasgo.PackManifestOptions{
+		Layers:              []ocispec.Descriptor{file},
+		ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: s.o.clock().UTC().Format(time.RFC3339)},
+	})
+	if err != nil {
+		return fail(fmt.Errorf("oras: push manifest for file %s: %w", path, err))
+	}
+	if tag != "" {
+		if err := s.target.Tag(ctx, manifest, tag); err != nil {
+			return fail(fmt.Errorf("oras: tag file %s as %s: %w", path, tag, err))
+		}
+	}
+	s.o.logger.DebugContext(ctx, "pushed file", "path", path, "file", file.Digest, "manifest", manifest.Digest, "tag", tag)
+	return manifest, file, nil
+}
