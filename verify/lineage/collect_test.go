@@ -314,3 +314,47 @@ func TestCollectErrors(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkCollect lists, fetches and verifies 64 key-signed attestations of one image in a
+// memory store.
+func BenchmarkCollect(b *testing.B) {
+	const n = 64
+	ctx := b.Context()
+	key := ecdsaKey(b)
+	s, err := oras.NewMemory()
+	if err != nil {
+		b.Fatal(err)
+	}
+	image := testenv.PushImage(b, s.Target(), "app", "bench")
+	imageRD, err := provenance.SubjectFromDescriptor("registry.example/app", image)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		build := &provenance.Build{BuildType: "https://provkit.dev/build/v1", BuilderID: "https://ci.example/runner",
+			ExternalParameters: map[string]any{"run": i}, ResolvedDependencies: []*intoto.ResourceDescriptor{rd("input", digest.FromString(fmt.Sprint(i)))}}
+		st, err := build.Statement([]*intoto.ResourceDescriptor{imageRD})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Attach(ctx, image, signStatement(b, key, st)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	keys, err := verify.TrustedKeys(verify.PublicKey{ID: "ci", Key: key.Public()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := lineage.Collect(ctx, s, v, verify.KeyIDs("ci"), lineage.Stored{Subject: image})
+		if err != nil || len(c.Results) != n {
+			b.Fatalf("%v, %v", c, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/attestation")
+}

@@ -350,3 +350,24 @@ func TestWriteHTMLRejectedOrder(t *testing.T) {
 		t.Errorf("rejected reasons at %v, want in the order given", at)
 	}
 }
+
+// TestWriteHTMLEmpty reports a store in which nothing verified: an empty graph, and what was
+// rejected.
+func TestWriteHTMLEmpty(t *testing.T) {
+	dot := testenv.Dot(t)
+	g, err := lineage.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	rejected := []lineage.Rejected{{Attestation: ocispec.Descriptor{Digest: digest.FromString("a")}, Err: errors.New("signed by an untrusted key")}}
+	if err := g.WriteHTML(t.Context(), &buf, lineage.Report{Rejected: rejected, Dot: dot}); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	checkStatic(t, page)
+	xmlText(t, svgOf(t, page))
+	if !strings.Contains(page, "0 artifacts, 0 steps, 0 edges, 1 rejected attestations") || !strings.Contains(page, "signed by an untrusted key") {
+		t.Errorf("page: %s", page)
+	}
+}
