@@ -285,8 +285,18 @@ func TestCollectErrors(t *testing.T) {
 			if errors.Is(err, verify.ErrVerification) {
 				t.Fatalf("%v is a verdict on the evidence", err)
 			}
+			if ce.Subject.Digest != "" && !strings.Contains(err.Error(), string(ce.Subject.Digest)) {
+				t.Errorf("%q does not name the subject", err)
+			}
 		})
 	}
+
+	t.Run("nil source", func(t *testing.T) {
+		_, err := lineage.Collect(t.Context(), nil, f.verifier, f.identity, f.stored()...)
+		if !errors.Is(err, lineage.ErrCollect) || err.Error() != "lineage: check: nil source or verifier" {
+			t.Fatalf("got %v", err)
+		}
+	})
 
 	t.Run("oversized bundle rejected", func(t *testing.T) {
 		src := faultySource{Source: f.store, fetchErr: &provenance.SizeError{What: "bundle", Limit: provenance.MaxBundleBytes, Size: -1}}

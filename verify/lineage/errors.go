@@ -100,7 +100,10 @@ type CollectError struct {
 
 // Error implements error.
 func (e *CollectError) Error() string {
-	if e.Attestation.Digest != "" {
+	switch {
+	case e.Subject.Digest == "":
+		return fmt.Sprintf("lineage: %s: %v", e.Op, e.Err)
+	case e.Attestation.Digest != "":
 		return fmt.Sprintf("lineage: %s attestation %s of %s: %v", e.Op, e.Attestation.Digest, e.Subject.Digest, e.Err)
 	}
 	return fmt.Sprintf("lineage: %s attestations of %s: %v", e.Op, e.Subject.Digest, e.Err)
