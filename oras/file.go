@@ -30,8 +30,11 @@ const mediaTypeFile = "application/octet-stream"
 // ArtifactTypeFile, the OCI empty config, and org.opencontainers.image.created from the
 // Store's clock (WithClock), so the same file pushed at the same clock time gives the same
 // manifest digest. The file is read twice, once to hash it and once to push it, and is never
-// held in memory whole; a file that changes between the two reads fails the push. Content
-// already in the Store is not pushed again, so pushing a file twice is harmless.
+// held in memory whole. What is stored is always the bytes that were hashed: when the first
+// Size bytes read the second time differ from the first (the file was rewritten or truncated
+// meanwhile), the push fails with a *provenance.PathError wrapping an *IntegrityError; bytes
+// appended meanwhile are not stored. Content already in the Store is not pushed again, so
+// pushing a file twice is harmless.
 //
 // It returns the manifest's descriptor, which attestations attach to (Attach), and the file's
 // descriptor, whose digest statements about the file name as their subject.
@@ -76,9 +79,11 @@ func (s *Store) PushFile(ctx context.Context, path, tag string) (manifest, file 
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return fail(&provenance.PathError{Op: "seek", Path: path, Err: err})
 		}
-		// The target verifies what it receives against file, so a file modified since it was
-		// hashed is rejected rather than stored under the wrong digest.
-		if err := s.target.Push(ctx, file, io.LimitReader(f, n+1)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		cr := &checkedReader{r: f, v: file.Digest.Verifier(), left: n}
+		if err := s.target.Push(ctx, file, cr); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+			if cr.changed {
+				return fail(&provenance.PathError{Op: "push", Path: path, Err: &IntegrityError{Descriptor: file, Err: errFileChanged}})
+			}
 			return fail(fmt.Errorf("oras: push file %s (%s): %w", path, file.Digest, err))
 		}
 	}
@@ -96,4 +101,39 @@ func (s *Store) PushFile(ctx context.Context, path, tag string) (manifest, file 
 	}
 	s.o.logger.DebugContext(ctx, "pushed file", "path", path, "file", file.Digest, "manifest", manifest.Digest, "tag", tag)
 	return manifest, file, nil
+}
+
+// errFileChanged is the cause reported when a file's bytes differ between hashing and pushing.
+var errFileChanged = errors.New("file changed after it was hashed")
+
+// checkedReader reads the first left bytes of r, the bytes PushFile hashed, and fails with
+// errFileChanged when they turn out different or fewer, before the target has seen all of them.
+type checkedReader struct {
+	r       io.Reader
+	v       digest.Verifier
+	left    int64
+	changed bool
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.v.Write(p[:n]) // hashing into a digest.Verifier never fails
+	c.left -= int64(n)
+	switch {
+	case c.left == 0 && !c.v.Verified():
+		c.changed = true
+		return n, errFileChanged
+	case c.left == 0:
+		return n, io.EOF
+	case errors.Is(err, io.EOF):
+		c.changed = true
+		return n, errFileChanged
+	}
+	return n, err
 }

@@ -1,20 +1,25 @@
 package oras_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/provkit/provkit/internal/storetest"
+	"github.com/provkit/provkit/internal/testenv"
 	provoras "github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/provenance"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	orasgo "oras.land/oras-go/v2"
 )
 
 // writeFile writes data to a file named name in a temporary directory and returns its path.
@@ -152,4 +157,83 @@ func TestPushFileRejects(t *testing.T) {
 		_, _, err := remote.PushFile(ctx, path, "")
 		require.ErrorIs(t, err, context.Canceled)
 	})
+}
+
+// hookTarget runs a function before answering the first Exists, which PushFile asks between
+// hashing the file and pushing it.
+type hookTarget struct {
+	orasgo.GraphTarget
+	once sync.Once
+	hook func()
+}
+
+func (h *hookTarget) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
+	h.once.Do(h.hook)
+	return h.GraphTarget.Exists(ctx, desc)
+}
+
+// TestPushFileChanged edits the file between PushFile's hashing and its push: rewritten or
+// truncated files are refused, appended bytes are left out, and what is stored is always what
+// was hashed.
+func TestPushFileChanged(t *testing.T) {
+	original := bytes.Repeat([]byte("0123456789"), 100_000)
+	tests := []struct {
+		name    string
+		edit    func(path string) error
+		changed bool
+	}{
+		{"Rewritten", func(p string) error {
+			changed := bytes.Clone(original)
+			changed[len(changed)-1] = 'x'
+			return os.WriteFile(p, changed, 0o644)
+		}, true},
+		{"Truncated", func(p string) error { return os.Truncate(p, int64(len(original)/2)) }, true},
+		{"Appended", func(p string) error {
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			_, err = f.WriteString("more")
+			return errors.Join(err, f.Close())
+		}, false},
+	}
+	backends := map[string]func(t *testing.T) orasgo.GraphTarget{
+		"memory": func(t *testing.T) orasgo.GraphTarget {
+			s, err := provoras.NewMemory()
+			require.NoError(t, err)
+			return s.Target()
+		},
+		"olareg": func(t *testing.T) orasgo.GraphTarget {
+			return remoteStore(t, testenv.OlaregServer(t), "files/changed").Target()
+		},
+	}
+	for backend, newTarget := range backends {
+		for _, tc := range tests {
+			t.Run(backend+"/"+tc.name, func(t *testing.T) {
+				path := writeFile(t, "big.bin", original)
+				inner := newTarget(t)
+				ht := &hookTarget{GraphTarget: inner, hook: func() { require.NoError(t, tc.edit(path)) }}
+				s, err := provoras.New(ht)
+				require.NoError(t, err)
+				_, file, err := s.PushFile(t.Context(), path, "")
+				want := ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromBytes(original), Size: int64(len(original))}
+				if tc.changed {
+					var pe *provenance.PathError
+					require.ErrorAs(t, err, &pe)
+					require.ErrorIs(t, err, provoras.ErrIntegrity)
+					ok, err := inner.Exists(t.Context(), want)
+					require.NoError(t, err)
+					assert.False(t, ok, "nothing is stored under the digest that was hashed")
+					return
+				}
+				require.NoError(t, err)
+				assert.Equal(t, want.Digest, file.Digest)
+				rc, err := inner.Fetch(t.Context(), file)
+				require.NoError(t, err)
+				got, err := io.ReadAll(rc)
+				require.NoError(t, errors.Join(err, rc.Close()))
+				assert.Equal(t, original, got)
+			})
+		}
+	}
 }
