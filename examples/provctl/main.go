@@ -9,12 +9,25 @@
 //	provctl verify (--key FILE | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y --trusted-root FILE)
 //	    [--type URI] [--policy FILE] [--env NAME] [--insecure-ignore-tlog] [--plain-http] [--oci-layout] [--output json] REF
 //	provctl copy [--plain-http] SRC DST
+//	provctl lineage (--key FILE | keyless flags) [--upstream DIGEST | --downstream DIGEST]
+//	    [--format text|json|dot|prov|rocrate|html] [--plain-http] [--oci-layout] REF...
+//	provctl diff [--key FILE | keyless flags] [--output json] [--plain-http] [--oci-layout] BASELINE CURRENT
+//	provctl diff --environments [--output json] [--plain-http] NAME=REF NAME=REF...
+//	provctl rebuild-check (--key FILE | keyless flags) (--file PATH | --dir PATH | --image REF2)
+//	    [--sign-key FILE] [--output json] [--plain-http] [--oci-layout] REF
 //
 // REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
 // copy are registry references or oci-layout:PATH[:tag|@digest].
 //
-// Exit status: 0 on success (verify: allowed), 1 when verify denies or nothing verifies and on
-// any other failure, 2 on usage or configuration errors.
+// lineage joins the verified provenance of every REF (an image, or a file stored as an OCI
+// artifact) into a graph and prints it, exports it, or answers what an artifact was made from
+// or what was made from it. diff compares a current image with a known-good baseline, or what
+// one tag resolves to across environments. rebuild-check compares a rebuilt artifact with REF's
+// verified provenance and can sign and attach the result.
+//
+// Exit status: 0 on success (verify: allowed; diff: no difference; rebuild-check: matched), 1
+// when verify denies or nothing verifies, diff finds a difference, rebuild-check finds a
+// mismatch, and on any other failure; 2 on usage or configuration errors.
 package main
 
 import (
@@ -25,7 +38,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Exit codes.
@@ -45,6 +60,15 @@ commands:
   verify (--key FILE | keyless flags) REF
                                  verify REF's attestations, then decide with --policy
   copy SRC DST                   copy an image with all its referrers
+  lineage (--key FILE | keyless flags) REF...
+                                 join the verified provenance of each REF into a graph;
+                                 query it (--upstream, --downstream) or export it (--format)
+  diff BASELINE CURRENT          compare two images: layers, config, annotations and, with
+                                 trust flags, their verified provenance
+  diff --environments NAME=REF...
+                                 compare what one tag resolves to in each environment
+  rebuild-check (--key FILE | keyless flags) (--file|--dir|--image X) REF
+                                 check a rebuild against REF's verified provenance
 
 REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest].
 Run 'provctl <command> -h' for the flags of a command.
@@ -87,6 +111,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		err = verifyCmd(ctx, args[1:], stdout, stderr, env)
 	case "copy":
 		err = copyCmd(ctx, args[1:], stdout, stderr, env)
+	case "lineage":
+		err = lineageCmd(ctx, args[1:], stdout, stderr, env)
+	case "diff":
+		err = diffCmd(ctx, args[1:], stdout, stderr, env)
+	case "rebuild-check":
+		err = rebuildCheckCmd(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
@@ -156,6 +186,25 @@ func newFlagSet(name string, stderr io.Writer, usage string) *flag.FlagSet {
 // parseFlags parses args with fs, allowing flags after positional arguments as cosign and oras
 // do, and returns the positional arguments. It fails unless there are exactly want of them.
 func parseFlags(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	positional, err := parseArgs(fs, args)
+	if err == nil && len(positional) != want {
+		return nil, usagef("%s: want %d argument(s), got %d", fs.Name(), want, len(positional))
+	}
+	return positional, err
+}
+
+// parseFlagsAtLeast is parseFlags for commands that take min or more positional arguments.
+func parseFlagsAtLeast(fs *flag.FlagSet, args []string, min int) ([]string, error) {
+	positional, err := parseArgs(fs, args)
+	if err == nil && len(positional) < min {
+		return nil, usagef("%s: want at least %d argument(s), got %d", fs.Name(), min, len(positional))
+	}
+	return positional, err
+}
+
+// parseArgs parses args with fs, flags and positional arguments in any order, and returns the
+// positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -166,17 +215,24 @@ func parseFlags(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
-			break
+			return positional, nil
 		}
 		if rest[0] == "--" {
-			positional = append(positional, rest[1:]...)
-			break
+			return append(positional, rest[1:]...), nil
 		}
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
-	if len(positional) != want {
-		return nil, usagef("%s: want %d argument(s), got %d", fs.Name(), want, len(positional))
+}
+
+// quoteUnsafe returns s as it is when it is printable text, else quoted with its control
+// characters escaped: names and values from signed documents are still untrusted text, and must
+// not drive the terminal.
+func quoteUnsafe(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
 	}
-	return positional, nil
+	return s
 }

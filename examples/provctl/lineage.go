@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/verify/lineage"
+)
+
+// lineageFormats are the outputs of "provctl lineage" without a query.
+var lineageFormats = []string{"text", "json", "dot", "prov", "rocrate", "html"}
+
+// lineageCmd runs "provctl lineage": it verifies the attestations of each REF and joins what
+// verified into a graph, then answers a query or exports the graph.
+func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
+	var trust trustFlags
+	fset := newFlagSet("lineage", stderr, "lineage (--key FILE | keyless flags) [--upstream DIGEST | --downstream DIGEST]\n"+
+		"    [--format text|json|dot|prov|rocrate|html] [--name NAME --license LICENSE] [--plain-http] [--oci-layout] REF...")
+	trust.register(fset)
+	upstream := fset.String("upstream", "", "print everything the artifact with this `digest` was made from")
+	downstream := fset.String("downstream", "", "print everything made from the artifact with this `digest`")
+	format := fset.String("format", "text", "output `format`: "+fmt.Sprint(lineageFormats))
+	name := fset.String("name", "Provenance lineage", "the RO-Crate's or HTML report's title")
+	license := fset.String("license", "", "the RO-Crate metadata's license: a URL or SPDX id (required with --format rocrate)")
+	plainHTTP := fset.Bool("plain-http", false, "talk plain HTTP to the registry (loopback only)")
+	layout := fset.Bool("oci-layout", false, "each REF is an OCI layout: PATH[:tag|@digest]")
+	refs, err := parseFlagsAtLeast(fset, args, 1)
+	if err != nil {
+		return err
+	}
+	if *upstream != "" && *downstream != "" {
+		return usagef("lineage: --upstream and --downstream exclude each other")
+	}
+	if !slices.Contains(lineageFormats, *format) {
+		return usagef("lineage: --format must be one of %v, not %q", lineageFormats, *format)
+	}
+	if *format == "rocrate" && *license == "" {
+		return usagef("lineage: --format rocrate needs --license")
+	}
+	verifier, identity, err := trust.verifier("lineage", env)
+	if err != nil {
+		return err
+	}
+
+	// Collect per store: REFs in one repository or layout share it.
+	stores := map[string]*oras.Store{}
+	var all lineage.Collection
+	for _, s := range refs {
+		ref, err := parseReference(s, *layout)
+		if err != nil {
+			return err
+		}
+		store := stores[ref.name]
+		if store == nil {
+			if store, err = openStore(ctx, ref, storeOptions{plainHTTP: *plainHTTP}, env); err != nil {
+				return err
+			}
+			stores[ref.name] = store
+		}
+		stored, err := storedArtifact(ctx, store, ref)
+		if err != nil {
+			return err
+		}
+		c, err := lineage.Collect(ctx, store, verifier, identity, stored)
+		if err != nil {
+			return fmt.Errorf("collect %s: %w", ref, err)
+		}
+		all.Results = append(all.Results, c.Results...)
+		all.Rejected = append(all.Rejected, c.Rejected...)
+	}
+	graph, err := lineage.New(all.Results)
+	if err != nil {
+		return err
+	}
+
+	if q := *upstream + *downstream; q != "" {
+		d, err := digest.Parse(q)
+		if err != nil {
+			return usagef("lineage: %q is not a digest: %v", q, err)
+		}
+		query := graph.Upstream
+		if *downstream != "" {
+			query = graph.Downstream
+		}
+		found, err := query(d)
+		if err != nil {
+			return err
+		}
+		return printNodes(stdout, graph, found, *format == "json")
+	}
+	switch *format {
+	case "dot":
+		return graph.WriteDOT(stdout)
+	case "prov":
+		return graph.WritePROV(stdout)
+	case "rocrate":
+		return graph.WriteROCrate(stdout, lineage.Crate{Name: *name, License: *license, Published: time.Now().UTC()})
+	case "html":
+		return graph.WriteHTML(ctx, stdout, lineage.Report{Title: *name, Rejected: all.Rejected})
+	case "json":
+		return printNodes(stdout, graph, nodeKeys(graph), true)
+	}
+	printLineage(stdout, graph, all.Rejected)
+	return nil
+}
+
+// storedArtifact resolves ref in store and names what its attestations must be about: the image
+// itself, or, for a file stored as an OCI artifact (oras.Store.PushFile), the file.
+func storedArtifact(ctx context.Context, store *oras.Store, ref reference) (lineage.Stored, error) {
+	desc, err := store.Resolve(ctx, ref.ref())
+	if err != nil {
+		return lineage.Stored{}, fmt.Errorf("resolve %s: %w", ref, err)
+	}
+	stored := lineage.Stored{Subject: desc, Artifact: desc.Digest}
+	if desc.ArtifactType != "" && desc.ArtifactType != oras.ArtifactTypeFile {
+		return stored, nil
+	}
+	img, err := store.Image(ctx, desc)
+	if err != nil {
+		return lineage.Stored{}, fmt.Errorf("read %s: %w", ref, err)
+	}
+	if m := img.Manifest; m != nil && m.ArtifactType == oras.ArtifactTypeFile && len(m.Layers) == 1 {
+		stored.Artifact = m.Layers[0].Digest
+	}
+	return stored, nil
+}
+
+// lineageNode is one artifact as "provctl lineage --format json" prints it.
+type lineageNode struct {
+	Digest  digest.Digest   `json:"digest"`
+	Digests []digest.Digest `json:"digests,omitempty"`
+	Names   []string        `json:"names,omitempty"`
+	URIs    []string        `json:"uris,omitempty"`
+}
+
+// printNodes prints the artifacts keys names: one per line, or a JSON array.
+func printNodes(w io.Writer, g *lineage.Graph, keys []digest.Digest, asJSON bool) error {
+	nodes := make([]lineageNode, 0, len(keys))
+	for _, k := range keys {
+		n, ok := g.Node(k)
+		if !ok {
+			return errors.New("lineage: the graph lost a node it returned")
+		}
+		nodes = append(nodes, lineageNode{Digest: n.Digest, Digests: n.Digests, Names: n.Names, URIs: n.URIs})
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(nodes)
+	}
+	for _, n := range nodes {
+		label := n.Digest.String()
+		if node, _ := g.Node(n.Digest); node != nil {
+			label = node.Label()
+		}
+		fmt.Fprintf(w, "%s %s\n", n.Digest, quoteUnsafe(label))
+	}
+	return nil
+}
+
+// printLineage prints each verified step, what it read and wrote and who signed it, then each
+// attestation that did not verify.
+func printLineage(w io.Writer, g *lineage.Graph, rejected []lineage.Rejected) {
+	label := func(d digest.Digest) string {
+		if n, ok := g.Node(d); ok {
+			return quoteUnsafe(n.Label())
+		}
+		return d.String()
+	}
+	for _, a := range g.Activities() {
+		fmt.Fprintf(w, "step %s (%s) signed by %v\n", quoteUnsafe(a.Name), a.ID, a.Signers)
+		for _, in := range a.Inputs {
+			fmt.Fprintf(w, "  in  %s %s\n", in, label(in))
+		}
+		for _, out := range a.Outputs {
+			fmt.Fprintf(w, "  out %s %s\n", out, label(out))
+		}
+	}
+	for _, r := range rejected {
+		fmt.Fprintf(w, "rejected %s on %s: %v\n", r.Attestation.Digest, r.Subject.Digest, r.Err)
+	}
+}
+
+// nodeKeys returns every node of g.
+func nodeKeys(g *lineage.Graph) []digest.Digest {
+	var keys []digest.Digest
+	for _, n := range g.Nodes() {
+		keys = append(keys, n.Digest)
+	}
+	return keys
+}

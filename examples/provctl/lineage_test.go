@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provkit/provkit/internal/testenv"
+	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/diff"
+	"github.com/provkit/provkit/provenance/rebuild"
+)
+
+// supplyChain is an OCI layout holding a base image and an app image built on it, each with SLSA
+// provenance signed by the release key: the app's names the base image as a dependency.
+type supplyChain struct {
+	layout         string
+	env            map[string]string
+	key, pub       string
+	base, app      ocispec.Descriptor
+	baseRef, appRf string
+}
+
+func newSupplyChain(t *testing.T) *supplyChain {
+	t.Helper()
+	dir := t.TempDir()
+	s := &supplyChain{layout: filepath.Join(dir, "pack"), env: map[string]string{"PROVKIT_PASSWORD": "", "HOME": dir}}
+	mustRun(t, 0, s.env, "key", "generate", "--out", filepath.Join(dir, "release"))
+	s.key, s.pub = filepath.Join(dir, "release.key"), filepath.Join(dir, "release.pub")
+
+	store, err := oras.NewLayout(context.Background(), s.layout)
+	require.NoError(t, err)
+	s.base = testenv.PushImage(t, store.Target(), "base", "base v1\n")
+	s.app = testenv.PushImage(t, store.Target(), "app", "app v1\n")
+	s.baseRef, s.appRf = s.layout+":base", s.layout+":app"
+
+	s.attest(t, s.baseRef, dir, "base.json", `{"uri": "git+https://git.example/base@refs/heads/main", "digest": {"sha1": "0123456789abcdef0123456789abcdef01234567"}}`)
+	s.attest(t, s.appRf, dir, "app.json", `{"uri": "git+https://git.example/app@refs/heads/main", "digest": {"sha1": "89abcdef0123456789abcdef0123456789abcdef"}},
+		{"uri": "oci://registry.example/base", "name": "base", "digest": {"sha256": "`+s.base.Digest.Encoded()+`"}}`)
+	return s
+}
+
+// attest signs SLSA provenance with deps as its resolved dependencies and attaches it to ref.
+func (s *supplyChain) attest(t *testing.T, ref, dir, file, deps string) {
+	t.Helper()
+	predicate := `{"buildDefinition": {"buildType": "https://ci.example/build/v1", "externalParameters": {"target": "` + file + `"},
+		"resolvedDependencies": [` + deps + `]}, "runDetails": {"builder": {"id": "https://ci.example/builders/main"}}}`
+	path := filepath.Join(dir, file)
+	require.NoError(t, os.WriteFile(path, []byte(predicate), 0o600))
+	mustRun(t, 0, s.env, "attest", "--key", s.key, "--predicate", path, "--type", "slsaprovenance1", "--oci-layout", ref)
+}
+
+// trust are the flags that trust the release key offline.
+func (s *supplyChain) trust(args ...string) []string {
+	return append([]string{"--key", s.pub, "--insecure-ignore-tlog", "--oci-layout"}, args...)
+}
+
+func TestLineageQueriesAndExports(t *testing.T) {
+	s := newSupplyChain(t)
+
+	r := mustRun(t, 0, s.env, append([]string{"lineage"}, s.trust("--upstream", s.app.Digest.String(), s.appRf, s.baseRef)...)...)
+	assert.Contains(t, r.stdout, s.base.Digest.String()+" base")
+	assert.Contains(t, r.stdout, "git+https://git.example/base@refs/heads/main", "the base image's own source is upstream of the app")
+	assert.NotContains(t, r.stdout, s.app.Digest.String()+" ", "an artifact is not its own upstream")
+
+	r = mustRun(t, 0, s.env, append([]string{"lineage"}, s.trust("--downstream", s.base.Digest.String(), "--format", "json", s.appRf, s.baseRef)...)...)
+	var nodes []lineageNode
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &nodes))
+	require.Len(t, nodes, 1)
+	assert.Equal(t, s.app.Digest, nodes[0].Digest)
+
+	r = mustRun(t, 0, s.env, append([]string{"lineage"}, s.trust(s.appRf, s.baseRef)...)...)
+	assert.Contains(t, r.stdout, "signed by [key:")
+	assert.Contains(t, r.stdout, "  in  "+s.base.Digest.String())
+
+	r = mustRun(t, 0, s.env, append([]string{"lineage"}, s.trust("--format", "rocrate", "--license", "CC0-1.0", s.appRf)...)...)
+	var crate map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &crate))
+	require.IsType(t, []any{}, crate["@context"])
+	assert.Equal(t, "https://w3id.org/ro/crate/1.1/context", crate["@context"].([]any)[0])
+	mustRun(t, 2, s.env, append([]string{"lineage"}, s.trust("--format", "rocrate", s.appRf)...)...)
+	mustRun(t, 2, s.env, append([]string{"lineage"}, s.trust("--upstream", "sha256:1", "--downstream", "sha256:2", s.appRf)...)...)
+
+	testenv.Dot(t)
+	r = mustRun(t, 0, s.env, append([]string{"lineage"}, s.trust("--format", "html", s.appRf, s.baseRef)...)...)
+	assert.Contains(t, r.stdout, "<svg")
+	assert.Contains(t, r.stdout, s.base.Digest.String())
+}
+
+func TestLineageRejectsAnUntrustedSigner(t *testing.T) {
+	s := newSupplyChain(t)
+	// Another key claims the app was built from a different base; the graph must not show it.
+	dir := t.TempDir()
+	mustRun(t, 0, s.env, "key", "generate", "--out", filepath.Join(dir, "mallory"))
+	forged := filepath.Join(dir, "forged.json")
+	require.NoError(t, os.WriteFile(forged, []byte(`{"buildDefinition": {"buildType": "https://ci.example/build/v1", "externalParameters": {},
+		"resolvedDependencies": [{"uri": "oci://evil.example/base", "digest": {"sha256": "`+strings.Repeat("e", 64)+`"}}]},
+		"runDetails": {"builder": {"id": "https://evil.example"}}}`), 0o600))
+	mustRun(t, 0, s.env, "attest", "--key", filepath.Join(dir, "mallory.key"), "--predicate", forged, "--type", "slsaprovenance1", "--oci-layout", s.appRf)
+
+	r := mustRun(t, 0, s.env, append([]string{"lineage"}, s.trust(s.appRf)...)...)
+	assert.Contains(t, r.stdout, "rejected ")
+	assert.NotContains(t, r.stdout, "evil.example")
+	assert.NotContains(t, r.stdout, strings.Repeat("e", 64))
+}
+
+func TestDiffImagesAndProvenance(t *testing.T) {
+	s := newSupplyChain(t)
+
+	r := mustRun(t, 0, s.env, "diff", "--oci-layout", s.appRf, s.appRf)
+	assert.Contains(t, r.stdout, "no differences")
+
+	r = mustRun(t, 1, s.env, "diff", "--oci-layout", s.baseRef, s.appRf)
+	assert.Contains(t, r.stdout, "~ layers[0]: "+"sha256:")
+	assert.Contains(t, r.stdout, "~ rootfs.diffIDs[0]")
+
+	r = mustRun(t, 1, s.env, append([]string{"diff", "--output", "json"}, s.trust(s.baseRef, s.appRf)...)...)
+	var report diff.Report
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &report))
+	assert.Equal(t, diff.ReportSchema, report.Schema)
+	assert.True(t, report.Drifted())
+	fields := map[string]diff.Change{}
+	for _, c := range report.Changes {
+		fields[c.Field] = c
+	}
+	assert.Contains(t, fields, "layers[0]")
+	assert.Contains(t, fields, "externalParameters.target", "verified provenance is compared too")
+	assert.Equal(t, "base.json", fields["externalParameters.target"].Baseline)
+}
+
+func TestDiffAcrossEnvironments(t *testing.T) {
+	s := newSupplyChain(t)
+	staging := filepath.Join(t.TempDir(), "staging")
+	store, err := oras.NewLayout(context.Background(), staging)
+	require.NoError(t, err)
+	testenv.PushImage(t, store.Target(), "app", "app v2\n")
+	empty := filepath.Join(t.TempDir(), "empty")
+	_, err = oras.NewLayout(context.Background(), empty)
+	require.NoError(t, err)
+
+	mustRun(t, 0, s.env, "diff", "--environments", "--oci-layout", "prod="+s.appRf, "dr="+s.appRf)
+	r := mustRun(t, 1, s.env, "diff", "--environments", "--oci-layout", "prod="+s.appRf, "staging="+staging+":app", "dr="+empty+":app")
+	assert.Contains(t, r.stdout, "~ environments.staging: "+s.app.Digest.String())
+	assert.Contains(t, r.stdout, "- environments.dr")
+	mustRun(t, 2, s.env, "diff", "--environments", "--oci-layout", "prod="+s.appRf, "staging="+staging+":v2")
+	mustRun(t, 2, s.env, "diff", "--environments", "--oci-layout", "prod="+s.appRf, "prod="+staging+":app")
+}
+
+func TestRebuildCheck(t *testing.T) {
+	s := newSupplyChain(t)
+	store, err := oras.NewLayout(context.Background(), s.layout)
+	require.NoError(t, err)
+	require.NoError(t, store.Target().Tag(context.Background(), s.app, "app-rebuilt")) // a bit-for-bit rebuild
+	testenv.PushImage(t, store.Target(), "app-drifted", "app v1 with a patch\n")
+
+	r := mustRun(t, 0, s.env, append([]string{"rebuild-check"}, s.trust("--image", s.layout+":app-rebuilt", "--sign-key", s.key, s.appRf)...)...)
+	assert.Contains(t, r.stdout, "match ")
+	r = mustRun(t, 0, s.env, "discover", "--oci-layout", "--output", "json", s.appRf)
+	assert.Contains(t, r.stdout, rebuild.PredicateType, "the signed result is attached to the original")
+
+	r = mustRun(t, 1, s.env, append([]string{"rebuild-check", "--output", "json"}, s.trust("--image", s.layout+":app-drifted", s.appRf)...)...)
+	st, err := provenance.ParseStatement([]byte(r.stdout))
+	require.NoError(t, err)
+	res, err := rebuild.Parse(st)
+	require.NoError(t, err)
+	assert.False(t, res.Matched())
+	var fields []string
+	for _, c := range res.Differences {
+		fields = append(fields, c.Field)
+	}
+	assert.Contains(t, fields, "image.layers[0]")
+
+	mustRun(t, 2, s.env, append([]string{"rebuild-check"}, s.trust(s.appRf)...)...)
+	mustRun(t, 1, s.env, append([]string{"rebuild-check"}, s.trust("--image", s.appRf, s.layout+":app-drifted")...)...)
+}

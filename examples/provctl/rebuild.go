@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/diff"
+	"github.com/provkit/provkit/provenance/rebuild"
+	"github.com/provkit/provkit/sign"
+)
+
+// rebuildCheckCmd runs "provctl rebuild-check": it verifies REF's SLSA provenance, compares it
+// with a rebuilt file, folder or image, prints what differs, and with --sign-key signs the
+// result as a rebuild statement and attaches it to REF. Exit status 0 means the rebuild matched.
+func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
+	var trust trustFlags
+	fset := newFlagSet("rebuild-check", stderr, "rebuild-check (--key FILE | keyless flags) (--file PATH | --dir PATH | --image REF2)\n"+
+		"    [--sign-key FILE] [--output text|json] [--plain-http] [--oci-layout] REF")
+	trust.register(fset)
+	file := fset.String("file", "", "the rebuilt artifact is this `file`")
+	dir := fset.String("dir", "", "the rebuilt artifacts are the files under this `folder`")
+	image := fset.String("image", "", "the rebuilt artifact is this image `reference` (same registry flags as REF)")
+	signKey := fset.String("sign-key", "", "sign the result with this private key `file` and attach it to REF")
+	output := fset.String("output", "text", "output `format`: text, or json (the rebuild statement)")
+	plainHTTP := fset.Bool("plain-http", false, "talk plain HTTP to the registry (loopback only)")
+	layout := fset.Bool("oci-layout", false, "REF and --image are OCI layouts: PATH[:tag|@digest]")
+	pos, err := parseFlags(fset, args, 1)
+	if err != nil {
+		return err
+	}
+	if n := countSet(*file, *dir, *image); n != 1 {
+		return usagef("rebuild-check: give one of --file, --dir and --image")
+	}
+	if *output != "text" && *output != "json" {
+		return usagef("rebuild-check: --output must be text or json, not %q", *output)
+	}
+	verifier, identity, err := trust.verifier("rebuild-check", env)
+	if err != nil {
+		return err
+	}
+	var signer sign.Signer
+	if *signKey != "" {
+		key, err := loadSigner(*signKey, env)
+		if err != nil {
+			return err
+		}
+		if signer, err = sign.NewKeySigner(key); err != nil {
+			return configError(err)
+		}
+	}
+
+	ref, err := parseReference(pos[0], *layout)
+	if err != nil {
+		return err
+	}
+	opts := storeOptions{plainHTTP: *plainHTTP}
+	store, err := openStore(ctx, ref, opts, env)
+	if err != nil {
+		return err
+	}
+	stored, err := storedArtifact(ctx, store, ref)
+	if err != nil {
+		return err
+	}
+	original, err := slsaProvenance(ctx, store, stored.Subject, stored.Artifact, verifier, identity)
+	if err != nil {
+		return err
+	}
+	if original.result == nil {
+		fmt.Fprintf(stderr, "provctl: %s: %s\n", ref, original.none)
+		return &exitError{exitFailed}
+	}
+
+	in := rebuild.Input{Original: original.result.Statement(), CheckedOn: time.Now().UTC()}
+	switch {
+	case *file != "":
+		rd, err := provenance.SubjectFromFile(*file)
+		if err != nil {
+			return err
+		}
+		in.Rebuilt = []*intoto.ResourceDescriptor{rd}
+	case *dir != "":
+		if in.Rebuilt, err = provenance.SubjectsFromDir(ctx, *dir); err != nil {
+			return err
+		}
+	default:
+		if in.OriginalImage, in.RebuiltImage, in.Rebuilt, err = rebuiltImage(ctx, store, stored.Subject, *image, *layout, opts, in.Original, env); err != nil {
+			return err
+		}
+	}
+	result, err := rebuild.Check(in)
+	if err != nil {
+		return err
+	}
+	if signer != nil {
+		st, err := result.Statement()
+		if err != nil {
+			return err
+		}
+		b, err := signer.Sign(ctx, st)
+		if err != nil {
+			return fmt.Errorf("sign: %w", err)
+		}
+		if _, err := store.Attach(ctx, stored.Subject, b); err != nil {
+			return fmt.Errorf("attach to %s: %w", ref, err)
+		}
+	}
+	if *output == "json" {
+		st, err := result.Statement()
+		if err != nil {
+			return err
+		}
+		data, err := provenance.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(stdout, "%s\n", data); err != nil {
+			return err
+		}
+	} else {
+		printRebuild(stdout, ref, result)
+	}
+	if !result.Matched() {
+		return &exitError{exitFailed}
+	}
+	return nil
+}
+
+// rebuiltImage reads the original image (in store) and the rebuilt one, and returns both, with
+// the rebuilt image as a subject named like the original's only subject: the rebuild stands for
+// it, wherever it was pushed.
+func rebuiltImage(ctx context.Context, store *oras.Store, original ocispec.Descriptor, rebuiltRef string, layout bool, opts storeOptions, statement *intoto.Statement, env map[string]string) (*diff.Image, *diff.Image, []*intoto.ResourceDescriptor, error) {
+	before, err := store.Image(ctx, original)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("read %s: %w", original.Digest, err)
+	}
+	ref, err := parseReference(rebuiltRef, layout)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rebuiltStore, desc, err := resolve(ctx, ref, opts, env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	after, err := rebuiltStore.Image(ctx, desc)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("read %s: %w", ref, err)
+	}
+	name := ref.name
+	if subjects := statement.GetSubject(); len(subjects) == 1 && subjects[0].GetName() != "" {
+		name = subjects[0].GetName()
+	}
+	rd, err := provenance.SubjectFromDescriptor(name, desc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return &before, &after, []*intoto.ResourceDescriptor{rd}, nil
+}
+
+// printRebuild prints the outcome and each difference.
+func printRebuild(w io.Writer, ref reference, r *rebuild.Result) {
+	if r.Matched() {
+		fmt.Fprintf(w, "match    %s: rebuilt from the same inputs, and every subject matched\n", ref)
+		return
+	}
+	fmt.Fprintf(w, "mismatch %s\n", ref)
+	var m *rebuild.MismatchError
+	if errors.As(r.Err(), &m) {
+		for _, c := range m.Differences {
+			fmt.Fprintf(w, "%-8s %s: %s -> %s\n", c.Kind, quoteUnsafe(c.Field), quoteUnsafe(c.Baseline), quoteUnsafe(c.Current))
+		}
+	}
+}
+
+// countSet counts the non-empty strings.
+func countSet(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
