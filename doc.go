@@ -14,6 +14,13 @@
 //     failing closed.
 //   - oras: the Store on registries, OCI layouts and memory, finding attestations wherever the
 //     ecosystem puts them.
+//   - provenance/workflow: one step of a data or science workflow as SLSA provenance.
+//   - provenance/diff, provenance/rebuild, provenance/release: what changed between two images
+//     or statements, whether a rebuild matched its provenance, and which image was released
+//     with which configuration, each as a report or a statement to sign.
+//   - verify/lineage and verify/lineage/index: a graph of verified provenance (upstream,
+//     downstream, path, who signed each step), exported to PROV-O, RO-Crate, DOT and HTML, and
+//     a searchable index of it in SQLite or PostgreSQL.
 //
 // The whole flow, with errors elided:
 //
@@ -35,5 +42,6 @@
 //	pol, _ := policy.Load(policyFile)
 //	decision, err := pol.Gate("prod", image.Digest, []*verify.Result{result}, time.Now())
 //
-// examples/quickstart runs this path offline on an OCI layout.
+// examples/quickstart runs this path offline on an OCI layout; examples/lineage records, queries,
+// rebuilds and exports a three-step science pipeline.
 package provkit
