@@ -37,7 +37,8 @@ const mediaTypeFile = "application/octet-stream"
 // pushing a file twice is harmless.
 //
 // It returns the manifest's descriptor, which attestations attach to (Attach), and the file's
-// descriptor, whose digest statements about the file name as their subject.
+// descriptor, whose digest statements about the file name as their subject: the sha256 digest
+// that provenance.SubjectFromFile computes for the same file.
 func (s *Store) PushFile(ctx context.Context, path, tag string) (manifest, file ocispec.Descriptor, err error) {
 	fail := func(err error) (ocispec.Descriptor, ocispec.Descriptor, error) {
 		return ocispec.Descriptor{}, ocispec.Descriptor{}, err

@@ -29,7 +29,9 @@ const mediaTypeDockerConfig = "application/vnd.docker.container.image.v1+json"
 //
 // Every read is verified against digest and size and capped: the manifest or index at
 // provenance.MaxManifestBytes, the configuration at MaxConfigBytes (*provenance.SizeError,
-// wrapping provenance.ErrTooLarge). Content that does not match its descriptor fails with an
+// wrapping provenance.ErrTooLarge), and a manifest or index listing more than
+// provenance.MaxReferrers layers or manifests fails with a *LimitError (wrapping
+// provenance.ErrTooLarge as well). Content that does not match its descriptor fails with an
 // *IntegrityError, JSON that does not decode or is not of the expected shape with a
 // *MalformedError, and missing content with an error wrapping provenance.ErrNotFound.
 func (s *Store) Image(ctx context.Context, desc ocispec.Descriptor) (diff.Image, error) {

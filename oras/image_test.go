@@ -2,6 +2,8 @@ package oras_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,6 +190,9 @@ func TestImageRejects(t *testing.T) {
 			[]byte(`{"schemaVersion":2,"layers":[]}`)), provoras.ErrMalformed, true},
 		{"ManifestTooLarge", ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("big"),
 			Size: provenance.MaxManifestBytes + 1}, provenance.ErrTooLarge, false},
+		{"TooManyManifests", pushJSON(t, target, ocispec.MediaTypeImageIndex, ocispec.Index{
+			Versioned: specV2, MediaType: ocispec.MediaTypeImageIndex,
+			Manifests: slices.Repeat([]ocispec.Descriptor{emptyConfig}, provenance.MaxReferrers+1)}), provenance.ErrTooLarge, false},
 		{"NotAManifest", badConfig, provoras.ErrInvalidInput, false},
 		{"BadDigest", ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: "sha256:zz", Size: 2}, provoras.ErrInvalidInput, false},
 	}
@@ -202,7 +207,8 @@ func TestImageRejects(t *testing.T) {
 			}
 			if tc.want == provenance.ErrTooLarge {
 				var se *provenance.SizeError
-				require.ErrorAs(t, err, &se)
+				var le *provoras.LimitError
+				require.True(t, errors.As(err, &se) || errors.As(err, &le), "%v is neither a *SizeError nor a *LimitError", err)
 			}
 		})
 	}
