@@ -165,3 +165,65 @@ func checkCosignFound(t *testing.T, s *provoras.Store, subject ocispec.Descripto
 		t.Fatalf("fetched %s (%d bytes), want %s", b.MediaType, len(b.Data), mediaType)
 	}
 }
+
+// TestInteropOrasFiles checks files both ways: what PushFile stores, `oras pull` writes back
+// under its name with the same bytes; what `oras push` stores, Image reads as an artifact with
+// the file as its one layer, so provenance about the file can be attached to it and found.
+func TestInteropOrasFiles(t *testing.T) {
+	orasBin := testenv.Oras(t)
+	for _, reg := range registries {
+		t.Run(reg.name, func(t *testing.T) {
+			ctx := t.Context()
+			host := reg.start(t)
+			s := remoteStore(t, host, "interop/files")
+			dir := t.TempDir()
+			data := []byte("id,score\n1,71\n2,58\n")
+			path := filepath.Join(dir, "clean.csv")
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			manifest, file, err := s.PushFile(ctx, path, "ours")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "pulled")
+			run(t, nil, orasBin, "pull", "--plain-http", "-o", out, host+"/interop/files:ours")
+			pulled, err := os.ReadFile(filepath.Join(out, "clean.csv"))
+			if err != nil || string(pulled) != string(data) {
+				t.Fatalf("oras pull wrote %q (%v), want %q", pulled, err, data)
+			}
+			if got := run(t, nil, orasBin, "resolve", "--plain-http", host+"/interop/files:ours"); strings.TrimSpace(got) != manifest.Digest.String() {
+				t.Fatalf("oras resolve: %s, want %s", got, manifest.Digest)
+			}
+
+			// oras push runs in the file's folder, so the layer is titled by the file's base name.
+			cmd := exec.CommandContext(ctx, orasBin, "push", "--plain-http", "--artifact-type", provoras.ArtifactTypeFile,
+				host+"/interop/files:theirs", "clean.csv")
+			cmd.Dir = dir
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("oras push: %v\n%s", err, b)
+			}
+			theirs, err := s.Resolve(ctx, "theirs")
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := s.Image(ctx, theirs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img.Manifest == nil || img.Manifest.ArtifactType != provoras.ArtifactTypeFile || len(img.Manifest.Layers) != 1 ||
+				img.Manifest.Layers[0].Digest != file.Digest || img.Manifest.Layers[0].Annotations[ocispec.AnnotationTitle] != "clean.csv" {
+				t.Fatalf("Image of what oras pushed: %+v, want one layer %s titled clean.csv", img.Manifest, file.Digest)
+			}
+			b, _ := keySignedBundle(t, host+"/interop/files", theirs)
+			if _, err := s.Attach(ctx, theirs, b); err != nil {
+				t.Fatal(err)
+			}
+			found, err := s.Discover(ctx, theirs, provoras.Query{})
+			if err != nil || len(found) != 1 {
+				t.Fatalf("Discover on the file oras pushed: %d found, %v", len(found), err)
+			}
+		})
+	}
+}
