@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +15,6 @@ import (
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	orasgo "oras.land/oras-go/v2"
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
@@ -41,18 +42,15 @@ type storeFixture struct {
 // manifest and the file's digest.
 func pushFile(t *testing.T, s *oras.Store, name string, data []byte) (ocispec.Descriptor, digest.Digest) {
 	t.Helper()
-	ctx := context.Background()
-	layer, err := orasgo.PushBytes(ctx, s.Target(), "application/octet-stream", data)
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, file, err := s.PushFile(context.Background(), path, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	layer.Annotations = map[string]string{ocispec.AnnotationTitle: name}
-	m, err := orasgo.PackManifest(ctx, s.Target(), orasgo.PackManifestVersion1_1, "application/vnd.example.file",
-		orasgo.PackManifestOptions{Layers: []ocispec.Descriptor{layer}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, layer.Digest
+	return m, file.Digest
 }
 
 func attach(t *testing.T, s *oras.Store, subject ocispec.Descriptor, b provenance.Bundle) ocispec.Descriptor {
