@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/provkit/provkit/verify"
 )
@@ -97,9 +101,8 @@ func (b *batch) flush(ctx context.Context) error {
 // signed it (key id, or certificate issuer and SAN) and when (the verified signing time, if
 // any). Only sha256, sha384 and sha512 digests are indexed.
 //
-// On PostgreSQL, two concurrent Add calls that hold some of the same statements in opposite
-// orders may meet in a deadlock; the server then fails one of them, which changes nothing and
-// can be retried.
+// Concurrent Add calls are safe whatever statements they share: each writes its statements in
+// the order of their ids, so two transactions never wait for each other in a cycle.
 //
 // Only a *verify.Result can be added, and only verify makes one, so unverified statements are
 // never indexed. A nil or zero result fails with a *ResultError wrapping ErrNotVerified.
@@ -112,30 +115,10 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 			return &ResultError{Index: i, Err: ErrNotVerified}
 		}
 	}
-	// The facts of each result are read on another goroutine while this one writes those of
-	// the results before it.
-	type item struct {
-		f   *facts
-		s   signerRow
-		err error
+	items, err := readAll(results)
+	if err != nil {
+		return err
 	}
-	items := make(chan item, 256)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		defer close(items)
-		for _, r := range results {
-			f, err := factsOf(r)
-			select {
-			case items <- item{f: f, s: signerOf(r), err: err}:
-			case <-stop:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
 
 	tx, err := ix.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -157,11 +140,7 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		}
 		defer (*x.b).close()
 	}
-	i := 0
-	for it := range items {
-		if it.err != nil {
-			return &ResultError{Index: i, Err: it.err}
-		}
+	for _, it := range items {
 		f, id := it.f, it.f.id.String()
 		res, err := st.ExecContext(ctx, id, f.predicateType, f.buildType, f.builderID, f.repo, f.commit)
 		if err != nil {
@@ -193,7 +172,6 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		if err := sig.add(ctx, id, s.label, s.keyID, s.issuer, s.san, s.signedAt); err != nil {
 			return err
 		}
-		i++
 	}
 	for _, b := range []*batch{sub, mat, par, sig} {
 		if err := b.flush(ctx); err != nil {
@@ -204,4 +182,35 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		return fmt.Errorf("index: add: commit: %w", err)
 	}
 	return nil
+}
+
+// item is what Add writes of one result.
+type item struct {
+	f *facts
+	s signerRow
+}
+
+// readAll reads the facts of every result, on as many goroutines as there are processors, and
+// returns them in the order of their statement ids: the order every Add writes in.
+func readAll(results []*verify.Result) ([]item, error) {
+	items := make([]item, len(results))
+	errs := make([]error, len(results))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(results)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(results); i = int(next.Add(1) - 1) {
+				items[i].f, errs[i] = factsOf(results[i])
+				items[i].s = signerOf(results[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, &ResultError{Index: i, Err: err}
+		}
+	}
+	slices.SortStableFunc(items, func(x, y item) int { return strings.Compare(x.f.id.String(), y.f.id.String()) })
+	return items, nil
 }

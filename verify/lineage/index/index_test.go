@@ -599,3 +599,34 @@ func TestUpgrade(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentAddsInOppositeOrders adds the same new statements from several goroutines, half
+// of them in reverse order: every Add succeeds and each statement is stored once.
+func TestConcurrentAddsInOppositeOrders(t *testing.T) {
+	chain := benchResults(t, 300)
+	reversed := slices.Clone(chain)
+	slices.Reverse(reversed)
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			for round := range 3 {
+				ix := be.open(t)(t)
+				var wg sync.WaitGroup
+				errs := make([]error, 6)
+				for i := range errs {
+					results := chain
+					if i%2 == 1 {
+						results = reversed
+					}
+					wg.Go(func() { errs[i] = ix.Add(t.Context(), results...) })
+				}
+				wg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				if got := counts(t, ix); got["statements"] != len(chain) || got["signatures"] != len(chain) {
+					t.Fatalf("round %d: rows %v, want %d statements and signatures", round, got, len(chain))
+				}
+			}
+		})
+	}
+}
