@@ -17,6 +17,7 @@ import (
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/diff"
 	"github.com/provkit/provkit/provenance/rebuild"
+	"github.com/provkit/provkit/sign"
 )
 
 // supplyChain is an OCI layout holding a base image and an app image built on it, each with SLSA
@@ -180,4 +181,51 @@ func TestRebuildCheck(t *testing.T) {
 
 	mustRun(t, 2, s.env, append([]string{"rebuild-check"}, s.trust(s.appRf)...)...)
 	mustRun(t, 1, s.env, append([]string{"rebuild-check"}, s.trust("--image", s.appRf, s.layout+":app-drifted")...)...)
+}
+
+func TestRebuildCheckFilesAndFolders(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := map[string]string{"PROVKIT_PASSWORD": "", "HOME": dir}
+	mustRun(t, 0, env, "key", "generate", "--out", filepath.Join(dir, "release"))
+	key, err := sign.LoadPrivateKey(filepath.Join(dir, "release.key"), nil)
+	require.NoError(t, err)
+	signer, err := sign.NewKeySigner(key)
+	require.NoError(t, err)
+
+	// The original build wrote dist/ with two files; its provenance names both, and is attached
+	// to the OCI artifact holding dist/app.
+	dist := filepath.Join(dir, "dist")
+	require.NoError(t, os.MkdirAll(dist, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dist, "app"), []byte("binary v1\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dist, "app.sbom.json"), []byte(`{"packages":[]}`), 0o644))
+	subjects, err := provenance.SubjectsFromDir(ctx, dist)
+	require.NoError(t, err)
+	st, err := (&provenance.Build{BuildType: "https://ci.example/build/v1", BuilderID: "https://ci.example/builders/main",
+		ExternalParameters: map[string]any{"target": "dist"}}).Statement(subjects)
+	require.NoError(t, err)
+	layout := filepath.Join(dir, "pack")
+	store, err := oras.NewLayout(ctx, layout)
+	require.NoError(t, err)
+	manifest, _, err := store.PushFile(ctx, filepath.Join(dist, "app"), "app")
+	require.NoError(t, err)
+	b, err := signer.Sign(ctx, st)
+	require.NoError(t, err)
+	_, err = store.Attach(ctx, manifest, b)
+	require.NoError(t, err)
+	trust := []string{"rebuild-check", "--key", filepath.Join(dir, "release.pub"), "--insecure-ignore-tlog", "--oci-layout"}
+
+	// A rebuild of the folder that matches, then one whose SBOM differs: the report names the file.
+	rebuilt := filepath.Join(dir, "rebuilt")
+	require.NoError(t, os.CopyFS(rebuilt, os.DirFS(dist)))
+	r := mustRun(t, 0, env, append(trust, "--dir", rebuilt, layout+":app")...)
+	assert.Contains(t, r.stdout, "match ")
+	require.NoError(t, os.WriteFile(filepath.Join(rebuilt, "app.sbom.json"), []byte(`{"packages":[{"name":"extra"}]}`), 0o644))
+	r = mustRun(t, 1, env, append(trust, "--dir", rebuilt, layout+":app")...)
+	assert.Contains(t, r.stdout, "~ subjects[app.sbom.json]: sha256:")
+	assert.NotContains(t, r.stdout, "subjects[app]:")
+
+	// One file against provenance of two: the other is missing from the rebuild.
+	r = mustRun(t, 1, env, append(trust, "--file", filepath.Join(dist, "app"), layout+":app")...)
+	assert.Contains(t, r.stdout, "- subjects[app.sbom.json]: sha256:")
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -126,8 +125,8 @@ func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 		if _, err := fmt.Fprintf(stdout, "%s\n", data); err != nil {
 			return err
 		}
-	} else {
-		printRebuild(stdout, ref, result)
+	} else if err := printRebuild(stdout, ref, result); err != nil {
+		return err
 	}
 	if !result.Matched() {
 		return &exitError{exitFailed}
@@ -166,19 +165,17 @@ func rebuiltImage(ctx context.Context, store *oras.Store, original ocispec.Descr
 	return &before, &after, []*intoto.ResourceDescriptor{rd}, nil
 }
 
-// printRebuild prints the outcome and each difference.
-func printRebuild(w io.Writer, ref reference, r *rebuild.Result) {
+// printRebuild prints the outcome and, on a mismatch, each difference as diff reports them.
+func printRebuild(w io.Writer, ref reference, r *rebuild.Result) error {
 	if r.Matched() {
-		fmt.Fprintf(w, "match    %s: rebuilt from the same inputs, and every subject matched\n", ref)
-		return
+		_, err := fmt.Fprintf(w, "match    %s: rebuilt from the same inputs, and every subject matched\n", ref)
+		return err
 	}
-	fmt.Fprintf(w, "mismatch %s\n", ref)
-	var m *rebuild.MismatchError
-	if errors.As(r.Err(), &m) {
-		for _, c := range m.Differences {
-			fmt.Fprintf(w, "%-8s %s: %s -> %s\n", c.Kind, quoteUnsafe(c.Field), quoteUnsafe(c.Baseline), quoteUnsafe(c.Current))
-		}
+	if _, err := fmt.Fprintf(w, "mismatch %s\n", ref); err != nil {
+		return err
 	}
+	report := diff.Report{Schema: diff.ReportSchema, Baseline: "the original " + r.Original.Statement.String(), Current: "the rebuild", Changes: r.Differences}
+	return report.WriteText(w)
 }
 
 // countSet counts the non-empty strings.
