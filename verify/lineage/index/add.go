@@ -31,6 +31,7 @@ var (
 	materialRows  = rowsTable{name: "materials", columns: "statement_id, digest", n: 2}
 	parameterRows = rowsTable{name: "parameters", columns: "statement_id, path, value", n: 3}
 	signatureRows = rowsTable{name: "signatures", columns: "statement_id, signer, key_id, issuer, san, signed_at", n: 6, suffix: " ON CONFLICT DO NOTHING"}
+	extensionRows = rowsTable{name: "signature_extensions", columns: "statement_id, signer, name, value", n: 4, suffix: " ON CONFLICT DO NOTHING"}
 )
 
 const batchRows = 64
@@ -98,8 +99,15 @@ func (b *batch) flush(ctx context.Context) error {
 // and, for SLSA Provenance v1, its build type, builder id, source repository and commit (the
 // dependency with role provenance.RoleSource, else the first with a gitCommit digest), the
 // digests of its resolved dependencies, and its external parameters by dotted path; and who
-// signed it (key id, or certificate issuer and SAN) and when (the verified signing time, if
-// any). Only sha256, sha384 and sha512 digests are indexed.
+// signed it (key id, or certificate issuer and SAN, with the certificate's extensions) and
+// when (the verified signing time, if any). Only sha256, sha384 and sha512 digests are
+// indexed.
+//
+// A signature is identified by its statement and signer: a key id, or a certificate's issuer
+// and SAN. Adding a statement again with a signature by the same signer keeps the signature
+// recorded first, its signing time and the values of its extensions; an extension the first
+// certificate did not carry is recorded from the later one. So adding results again to an
+// index upgraded from schema version 2, which recorded no extensions, records them.
 //
 // Concurrent Add calls are safe whatever statements they share: each writes its statements in
 // the order of their ids, so two transactions never wait for each other in a cycle.
@@ -130,11 +138,15 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		return fmt.Errorf("index: add: prepare statements: %w", err)
 	}
 	defer st.Close()
-	var sub, mat, par, sig *batch
-	for _, x := range []struct {
+	var sub, mat, par, sig, ext *batch
+	tables := []struct {
 		b **batch
 		t rowsTable
-	}{{&sub, subjectRows}, {&mat, materialRows}, {&par, parameterRows}, {&sig, signatureRows}} {
+	}{{&sub, subjectRows}, {&mat, materialRows}, {&par, parameterRows}, {&sig, signatureRows}, {&ext, extensionRows}}
+	if ix.schema < 3 {
+		tables = tables[:4]
+	}
+	for _, x := range tables {
 		if *x.b, err = ix.newBatch(ctx, tx, x.t); err != nil {
 			return err
 		}
@@ -172,9 +184,17 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		if err := sig.add(ctx, id, s.label, s.keyID, s.issuer, s.san, s.signedAt); err != nil {
 			return err
 		}
+		if ext == nil {
+			continue
+		}
+		for _, e := range s.extensions {
+			if err := ext.add(ctx, id, s.label, e[0], e[1]); err != nil {
+				return err
+			}
+		}
 	}
-	for _, b := range []*batch{sub, mat, par, sig} {
-		if err := b.flush(ctx); err != nil {
+	for _, x := range tables {
+		if err := (*x.b).flush(ctx); err != nil {
 			return err
 		}
 	}

@@ -3,11 +3,15 @@ package index
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/provkit/provkit/provenance"
@@ -313,7 +317,8 @@ func join(path, key string) string {
 // signerRow is who signed one verified result, and when.
 type signerRow struct {
 	label, keyID, issuer, san string
-	signedAt                  *int64 // Unix nanoseconds
+	signedAt                  *int64      // Unix nanoseconds
+	extensions                [][2]string // name, value; sorted by name
 }
 
 func signerOf(r *verify.Result) signerRow {
@@ -323,6 +328,7 @@ func signerOf(r *verify.Result) signerRow {
 		row = signerRow{
 			label:  "cert:" + s.Certificate.Issuer + " " + s.Certificate.SubjectAlternativeName,
 			issuer: s.Certificate.Issuer, san: s.Certificate.SubjectAlternativeName,
+			extensions: extensionsOf(s.Certificate.Extensions),
 		}
 	}
 	if t, ok := r.SignedAt(); ok {
@@ -330,4 +336,31 @@ func signerOf(r *verify.Result) signerRow {
 		row.signedAt = &ns
 	}
 	return row
+}
+
+// extensionsOf returns a certificate's non-empty extensions by their JSON names, the names
+// sigstore-go and Fulcio give them ("sourceRepositoryURI", "buildSignerURI"...), sorted by
+// name. The names come from encoding/json, so fields that later versions of sigstore-go add
+// are recorded without a change here; a value that is not a string is kept as its JSON text.
+func extensionsOf(e certificate.Extensions) [][2]string {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil
+	}
+	out := make([][2]string, 0, len(fields))
+	for name, raw := range fields {
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			v = string(raw)
+		}
+		if v != "" {
+			out = append(out, [2]string{name, v})
+		}
+	}
+	slices.SortFunc(out, func(x, y [2]string) int { return strings.Compare(x[0], y[0]) })
+	return out
 }

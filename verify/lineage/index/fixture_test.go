@@ -11,7 +11,7 @@ import (
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
-	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/provkit/provkit/provenance"
@@ -26,13 +26,16 @@ const (
 	appCommit      = "4f2e1c0d9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e"
 	appBuilder     = "https://github.com/actions/runner/github-hosted"
 	appIssuer      = "https://token.actions.githubusercontent.com"
-	appSAN         = "https://github.com/example/app/.github/workflows/release.yml@refs/tags/v1.0.0"
+	appSAN         = "https://github.com/example/app/.github/workflows/release.yml@" + appRef
+	appRef         = "refs/tags/v1.0.0"
+	promoteSAN     = "https://github.com/example/app/.github/workflows/promote.yml@refs/heads/main"
 	science        = "https://ci.example/runners/science"
 	gpu            = "https://ci.example/runners/gpu"
 )
 
 // fixture is a three-step science pipeline (ingest, clean, train) signed with real keys, a
-// container build signed keylessly through a virtual Sigstore (with a verified signing time),
+// container build signed keylessly by a release workflow, with a certificate from a test CA
+// that carries Fulcio extensions and a verified signing time (see testCA),
 // and a vulnerability scan of the container. Every result is a genuine *verify.Result. A
 // forged train step, signed by a key nobody trusts, fails verification and so never reaches
 // the index.
@@ -44,6 +47,35 @@ type fixture struct {
 	forgedErr                                                       error
 	aliceKey, bobKey                                                crypto.Signer
 	keys                                                            *verify.Verifier
+	ca                                                              *testCA
+}
+
+// releaseExtensions are the Fulcio extensions of the certificate of the release workflow that
+// signs the container build: a tag of example/app.
+func releaseExtensions() certificate.Extensions {
+	return certificate.Extensions{
+		Issuer:                   appIssuer,
+		BuildSignerURI:           appSAN,
+		SourceRepositoryURI:      appRepo,
+		SourceRepositoryRef:      appRef,
+		SourceRepositoryDigest:   appCommit,
+		RunInvocationURI:         appRepo + "/actions/runs/7/attempts/1",
+		GithubWorkflowRepository: "example/app",
+	}
+}
+
+// promoteExtensions are those of the promote workflow, which runs from the main branch of
+// the same repository and signs the container build again.
+func promoteExtensions() certificate.Extensions {
+	return certificate.Extensions{
+		Issuer:                   appIssuer,
+		BuildSignerURI:           promoteSAN,
+		SourceRepositoryURI:      appRepo,
+		SourceRepositoryRef:      "refs/heads/main",
+		SourceRepositoryDigest:   appCommit,
+		RunInvocationURI:         appRepo + "/actions/runs/9/attempts/1",
+		GithubWorkflowRepository: "example/app",
+	}
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {
@@ -98,7 +130,6 @@ func stepStatement(t testing.TB, s *workflow.Step) *intoto.Statement {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	alice, bob, mallory := newKey(t), newKey(t), newKey(t)
 	f := &fixture{
 		survey: digest.FromString("survey export"), raw: digest.FromString("raw.csv"),
@@ -182,29 +213,8 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := ca.NewVirtualSigstore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := provenance.Marshal(buildSt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ent, err := vs.Attest(appSAN, appIssuer, payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyless, err := verify.New(vs, verify.WithoutCertificateTransparencyUnsafe())
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := verify.Certificates(verify.CertificateMatch{Issuer: appIssuer, SubjectAlternativeName: appSAN})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.results["build"], err = keyless.VerifyEntity(ctx, ent, f.app, id); err != nil {
-		t.Fatalf("verify build: %v", err)
-	}
+	f.ca = newTestCA(t, nil)
+	f.results["build"] = f.ca.signAndVerify(t, buildSt, f.app, appSAN, releaseExtensions())
 	f.ids["build"] = statementID(t, buildSt)
 
 	// A vulnerability scan of the container: another predicate type, about the same artifact.

@@ -21,6 +21,9 @@ import (
 type Index struct {
 	db      *sql.DB
 	dialect dialect
+	// schema is the version of the schema: SchemaVersion, but in tests of migrations, where
+	// Add writes only the tables of an older version.
+	schema int
 }
 
 // dialect is the one place the two backends differ: how a query names its parameters.
@@ -95,7 +98,7 @@ func open(ctx context.Context, db *sql.DB, d dialect, schema int) (*Index, error
 		db.Close()
 		return nil, &OpenError{Backend: d.name, Err: err}
 	}
-	ix := &Index{db: db, dialect: d}
+	ix := &Index{db: db, dialect: d, schema: schema}
 	if err := ix.migrate(ctx, schema); err != nil {
 		db.Close()
 		var se *SchemaError
@@ -163,11 +166,25 @@ var migrations = [][]string{
 		`CREATE INDEX signatures_key_id ON signatures (key_id, statement_id)`,
 		`CREATE INDEX signatures_san ON signatures (san, statement_id)`,
 	},
+	// Version 3: the certificate extensions of keyless signatures, by their JSON names in
+	// sigstore-go's certificate.Extensions (Query.SignerExtensions, Signature.Extensions).
+	{
+		// A row belongs to the signature (statement_id, signer); Add writes rows in batches,
+		// so the reference is to the statement, which is always written first.
+		`CREATE TABLE signature_extensions (
+			statement_id TEXT NOT NULL REFERENCES statements (id),
+			signer TEXT NOT NULL,
+			name TEXT NOT NULL,
+			value TEXT NOT NULL,
+			PRIMARY KEY (statement_id, signer, name)
+		)`,
+		`CREATE INDEX signature_extensions_name_value ON signature_extensions (name, value, statement_id)`,
+	},
 }
 
 // SchemaVersion is the version of the schema this package creates and reads. Opening an index
 // of an older version migrates it, one step per version, in one transaction.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrateLock is the PostgreSQL advisory lock key that serializes migrations, so that
 // processes opening one database at the same moment create its schema once.

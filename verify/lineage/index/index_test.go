@@ -7,10 +7,12 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/opencontainers/go-digest"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/provenance"
@@ -122,11 +125,23 @@ func postgresSchema(t *testing.T, dsn string) string {
 	return dsn + " search_path=" + schema
 }
 
+// tables are the tables of the schema, and those of versions 1 and 2.
+var (
+	tables   = []string{"statements", "subjects", "materials", "parameters", "signatures", "signature_extensions", "schema_version"}
+	tablesV2 = []string{"statements", "subjects", "materials", "parameters", "signatures", "schema_version"}
+)
+
 // counts returns the number of rows of each table.
 func counts(t *testing.T, ix *Index) map[string]int {
 	t.Helper()
+	return countRows(t, ix, tables)
+}
+
+// countRows returns the number of rows of each of the tables.
+func countRows(t *testing.T, ix *Index, tables []string) map[string]int {
+	t.Helper()
 	out := map[string]int{}
-	for _, table := range []string{"statements", "subjects", "materials", "parameters", "signatures", "schema_version"} {
+	for _, table := range tables {
 		var n int
 		if err := ix.db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -159,6 +174,7 @@ func TestIndex(t *testing.T) {
 			t.Run("queries", func(t *testing.T) { testQueries(t, ix, f) })
 			t.Run("signatures", func(t *testing.T) { testSignatures(t, ix, f) })
 			t.Run("idempotent", func(t *testing.T) { testIdempotent(t, ix, f) })
+			t.Run("extensions", func(t *testing.T) { testExtensions(t, ix, f) })
 			t.Run("concurrent", func(t *testing.T) {
 				before := counts(t, ix)
 				var wg sync.WaitGroup
@@ -181,7 +197,7 @@ func TestIndex(t *testing.T) {
 				if err := ix.Add(t.Context(), chain...); err != nil {
 					t.Fatal(err)
 				}
-				want := maps(before)
+				want := copyCounts(before)
 				want["statements"] += n
 				want["signatures"] += n
 				want["subjects"] += n
@@ -317,6 +333,23 @@ func testQueries(t *testing.T, ix *Index, f *fixture) {
 		{"signer and subject, signed since", Query{Signer: appSAN, Subject: f.app, SignedFrom: now.Add(-time.Hour)}, []Artifact{app}},
 		{"signer untimed and subject, signed since", Query{Signer: "alice", Subject: f.app, SignedFrom: now.Add(-time.Hour)}, nil},
 		{"signer and parameter", Query{Signer: "alice", Parameters: map[string]string{"command.0": "ingest"}}, []Artifact{raw}},
+		{"extensions repository and ref", Query{SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo, "sourceRepositoryRef": appRef}}, []Artifact{app}},
+		{"extension other ref", Query{SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo, "sourceRepositoryRef": "refs/heads/main"}}, nil},
+		{"extension workflow", Query{SignerExtensions: map[string]string{"buildSignerURI": appSAN}}, []Artifact{app}},
+		{"extension of the first OIDs", Query{SignerExtensions: map[string]string{"githubWorkflowRepository": "example/app"}}, []Artifact{app}},
+		{"extension issuer", Query{SignerExtensions: map[string]string{"issuer": appIssuer}}, []Artifact{app}},
+		{"extension value differs in case", Query{SignerExtensions: map[string]string{"sourceRepositoryURI": strings.ToUpper(appRepo)}}, nil},
+		{"extension name unknown", Query{SignerExtensions: map[string]string{"sourceRepositoryURL": appRepo}}, nil},
+		{"extension empty value", Query{SignerExtensions: map[string]string{"buildTrigger": ""}}, nil},
+		{"extension and subject", Query{Subject: f.app, SignerExtensions: map[string]string{"sourceRepositoryRef": appRef}}, []Artifact{app}},
+		{"extension and subject disjoint", Query{Subject: f.model, SignerExtensions: map[string]string{"sourceRepositoryRef": appRef}}, nil},
+		{"extension and signer", Query{Signer: appSAN, SignerExtensions: map[string]string{"sourceRepositoryRef": appRef}}, []Artifact{app}},
+		{"extension and key signer", Query{Signer: "alice", SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo}}, nil},
+		{"extension and key signer, subject", Query{Signer: "alice", Subject: f.app, SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo}}, nil},
+		{"extension signed since", Query{SignedFrom: now.Add(-time.Hour), SignerExtensions: map[string]string{"sourceRepositoryRef": appRef}}, []Artifact{app}},
+		{"extension signed in 2020", Query{SignedBefore: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), SignerExtensions: map[string]string{"sourceRepositoryRef": appRef}}, nil},
+		{"extension, subject, signed in 2020", Query{Subject: f.app, SignedBefore: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), SignerExtensions: map[string]string{"sourceRepositoryRef": appRef}}, nil},
+		{"extension and predicate type", Query{PredicateType: predicateVulns, SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,7 +382,11 @@ func testSignatures(t *testing.T, ix *Index, f *fixture) {
 	if !ok {
 		t.Fatal("the keyless build has no verified signing time")
 	}
-	want := []Signature{{Signer: verify.Signer{Certificate: &verify.CertificateIdentity{Issuer: appIssuer, SubjectAlternativeName: appSAN}}, SignedAt: at}}
+	want := []Signature{{
+		Signer:     verify.Signer{Certificate: &verify.CertificateIdentity{Issuer: appIssuer, SubjectAlternativeName: appSAN}},
+		SignedAt:   at,
+		Extensions: extensionMap(releaseExtensions()),
+	}}
 	if !slices.EqualFunc(got, want, equalSignature) {
 		t.Errorf("Signatures(build) = %+v, want %+v", got, want)
 	}
@@ -358,8 +395,26 @@ func testSignatures(t *testing.T, ix *Index, f *fixture) {
 	}
 }
 
+// extensionMap is e by JSON name, as the index records it, written out here on its own.
+func extensionMap(e certificate.Extensions) map[string]string {
+	out := map[string]string{}
+	for name, v := range map[string]string{
+		"issuer": e.Issuer, "buildSignerURI": e.BuildSignerURI, "sourceRepositoryURI": e.SourceRepositoryURI,
+		"sourceRepositoryRef": e.SourceRepositoryRef, "sourceRepositoryDigest": e.SourceRepositoryDigest,
+		"runInvocationURI": e.RunInvocationURI, "githubWorkflowRepository": e.GithubWorkflowRepository,
+	} {
+		if v != "" {
+			out[name] = v
+		}
+	}
+	return out
+}
+
 func equalSignature(a, b Signature) bool {
 	if a.Signer.KeyID != b.Signer.KeyID || !a.SignedAt.Equal(b.SignedAt) || (a.Signer.Certificate == nil) != (b.Signer.Certificate == nil) {
+		return false
+	}
+	if (a.Extensions == nil) != (b.Extensions == nil) || !maps.Equal(a.Extensions, b.Extensions) {
 		return false
 	}
 	return a.Signer.Certificate == nil || (a.Signer.Certificate.Issuer == b.Signer.Certificate.Issuer &&
@@ -368,8 +423,8 @@ func equalSignature(a, b Signature) bool {
 
 func testIdempotent(t *testing.T, ix *Index, f *fixture) {
 	before := counts(t, ix)
-	if before["statements"] != 5 || before["signatures"] != 5 || before["schema_version"] != 1 {
-		t.Fatalf("rows %v: want 5 statements, 5 signatures, 1 schema version", before)
+	if before["statements"] != 5 || before["signatures"] != 5 || before["schema_version"] != 1 || before["signature_extensions"] != len(extensionMap(releaseExtensions())) {
+		t.Fatalf("rows %v: want 5 statements, 5 signatures, the extensions of one, 1 schema version", before)
 	}
 	// The same results again, one by one and all at once, in another order.
 	for _, r := range slices.Backward(f.all()) {
@@ -392,7 +447,7 @@ func testIdempotent(t *testing.T, ix *Index, f *fixture) {
 	if err := ix.Add(t.Context(), again, again); err != nil {
 		t.Fatal(err)
 	}
-	want := maps(before)
+	want := copyCounts(before)
 	want["signatures"]++
 	if got := counts(t, ix); !equalCounts(got, want) {
 		t.Errorf("after adding a second signature: rows %v, want %v", got, want)
@@ -406,7 +461,66 @@ func testIdempotent(t *testing.T, ix *Index, f *fixture) {
 	}
 }
 
-func maps(m map[string]int) map[string]int {
+// testExtensions signs the container build again, keylessly, by another workflow of the same
+// repository from another ref: each condition on extensions must hold on one signature.
+func testExtensions(t *testing.T, ix *Index, f *fixture) {
+	before := counts(t, ix)
+	promote := f.ca.signAndVerify(t, f.results["build"].Statement(), f.app, promoteSAN, promoteExtensions())
+	if err := ix.Add(t.Context(), promote, promote); err != nil {
+		t.Fatal(err)
+	}
+	want := copyCounts(before)
+	want["signatures"]++
+	want["signature_extensions"] += len(extensionMap(promoteExtensions()))
+	if got := counts(t, ix); !equalCounts(got, want) {
+		t.Errorf("after adding a second keyless signature: rows %v, want %v", got, want)
+	}
+	app := Artifact{f.app, "registry.example/app", f.ids["build"]}
+	now := time.Now()
+	release := map[string]string{"sourceRepositoryRef": appRef}
+	main := map[string]string{"sourceRepositoryRef": "refs/heads/main"}
+	tests := []struct {
+		name string
+		q    Query
+		want []Artifact
+	}{
+		{"either ref", Query{SignerExtensions: main}, []Artifact{app}},
+		{"repository of both signatures, once", Query{SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo}}, []Artifact{app}},
+		{"values of two signatures", Query{SignerExtensions: map[string]string{"sourceRepositoryRef": "refs/heads/main", "buildSignerURI": appSAN}}, nil},
+		{"values of two signatures, subject", Query{Subject: f.app, SignerExtensions: map[string]string{"sourceRepositoryRef": "refs/heads/main", "buildSignerURI": appSAN}}, nil},
+		{"values of one signature", Query{SignerExtensions: map[string]string{"sourceRepositoryRef": "refs/heads/main", "buildSignerURI": promoteSAN}}, []Artifact{app}},
+		{"signer of the other signature", Query{Signer: appSAN, SignerExtensions: main}, nil},
+		{"signer of the other signature, subject", Query{Signer: appSAN, Subject: f.app, SignerExtensions: main}, nil},
+		{"signer of the signature", Query{Signer: promoteSAN, SignerExtensions: main}, []Artifact{app}},
+		{"signer of the signature, subject", Query{Signer: promoteSAN, Subject: f.app, SignerExtensions: main}, []Artifact{app}},
+		{"signer, release ref, signed since", Query{Signer: appSAN, SignedFrom: now.Add(-time.Hour), SignerExtensions: release}, []Artifact{app}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ix.Find(t.Context(), tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Find(%+v):\n got %v\nwant %v", tt.q, got, tt.want)
+			}
+		})
+	}
+	got, err := ix.Signatures(t.Context(), f.ids["build"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exts []map[string]string
+	for _, s := range got {
+		exts = append(exts, s.Extensions)
+	}
+	if len(got) != 2 || !slices.ContainsFunc(exts, func(m map[string]string) bool { return maps.Equal(m, extensionMap(releaseExtensions())) }) ||
+		!slices.ContainsFunc(exts, func(m map[string]string) bool { return maps.Equal(m, extensionMap(promoteExtensions())) }) {
+		t.Errorf("Signatures(build) = %+v, want the release and promote signatures with their extensions", got)
+	}
+}
+
+func copyCounts(m map[string]int) map[string]int {
 	out := make(map[string]int, len(m))
 	for k, v := range m {
 		out[k] = v
@@ -543,60 +657,82 @@ func hasIndex(t *testing.T, ix *Index, name string) bool {
 	return n == 1
 }
 
-// TestUpgrade fills an index of schema version 1 and opens it with this version: the schema is
-// migrated, every row kept, and the queries of version 2 answer.
+// TestUpgrade fills indexes of schema versions 1 and 2 and opens them with this version: the
+// schema is migrated, every row kept, and the queries of later versions answer. Extensions,
+// which older versions did not record, are recorded when the results are added again.
 func TestUpgrade(t *testing.T) {
 	f := newFixture(t)
-	added := []string{"subjects_digest", "signatures_key_id", "signatures_san"}
+	// The indexes each version adds.
+	added := map[int][]string{
+		2: {"subjects_digest", "signatures_key_id", "signatures_san"},
+		3: {"signature_extensions_name_value"},
+	}
+	byExtension := Query{SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo, "sourceRepositoryRef": appRef}}
+	app := []Artifact{{f.app, "registry.example/app", f.ids["build"]}}
 	for _, be := range backends() {
-		t.Run(be.name, func(t *testing.T) {
-			old, reopen := be.old(t, 1)
-			if err := old.Add(t.Context(), f.all()...); err != nil {
-				t.Fatal(err)
-			}
-			if v := schemaVersion(t, old); v != 1 {
-				t.Fatalf("old index at version %d", v)
-			}
-			for _, name := range added {
-				if hasIndex(t, old, name) {
-					t.Fatalf("version 1 has index %s", name)
+		for _, from := range []int{1, 2} {
+			t.Run(be.name+"/from "+strconv.Itoa(from), func(t *testing.T) {
+				old, reopen := be.old(t, from)
+				if err := old.Add(t.Context(), f.all()...); err != nil {
+					t.Fatal(err)
 				}
-			}
-			before := counts(t, old)
-			if err := old.Close(); err != nil {
-				t.Fatal(err)
-			}
+				if v := schemaVersion(t, old); v != from {
+					t.Fatalf("old index at version %d", v)
+				}
+				var later []string
+				for v := from + 1; v <= SchemaVersion; v++ {
+					later = append(later, added[v]...)
+				}
+				for _, name := range later {
+					if hasIndex(t, old, name) {
+						t.Fatalf("version %d has index %s", from, name)
+					}
+				}
+				before := countRows(t, old, tablesV2)
+				if err := old.Close(); err != nil {
+					t.Fatal(err)
+				}
 
-			ix := reopen(t)
-			if v := schemaVersion(t, ix); v != SchemaVersion || SchemaVersion != 2 {
-				t.Errorf("after upgrade: version %d, want %d", v, SchemaVersion)
-			}
-			for _, name := range added {
-				if !hasIndex(t, ix, name) {
-					t.Errorf("after upgrade: no index %s", name)
+				ix := reopen(t)
+				if v := schemaVersion(t, ix); v != SchemaVersion || SchemaVersion != 3 {
+					t.Errorf("after upgrade: version %d, want %d", v, SchemaVersion)
 				}
-			}
-			if got := counts(t, ix); !equalCounts(got, before) {
-				t.Errorf("after upgrade: rows %v, want %v", got, before)
-			}
-			got, err := ix.Find(t.Context(), Query{Subject: f.app, Signer: appSAN})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := []Artifact{{f.app, "registry.example/app", f.ids["build"]}}; !slices.Equal(got, want) {
-				t.Errorf("after upgrade: Find = %v, want %v", got, want)
-			}
-			if err := ix.Add(t.Context(), f.all()...); err != nil {
-				t.Fatal(err)
-			}
-			if got := counts(t, ix); !equalCounts(got, before) {
-				t.Errorf("adding again after upgrade: rows %v, want %v", got, before)
-			}
-			// Opening the upgraded index again changes nothing.
-			if v := schemaVersion(t, reopen(t)); v != SchemaVersion {
-				t.Errorf("reopened at version %d", v)
-			}
-		})
+				for _, name := range later {
+					if !hasIndex(t, ix, name) {
+						t.Errorf("after upgrade: no index %s", name)
+					}
+				}
+				want := copyCounts(before)
+				want["signature_extensions"] = 0
+				if got := counts(t, ix); !equalCounts(got, want) {
+					t.Errorf("after upgrade: rows %v, want %v", got, want)
+				}
+				got, err := ix.Find(t.Context(), Query{Subject: f.app, Signer: appSAN})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, app) {
+					t.Errorf("after upgrade: Find = %v, want %v", got, app)
+				}
+				if got, err := ix.Find(t.Context(), byExtension); err != nil || got != nil {
+					t.Errorf("after upgrade, before adding again: Find(extensions) = %v, %v; want none", got, err)
+				}
+				if err := ix.Add(t.Context(), f.all()...); err != nil {
+					t.Fatal(err)
+				}
+				want["signature_extensions"] = len(extensionMap(releaseExtensions()))
+				if got := counts(t, ix); !equalCounts(got, want) {
+					t.Errorf("adding again after upgrade: rows %v, want %v", got, want)
+				}
+				if got, err := ix.Find(t.Context(), byExtension); err != nil || !slices.Equal(got, app) {
+					t.Errorf("adding again after upgrade: Find(extensions) = %v, %v; want %v", got, err, app)
+				}
+				// Opening the upgraded index again changes nothing.
+				if v := schemaVersion(t, reopen(t)); v != SchemaVersion {
+					t.Errorf("reopened at version %d", v)
+				}
+			})
+		}
 	}
 }
 

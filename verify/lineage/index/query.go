@@ -48,6 +48,15 @@ type Query struct {
 	// open; statements without a verified signing time match only when both are zero. With
 	// Signer, the same signature must be by Signer and within the bounds.
 	SignedFrom, SignedBefore time.Time
+	// SignerExtensions selects statements with a verified signature whose certificate carries
+	// every extension given, by its JSON name in sigstore-go's certificate.Extensions, with
+	// exactly that value: {"sourceRepositoryURI": "https://github.com/org/repo",
+	// "sourceRepositoryRef": "refs/tags/v1.0.0"} selects what a workflow of that repository
+	// signed at that ref. The names are those Fulcio documents for its OIDs, such as
+	// "buildSignerURI", "runInvocationURI", "sourceRepositoryDigest" and
+	// "githubWorkflowRepository". One signature must carry them all, and, with Signer and the
+	// signing-time bounds, be by Signer and within the bounds too.
+	SignerExtensions map[string]string
 }
 
 // Artifact is one subject of one indexed statement.
@@ -93,34 +102,48 @@ func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
 		b.WriteString(` AND EXISTS (SELECT 1 FROM parameters p WHERE p.statement_id = s.statement_id AND p.path = ? AND p.value = ?)`)
 		args = append(args, p, q.Parameters[p])
 	}
-	// The signing-time bounds, on the signatures g.
-	var timeCond string
-	var timeArgs []any
+	// The conditions on one signature g: its signing time and its extensions.
+	var sigCond string
+	var sigArgs []any
 	if !q.SignedFrom.IsZero() || !q.SignedBefore.IsZero() {
-		timeCond = ` AND g.signed_at IS NOT NULL`
+		sigCond = ` AND g.signed_at IS NOT NULL`
 		if !q.SignedFrom.IsZero() {
-			timeCond += ` AND g.signed_at >= ?`
-			timeArgs = append(timeArgs, q.SignedFrom.UnixNano())
+			sigCond += ` AND g.signed_at >= ?`
+			sigArgs = append(sigArgs, q.SignedFrom.UnixNano())
 		}
 		if !q.SignedBefore.IsZero() {
-			timeCond += ` AND g.signed_at < ?`
-			timeArgs = append(timeArgs, q.SignedBefore.UnixNano())
+			sigCond += ` AND g.signed_at < ?`
+			sigArgs = append(sigArgs, q.SignedBefore.UnixNano())
 		}
 	}
+	names := make([]string, 0, len(q.SignerExtensions))
+	for n := range q.SignerExtensions {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		sigCond += ` AND EXISTS (SELECT 1 FROM signature_extensions e WHERE e.statement_id = g.statement_id AND e.signer = g.signer AND e.name = ? AND e.value = ?)`
+		sigArgs = append(sigArgs, n, q.SignerExtensions[n])
+	}
 	// Another filter that an index serves selects few statements, and each is checked for the
-	// signer; without one, the signer's statements are read from the key id and SAN indexes.
+	// signature; without one, the signer's statements are read from the key id and SAN indexes,
+	// or those with an extension from the extensions' index.
 	narrowed := q.Subject != "" || q.Material != "" || q.SourceCommit != "" || q.SourceRepository != "" || len(q.Parameters) > 0
 	switch {
 	case q.Signer != "" && narrowed:
-		b.WriteString(` AND EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = s.statement_id AND (g.key_id = ? OR g.san = ?)` + timeCond + `)`)
-		args = append(append(args, q.Signer, q.Signer), timeArgs...)
+		b.WriteString(` AND EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = s.statement_id AND (g.key_id = ? OR g.san = ?)` + sigCond + `)`)
+		args = append(append(args, q.Signer, q.Signer), sigArgs...)
 	case q.Signer != "":
-		b.WriteString(` AND s.statement_id IN (SELECT g.statement_id FROM signatures g WHERE g.key_id = ?` + timeCond +
-			` UNION SELECT g.statement_id FROM signatures g WHERE g.san = ?` + timeCond + `)`)
-		args = append(append(append(append(args, q.Signer), timeArgs...), q.Signer), timeArgs...)
-	case timeCond != "":
-		b.WriteString(` AND EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = s.statement_id` + timeCond + `)`)
-		args = append(args, timeArgs...)
+		b.WriteString(` AND s.statement_id IN (SELECT g.statement_id FROM signatures g WHERE g.key_id = ?` + sigCond +
+			` UNION SELECT g.statement_id FROM signatures g WHERE g.san = ?` + sigCond + `)`)
+		args = append(append(append(append(args, q.Signer), sigArgs...), q.Signer), sigArgs...)
+	case len(names) > 0 && !narrowed:
+		// The first extension, by the index on (name, value, statement_id), then the rest.
+		b.WriteString(` AND s.statement_id IN (SELECT x.statement_id FROM signature_extensions x JOIN signatures g ON g.statement_id = x.statement_id AND g.signer = x.signer WHERE x.name = ? AND x.value = ?` + sigCond + `)`)
+		args = append(append(args, names[0], q.SignerExtensions[names[0]]), sigArgs...)
+	case sigCond != "":
+		b.WriteString(` AND EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = s.statement_id` + sigCond + `)`)
+		args = append(args, sigArgs...)
 	}
 	rows, err := ix.db.QueryContext(ctx, ix.dialect.bind(b.String()), args...)
 	if err != nil {
@@ -148,10 +171,15 @@ func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
 // Signature is one verified signature of an indexed statement.
 type Signature struct {
 	// Signer is who signed: KeyID for a trusted key, or Certificate with its Issuer and
-	// SubjectAlternativeName (certificate extensions are not indexed).
+	// SubjectAlternativeName. Certificate.Extensions is left zero: see Extensions.
 	Signer verify.Signer
 	// SignedAt is the verified signing time; zero when the signature had none.
 	SignedAt time.Time
+	// Extensions are the certificate's non-empty extensions, by their JSON names in
+	// sigstore-go's certificate.Extensions ("sourceRepositoryURI", "buildSignerURI"...), as
+	// Query.SignerExtensions names them; nil for a key's signature or a certificate without
+	// extensions.
+	Extensions map[string]string
 }
 
 // Signatures returns who signed the statement with the given id (see Artifact.Statement) and
@@ -189,6 +217,16 @@ func (ix *Index) Signatures(ctx context.Context, statement digest.Digest) ([]Sig
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("index: signatures of %s: %w", statement, err)
 	}
+	rows.Close()
+	if len(all) > 0 {
+		exts, err := ix.extensions(ctx, statement)
+		if err != nil {
+			return nil, err
+		}
+		for i := range all {
+			all[i].sig.Extensions = exts[all[i].label]
+		}
+	}
 	slices.SortFunc(all, func(x, y row) int {
 		xz, yz := x.sig.SignedAt.IsZero(), y.sig.SignedAt.IsZero()
 		switch {
@@ -202,6 +240,32 @@ func (ix *Index) Signatures(ctx context.Context, statement digest.Digest) ([]Sig
 	out := make([]Signature, len(all))
 	for i, r := range all {
 		out[i] = r.sig
+	}
+	return out, nil
+}
+
+// extensions returns the recorded certificate extensions of a statement's signatures, by
+// signer label.
+func (ix *Index) extensions(ctx context.Context, statement digest.Digest) (map[string]map[string]string, error) {
+	rows, err := ix.db.QueryContext(ctx, ix.dialect.bind(
+		`SELECT signer, name, value FROM signature_extensions WHERE statement_id = ?`), statement.String())
+	if err != nil {
+		return nil, fmt.Errorf("index: signatures of %s: extensions: %w", statement, err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]string{}
+	for rows.Next() {
+		var label, name, value string
+		if err := rows.Scan(&label, &name, &value); err != nil {
+			return nil, fmt.Errorf("index: signatures of %s: extensions: %w", statement, err)
+		}
+		if out[label] == nil {
+			out[label] = map[string]string{}
+		}
+		out[label][name] = value
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: signatures of %s: extensions: %w", statement, err)
 	}
 	return out, nil
 }
