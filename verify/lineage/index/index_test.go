@@ -518,6 +518,34 @@ func testExtensions(t *testing.T, ix *Index, f *fixture) {
 		!slices.ContainsFunc(exts, func(m map[string]string) bool { return maps.Equal(m, extensionMap(promoteExtensions())) }) {
 		t.Errorf("Signatures(build) = %+v, want the release and promote signatures with their extensions", got)
 	}
+
+	// More extension rows than one batch holds: signatures of the build from many branches,
+	// in one Add.
+	branches := batchRows/len(extensionMap(promoteExtensions())) + 2
+	var results []*verify.Result
+	for i := range branches {
+		ext := promoteExtensions()
+		ext.SourceRepositoryRef = "refs/heads/release-" + strconv.Itoa(i)
+		ext.BuildSignerURI = appRepo + "/.github/workflows/promote.yml@" + ext.SourceRepositoryRef
+		results = append(results, f.ca.signAndVerify(t, f.results["build"].Statement(), f.app, ext.BuildSignerURI, ext))
+	}
+	before = counts(t, ix)
+	if err := ix.Add(t.Context(), results...); err != nil {
+		t.Fatal(err)
+	}
+	want = copyCounts(before)
+	want["signatures"] += branches
+	want["signature_extensions"] += branches * len(extensionMap(promoteExtensions()))
+	if got := counts(t, ix); !equalCounts(got, want) || want["signature_extensions"]-before["signature_extensions"] <= batchRows {
+		t.Errorf("after adding %d signatures: rows %v, want %v, more than %d extension rows", branches, got, want, batchRows)
+	}
+	for _, i := range []int{0, branches - 1} {
+		ref := "refs/heads/release-" + strconv.Itoa(i)
+		q := Query{Signer: appRepo + "/.github/workflows/promote.yml@" + ref, SignerExtensions: map[string]string{"sourceRepositoryRef": ref}}
+		if got, err := ix.Find(t.Context(), q); err != nil || !slices.Equal(got, []Artifact{app}) {
+			t.Errorf("Find(%+v) = %v, %v; want %v", q, got, err, []Artifact{app})
+		}
+	}
 }
 
 func copyCounts(m map[string]int) map[string]int {
