@@ -108,3 +108,87 @@ func BenchmarkFindSQLite(b *testing.B) {
 		})
 	}
 }
+
+// keylessResults signs and verifies n statements keylessly, with certificates of a test CA:
+// statement i is signed by the release workflow of repository i%repos, each certificate with
+// seven extensions.
+func keylessResults(b testing.TB, n, repos int) []*verify.Result {
+	b.Helper()
+	ca := newTestCA(b, nil)
+	out := make([]*verify.Result, n)
+	for i := range n {
+		repo := "https://github.com/example/repo-" + strconv.Itoa(i%repos)
+		ext := releaseExtensions()
+		ext.SourceRepositoryURI = repo
+		ext.BuildSignerURI = repo + "/.github/workflows/release.yml@" + appRef
+		ext.GithubWorkflowRepository = "example/repo-" + strconv.Itoa(i%repos)
+		ext.RunInvocationURI = repo + "/actions/runs/" + strconv.Itoa(i) + "/attempts/1"
+		output := file("output-"+strconv.Itoa(i), digest.FromString("output-"+strconv.Itoa(i)))
+		st := stepStatement(b, &workflow.Step{
+			Name: "build-" + strconv.Itoa(i), Workflow: "release", RunID: strconv.Itoa(i),
+			Image:   "registry.example/tools/build@" + digest.FromString("image").String(),
+			Command: []string{"make", "release"}, Outputs: []*intoto.ResourceDescriptor{output},
+			BuilderID: appBuilder,
+		})
+		out[i] = ca.signAndVerify(b, st, digest.Digest("sha256:"+output.GetDigest()["sha256"]), ext.BuildSignerURI, ext)
+	}
+	return out
+}
+
+// BenchmarkAddKeylessSQLite ingests 2,000 statements signed keylessly, each signature with
+// seven certificate extensions, into a new SQLite file in one Add.
+func BenchmarkAddKeylessSQLite(b *testing.B) {
+	const n = 2_000
+	results := keylessResults(b, n, 20)
+	dir := b.TempDir()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		ix, err := OpenSQLite(b.Context(), filepath.Join(dir, fmt.Sprintf("index-%d.db", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := ix.Add(b.Context(), results...); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		ix.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "statements/s")
+}
+
+// BenchmarkFindKeylessSQLite queries an index of 2,000 keylessly signed statements, from 20
+// repositories, by the repository and ref of the signing workflow, alone and with a subject.
+func BenchmarkFindKeylessSQLite(b *testing.B) {
+	const n, repos = 2_000, 20
+	ix, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "index.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	if err := ix.Add(b.Context(), keylessResults(b, n, repos)...); err != nil {
+		b.Fatal(err)
+	}
+	ext := map[string]string{"sourceRepositoryURI": "https://github.com/example/repo-7", "sourceRepositoryRef": appRef}
+	for _, bc := range []struct {
+		name string
+		q    Query
+		want int
+	}{
+		{"repository+ref", Query{SignerExtensions: ext}, n / repos},
+		{"repository+ref+subject", Query{SignerExtensions: ext, Subject: digest.FromString("output-1007")}, 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				got, err := ix.Find(b.Context(), bc.q)
+				if err != nil || len(got) != bc.want {
+					b.Fatalf("Find(%+v): %d artifacts, %v; want %d", bc.q, len(got), err, bc.want)
+				}
+			}
+		})
+	}
+}

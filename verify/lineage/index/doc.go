@@ -12,18 +12,32 @@
 // keyed by the sha256 digest of its canonical form (provenance.Marshal), adding it again
 // changes nothing, and each call is one transaction. The index records who signed each
 // statement (a key id, or a certificate's issuer and subject alternative name) and when (the
-// verified signing time, when the bundle had one).
+// verified signing time, when the bundle had one). For a keyless signature it also records
+// the certificate's Fulcio extensions, which say which repository, ref, commit, workflow and
+// run signed, by the JSON names of sigstore-go's certificate.Extensions
+// ("sourceRepositoryURI", "sourceRepositoryRef", "buildSignerURI", "runInvocationURI",
+// "githubWorkflowRepository"...). An index of schema version 2 or older has none recorded:
+// adding its keyless results again records them.
 //
 // Find selects artifacts (statement subjects) by source commit, source repository, builder
 // id, material digest (a dataset, input file, base image or module), external parameter value
 // by dotted path, predicate type, subject digest (every statement about an artifact), signer
-// (a key id or a certificate's subject alternative name) and signing-time range, in any
-// combination, and returns each artifact's digest and name with the id of the statement that
-// names it, in a deterministic order. Signatures returns who signed a statement.
+// (a key id or a certificate's subject alternative name), signing-time range and certificate
+// extensions, in any combination, and returns each artifact's digest and name with the id of
+// the statement that names it, in a deterministic order. The conditions on a signature (the
+// signer, its time, its extensions) must all hold on one signature, so
+//
+//	Query{SignerExtensions: map[string]string{
+//		"sourceRepositoryURI": "https://github.com/org/repo",
+//		"sourceRepositoryRef": "refs/tags/v1.0.0",
+//	}}
+//
+// selects every artifact that a workflow of that repository signed at that tag. Signatures
+// returns who signed a statement, with the certificate's extensions.
 //
 // The index reads SLSA Provenance v1 facts straight from the statement's predicate, as package
 // lineage does, and decodes the predicate in full only when it has an unusual shape.
 //
 // Imports: the standard library, go-digest, in-toto attestation, protobuf, pgx,
-// modernc.org/sqlite, and provkit's provenance and verify.
+// modernc.org/sqlite, sigstore-go's fulcio/certificate, and provkit's provenance and verify.
 package index

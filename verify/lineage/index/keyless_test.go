@@ -8,8 +8,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
+	"maps"
 	"math/big"
 	"net/url"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,5 +217,35 @@ func TestTestCA(t *testing.T) {
 	_, err = f.ca.verifier.Verify(t.Context(), other.sign(t, f.results["build"].Statement(), appSAN, releaseExtensions()), f.app, id)
 	if !errors.Is(err, verify.ErrVerification) {
 		t.Errorf("a certificate of an untrusted CA: got %v, want an error wrapping verify.ErrVerification", err)
+	}
+}
+
+// TestExtensionsOf checks that every field of sigstore-go's certificate.Extensions is recorded
+// under its JSON name, and that empty fields are not.
+func TestExtensionsOf(t *testing.T) {
+	var e certificate.Extensions
+	v := reflect.ValueOf(&e).Elem()
+	want := map[string]string{}
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		if v.Field(i).Kind() != reflect.String || name == "" || i%3 == 2 {
+			continue // left empty
+		}
+		v.Field(i).SetString("value of " + name)
+		want[name] = "value of " + name
+	}
+	got := map[string]string{}
+	rows := extensionsOf(e)
+	for _, r := range rows {
+		got[r[0]] = r[1]
+	}
+	if !maps.Equal(got, want) || len(rows) != len(want) {
+		t.Errorf("extensionsOf = %v, want %v", rows, want)
+	}
+	if !slices.IsSortedFunc(rows, func(x, y [2]string) int { return strings.Compare(x[0], y[0]) }) {
+		t.Errorf("extensionsOf = %v, not sorted by name", rows)
+	}
+	if rows := extensionsOf(certificate.Extensions{}); len(rows) != 0 {
+		t.Errorf("extensionsOf(zero) = %v, want none", rows)
 	}
 }

@@ -59,6 +59,17 @@ type Query struct {
 	SignerExtensions map[string]string
 }
 
+// shared reports 1 for the certificate extensions, by JSON name, whose values many signers
+// share, which make a poor start for a query; 0 for the others.
+func shared(extension string) int {
+	switch extension {
+	case "issuer", "sourceRepositoryRef", "githubWorkflowRef", "buildTrigger", "githubWorkflowTrigger",
+		"runnerEnvironment", "sourceRepositoryVisibilityAtSigning", "sourceRepositoryOwnerURI", "sourceRepositoryOwnerIdentifier":
+		return 1
+	}
+	return 0
+}
+
 // Artifact is one subject of one indexed statement.
 type Artifact struct {
 	// Digest is the subject's digest; a subject with several digests is one Artifact per digest.
@@ -120,7 +131,11 @@ func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
 	for n := range q.SignerExtensions {
 		names = append(names, n)
 	}
-	slices.Sort(names)
+	// The first name is the one that selects the signatures to check, so the extensions that
+	// many signers share (an issuer, a ref such as refs/heads/main) come last.
+	slices.SortFunc(names, func(x, y string) int {
+		return cmp.Or(cmp.Compare(shared(x), shared(y)), cmp.Compare(x, y))
+	})
 	for _, n := range names {
 		sigCond += ` AND EXISTS (SELECT 1 FROM signature_extensions e WHERE e.statement_id = g.statement_id AND e.signer = g.signer AND e.name = ? AND e.value = ?)`
 		sigArgs = append(sigArgs, n, q.SignerExtensions[n])
@@ -138,7 +153,8 @@ func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
 			` UNION SELECT g.statement_id FROM signatures g WHERE g.san = ?` + sigCond + `)`)
 		args = append(append(append(append(args, q.Signer), sigArgs...), q.Signer), sigArgs...)
 	case len(names) > 0 && !narrowed:
-		// The first extension, by the index on (name, value, statement_id), then the rest.
+		// The signatures with the first extension, by the index on (name, value, statement_id),
+		// checked for the rest.
 		b.WriteString(` AND s.statement_id IN (SELECT x.statement_id FROM signature_extensions x JOIN signatures g ON g.statement_id = x.statement_id AND g.signer = x.signer WHERE x.name = ? AND x.value = ?` + sigCond + `)`)
 		args = append(append(args, names[0], q.SignerExtensions[names[0]]), sigArgs...)
 	case sigCond != "":
