@@ -36,6 +36,9 @@ var (
 
 const batchRows = 64
 
+// extensionsSchema is the first schema version with the table of signature extensions.
+const extensionsSchema = 3
+
 // insert returns the INSERT of rows rows into t, with ? placeholders.
 func (t rowsTable) insert(rows int) string {
 	tuple := "(" + strings.Repeat("?, ", t.n-1) + "?)"
@@ -143,7 +146,7 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		b **batch
 		t rowsTable
 	}{{&sub, subjectRows}, {&mat, materialRows}, {&par, parameterRows}, {&sig, signatureRows}, {&ext, extensionRows}}
-	if ix.schema < 3 {
+	if ix.schema < extensionsSchema {
 		tables = tables[:4]
 	}
 	for _, x := range tables {

@@ -136,9 +136,17 @@ func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
 	slices.SortFunc(names, func(x, y string) int {
 		return cmp.Or(cmp.Compare(shared(x), shared(y)), cmp.Compare(x, y))
 	})
-	for _, n := range names {
-		sigCond += ` AND EXISTS (SELECT 1 FROM signature_extensions e WHERE e.statement_id = g.statement_id AND e.signer = g.signer AND e.name = ? AND e.value = ?)`
-		sigArgs = append(sigArgs, n, q.SignerExtensions[n])
+	// restCond holds the conditions but the first extension's, for the query that starts from
+	// that extension's signatures; sigCond holds them all.
+	const extCond = ` AND EXISTS (SELECT 1 FROM signature_extensions e WHERE e.statement_id = g.statement_id AND e.signer = g.signer AND e.name = ? AND e.value = ?)`
+	restCond, restArgs := sigCond, slices.Clip(sigArgs)
+	for _, n := range names[min(1, len(names)):] {
+		restCond += extCond
+		restArgs = append(restArgs, n, q.SignerExtensions[n])
+	}
+	if len(names) > 0 {
+		sigCond = restCond + extCond
+		sigArgs = append(slices.Clip(restArgs), names[0], q.SignerExtensions[names[0]])
 	}
 	// Another filter that an index serves selects few statements, and each is checked for the
 	// signature; without one, the signer's statements are read from the key id and SAN indexes,
@@ -155,8 +163,8 @@ func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
 	case len(names) > 0 && !narrowed:
 		// The signatures with the first extension, by the index on (name, value, statement_id),
 		// checked for the rest.
-		b.WriteString(` AND s.statement_id IN (SELECT x.statement_id FROM signature_extensions x JOIN signatures g ON g.statement_id = x.statement_id AND g.signer = x.signer WHERE x.name = ? AND x.value = ?` + sigCond + `)`)
-		args = append(append(args, names[0], q.SignerExtensions[names[0]]), sigArgs...)
+		b.WriteString(` AND s.statement_id IN (SELECT x.statement_id FROM signature_extensions x JOIN signatures g ON g.statement_id = x.statement_id AND g.signer = x.signer WHERE x.name = ? AND x.value = ?` + restCond + `)`)
+		args = append(append(args, names[0], q.SignerExtensions[names[0]]), restArgs...)
 	case sigCond != "":
 		b.WriteString(` AND EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = s.statement_id` + sigCond + `)`)
 		args = append(args, sigArgs...)
