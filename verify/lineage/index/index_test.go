@@ -383,7 +383,7 @@ func testSignatures(t *testing.T, ix *Index, f *fixture) {
 		t.Fatal("the keyless build has no verified signing time")
 	}
 	want := []Signature{{
-		Signer:     verify.Signer{Certificate: &verify.CertificateIdentity{Issuer: appIssuer, SubjectAlternativeName: appSAN}},
+		Signer:     verify.Signer{Certificate: &verify.CertificateIdentity{Issuer: appIssuer, SubjectAlternativeName: appSAN, Extensions: releaseExtensions()}},
 		SignedAt:   at,
 		Extensions: extensionMap(releaseExtensions()),
 	}}
@@ -418,7 +418,8 @@ func equalSignature(a, b Signature) bool {
 		return false
 	}
 	return a.Signer.Certificate == nil || (a.Signer.Certificate.Issuer == b.Signer.Certificate.Issuer &&
-		a.Signer.Certificate.SubjectAlternativeName == b.Signer.Certificate.SubjectAlternativeName)
+		a.Signer.Certificate.SubjectAlternativeName == b.Signer.Certificate.SubjectAlternativeName &&
+		a.Signer.Certificate.Extensions == b.Signer.Certificate.Extensions)
 }
 
 func testIdempotent(t *testing.T, ix *Index, f *fixture) {
@@ -513,6 +514,9 @@ func testExtensions(t *testing.T, ix *Index, f *fixture) {
 	var exts []map[string]string
 	for _, s := range got {
 		exts = append(exts, s.Extensions)
+		if s.Signer.Certificate == nil || !maps.Equal(extensionMap(s.Signer.Certificate.Extensions), s.Extensions) {
+			t.Errorf("signature %+v: Certificate.Extensions differ from Extensions", s)
+		}
 	}
 	if len(got) != 2 || !slices.ContainsFunc(exts, func(m map[string]string) bool { return maps.Equal(m, extensionMap(releaseExtensions())) }) ||
 		!slices.ContainsFunc(exts, func(m map[string]string) bool { return maps.Equal(m, extensionMap(promoteExtensions())) }) {

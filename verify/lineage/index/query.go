@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -195,7 +196,7 @@ func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
 // Signature is one verified signature of an indexed statement.
 type Signature struct {
 	// Signer is who signed: KeyID for a trusted key, or Certificate with its Issuer and
-	// SubjectAlternativeName. Certificate.Extensions is left zero: see Extensions.
+	// SubjectAlternativeName, and Certificate.Extensions filled from Extensions.
 	Signer verify.Signer
 	// SignedAt is the verified signing time; zero when the signature had none.
 	SignedAt time.Time
@@ -248,7 +249,18 @@ func (ix *Index) Signatures(ctx context.Context, statement digest.Digest) ([]Sig
 			return nil, err
 		}
 		for i := range all {
-			all[i].sig.Extensions = exts[all[i].label]
+			sig := &all[i].sig
+			sig.Extensions = exts[all[i].label]
+			if sig.Signer.Certificate != nil && sig.Extensions != nil {
+				// The names are certificate.Extensions' JSON names, so JSON fills it.
+				b, err := json.Marshal(sig.Extensions)
+				if err == nil {
+					err = json.Unmarshal(b, &sig.Signer.Certificate.Extensions)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("index: signatures of %s: extensions: %w", statement, err)
+				}
+			}
 		}
 	}
 	slices.SortFunc(all, func(x, y row) int {
