@@ -12,7 +12,9 @@ import (
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/verify"
@@ -184,6 +186,9 @@ func slsaOf(f *facts, pred *structpb.Struct) ([]dep, *structpb.Struct, bool) {
 	if !ok {
 		return nil, nil, false
 	}
+	if !restOK(bd, rd, builder) {
+		return nil, nil, false
+	}
 	var deps []dep
 	if list != nil {
 		lv, isList := list.GetKind().(*structpb.Value_ListValue)
@@ -205,10 +210,102 @@ func slsaOf(f *facts, pred *structpb.Struct) ([]dep, *structpb.Struct, bool) {
 	return deps, external, true
 }
 
+// restOK reports whether the fields of a SLSA predicate that the index does not read have the
+// shapes the full decode accepts. It accepts their common forms only, so that anything else is
+// left to the full decode: it never accepts what the full decode rejects.
+func restOK(bd, rd, builder *structpb.Struct) bool {
+	if _, ok := object(bd, "internalParameters", "internal_parameters"); !ok {
+		return false
+	}
+	if !stringMapOK(builder, "version", "version") ||
+		!descriptorsOK(builder, "builderDependencies", "builder_dependencies") ||
+		!descriptorsOK(rd, "byproducts", "byproducts") {
+		return false
+	}
+	md, ok := object(rd, "metadata", "metadata")
+	if !ok {
+		return false
+	}
+	if md == nil {
+		return true
+	}
+	if _, ok := str(md, "invocationId", "invocation_id"); !ok {
+		return false
+	}
+	return timestampOK(md, "startedOn", "started_on") && timestampOK(md, "finishedOn", "finished_on")
+}
+
+// timestampOK reports whether a field is absent, null, or a timestamp as protojson reads it.
+func timestampOK(s *structpb.Struct, jsonName, protoName string) bool {
+	v, ok := field(s, jsonName, protoName)
+	if !ok || v == nil {
+		return ok
+	}
+	sv, isString := v.GetKind().(*structpb.Value_StringValue)
+	if !isString {
+		return false
+	}
+	quoted, err := json.Marshal(sv.StringValue)
+	if err != nil {
+		return false
+	}
+	return protojson.Unmarshal(quoted, &timestamppb.Timestamp{}) == nil
+}
+
+// stringMapOK reports whether a field is absent, null, or an object of strings.
+func stringMapOK(s *structpb.Struct, jsonName, protoName string) bool {
+	m, ok := object(s, jsonName, protoName)
+	if !ok {
+		return false
+	}
+	for _, v := range m.GetFields() {
+		if _, isString := v.GetKind().(*structpb.Value_StringValue); !isString {
+			return false
+		}
+	}
+	return true
+}
+
+// descriptorsOK reports whether a field is absent, null, or a list of resource descriptors.
+func descriptorsOK(s *structpb.Struct, jsonName, protoName string) bool {
+	list, ok := field(s, jsonName, protoName)
+	if !ok {
+		return false
+	}
+	if list == nil {
+		return true
+	}
+	lv, isList := list.GetKind().(*structpb.Value_ListValue)
+	if !isList {
+		return false
+	}
+	for _, v := range lv.ListValue.GetValues() {
+		sv, isStruct := v.GetKind().(*structpb.Value_StructValue)
+		if !isStruct {
+			return false
+		}
+		if _, ok := depOf(sv.StructValue); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// depOf reads a resource descriptor, and reports false when a field has a shape that only the
+// full decode can judge.
 func depOf(s *structpb.Struct) (dep, bool) {
 	var d dep
 	var ok bool
 	if d.uri, ok = str(s, "uri", "uri"); !ok {
+		return d, false
+	}
+	for _, n := range [][2]string{{"name", "name"}, {"downloadLocation", "download_location"}, {"mediaType", "media_type"}} {
+		if _, ok := str(s, n[0], n[1]); !ok {
+			return d, false
+		}
+	}
+	// Content is base64 that the full decode checks; it is rare in provenance.
+	if c, ok := field(s, "content", "content"); !ok || c != nil {
 		return d, false
 	}
 	set, ok := object(s, "digest", "digest")

@@ -637,6 +637,9 @@ func TestFactsFastPath(t *testing.T) {
 		if !reflect.DeepEqual(fast, full) {
 			t.Errorf("%s: read straight %+v, decoded %+v", name, fast, full)
 		}
+		if _, _, ok := slsaOf(&facts{}, r.Statement().GetPredicate()); !ok && name != "scan" {
+			t.Errorf("%s: the predicate is not read straight from the statement", name)
+		}
 		if name != "scan" && (len(fast.params) == 0 || len(fast.materials) == 0 || fast.builderID == "") {
 			t.Errorf("%s: facts %+v lack parameters, materials or builder", name, fast)
 		}
