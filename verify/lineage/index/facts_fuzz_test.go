@@ -28,6 +28,10 @@ func FuzzFacts(f *testing.F) {
 		`{"buildDefinition":{"resolvedDependencies":[{"digest":{"sha256":1}}]}}`,
 		`{"buildDefinition":{"resolvedDependencies":null},"runDetails":null}`,
 		`{"buildDefinition":{"resolvedDependencies":[{"annotations":{"dev.provkit.role":"source"},"uri":"https://x","digest":{"sha1":"ab"}}]}}`,
+		`{"buildDefinition":{"buildType":"t","externalParameters":{},"internalParameters":[]},"runDetails":{"builder":{"id":"b"}}}`,
+		`{"buildDefinition":{"buildType":"t","externalParameters":{}},"runDetails":{"builder":{"id":"b","version":{"go":"1.26"}},"metadata":{"invocationId":"1","startedOn":"2026-03-01T09:00:00Z","finishedOn":"2026-03-01T09:01:00.5+01:00"}}}`,
+		`{"buildDefinition":{"buildType":"t","externalParameters":{}},"runDetails":{"builder":{"id":"b","version":{"go":1}},"metadata":{"finishedOn":"2026-13-01T00:00:00Z"}}}`,
+		`{"buildDefinition":{"buildType":"t","externalParameters":{}},"runDetails":{"builder":{"id":"b","builderDependencies":[{"name":"n","content":"aGk="}]},"byproducts":[{"name":"log","mediaType":"text/plain","content":"!"}]}}`,
 		`[]`,
 		`"x"`,
 	} {
