@@ -212,7 +212,7 @@ func run(ctx context.Context, out io.Writer, dir, dot string) error {
 		return fmt.Errorf("a rebuild with another parameter was not reported as a mismatch: %v", err)
 	}
 	for _, c := range mismatch.Differences {
-		say("%-8s %-22s %s -> %s", c.Kind, c.Field, shortValue(c.Baseline), shortValue(c.Current))
+		say("%-8s %-36s %s -> %s", c.Kind, c.Field, shortValue(c.Baseline), shortValue(c.Current))
 	}
 
 	step(7, "Export the run: RO-Crate metadata and an HTML report")

@@ -51,6 +51,7 @@ func TestLineageRunsTheWholePipeline(t *testing.T) {
 	mismatch := section(text, "6. ", "7. ")
 	assert.Contains(t, mismatch, "subjects[model.json]")
 	assert.Contains(t, mismatch, "subjects[metrics.json]")
+	assert.Regexp(t, `externalParameters\.parameters\.ridge +0\.25 -> 2`, mismatch)
 
 	var crate struct {
 		Context any              `json:"@context"`

@@ -6,8 +6,8 @@
 // hashed by the caller: a file (provenance.SubjectFromFile), a directory
 // (provenance.SubjectsFromDir: one subject per file) or an image
 // (provenance.SubjectFromDescriptor). It compares the original statement's subjects with the
-// rebuilt ones and, when given, the resolved dependencies of the rebuild's own provenance with
-// the original's, and the original and rebuilt images layer by layer and configuration field by
+// rebuilt ones and, when given, the resolved dependencies, build type and external parameters
+// of the rebuild's own provenance with the original's, and the original and rebuilt images layer by layer and configuration field by
 // field (package diff). A mismatch is not an error: Result.Err returns a *MismatchError that a
 // gate can act on, and Result.Statement records it either way.
 //
@@ -37,12 +37,14 @@
 //     builder.id of the rebuild's own provenance. It is recorded, not compared.
 //   - compared (array of strings): what was compared, in this order: "subjects" (always),
 //     "materials" (the resolved dependencies, or v0.2 materials, of the original and of the
-//     rebuild's provenance, matched by URI), "image" (the two images' manifests and
+//     rebuild's provenance, matched by URI), "parameters" (their build types and external
+//     parameters; always with "materials"), "image" (the two images' manifests and
 //     configurations).
 //   - differences (array, empty on a match): each difference as a diff.Change, an object
 //     with field, kind ("added", "removed" or "changed"), and baseline (the original's value)
 //     and current (the rebuild's) when present. Fields are "subjects[NAME]" (one per file that
-//     differs, is missing or is extra), "materials[URI]", and "image.FIELD" with the fields of
+//     differs, is missing or is extra), "materials[URI]", "buildType",
+//     "externalParameters.PATH" (dotted, as diff.Provenance names them), and "image.FIELD" with the fields of
 //     diff.Images ("image.layers[2]", "image.config.env.PATH"…). Sorted by field.
 //   - checkedOn (string): when the check ran, RFC 3339 in UTC, from the caller's clock.
 //

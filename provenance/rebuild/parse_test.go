@@ -63,6 +63,9 @@ func TestParseErrors(t *testing.T) {
 		}, "predicate.rebuilt.subjects[0]"},
 		{"compared unknown", func(_ *intoto.Statement, p map[string]any) { p["compared"] = []any{"subjects", "vibes"} }, "predicate.compared[1]"},
 		{"compared without subjects", func(_ *intoto.Statement, p map[string]any) { p["compared"] = []any{"materials"} }, "predicate.compared"},
+		{"materials without parameters", func(_ *intoto.Statement, p map[string]any) {
+			p["compared"] = []any{"subjects", "materials"}
+		}, "predicate.compared"},
 		{"builder without materials", func(_ *intoto.Statement, p map[string]any) { p["compared"] = []any{"subjects"} }, "predicate.rebuilt.builderId"},
 		{"bad change kind", func(_ *intoto.Statement, p map[string]any) {
 			p["differences"].([]any)[0].(map[string]any)["kind"] = "moved"

@@ -279,7 +279,7 @@ func (p *wirePredicate) check() error {
 	if len(p.Compared) == 0 || p.Compared[0] != ComparedSubjects {
 		return bad("compared", fmt.Sprintf("must start with %q", ComparedSubjects))
 	}
-	order := []string{ComparedSubjects, ComparedMaterials, ComparedImage}
+	order := []string{ComparedSubjects, ComparedMaterials, ComparedParameters, ComparedImage}
 	last := 0
 	for i, c := range p.Compared[1:] {
 		at := slices.Index(order, c)
@@ -290,6 +290,9 @@ func (p *wirePredicate) check() error {
 	}
 	if (p.Rebuilt.BuilderID != "") != slices.Contains(p.Compared, ComparedMaterials) {
 		return bad("rebuilt.builderId", "is given exactly when materials were compared")
+	}
+	if slices.Contains(p.Compared, ComparedMaterials) != slices.Contains(p.Compared, ComparedParameters) {
+		return bad("compared", fmt.Sprintf("%q and %q are compared together, from the rebuild's provenance", ComparedMaterials, ComparedParameters))
 	}
 	for i, c := range p.Differences {
 		field := fmt.Sprintf("differences[%d]", i)

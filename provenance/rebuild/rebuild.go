@@ -36,6 +36,8 @@ const (
 	ComparedSubjects = "subjects"
 	// ComparedMaterials: the original's resolved dependencies with the rebuild's.
 	ComparedMaterials = "materials"
+	// ComparedParameters: the original's build type and external parameters with the rebuild's.
+	ComparedParameters = "parameters"
 	// ComparedImage: the original image's manifest and configuration with the rebuilt one's.
 	ComparedImage = "image"
 )
@@ -89,7 +91,7 @@ type Result struct {
 	// RebuilderID is the builder.id of the rebuild's provenance, when it was given.
 	RebuilderID string
 	// Compared lists what was compared: ComparedSubjects, then ComparedMaterials and
-	// ComparedImage when they were.
+	// ComparedParameters (together) and ComparedImage when they were.
 	Compared []string
 	// Differences are every difference found, sorted by Field: "subjects[NAME]",
 	// "materials[URI]" and, for images, "image.FIELD" with the fields of diff.Images.
@@ -184,14 +186,15 @@ func Check(in Input) (*Result, error) {
 			return nil, &InputError{Field: "Provenance", Reason: "materials cannot be compared", Err: err}
 		}
 		for _, c := range changes {
-			if strings.HasPrefix(c.Field, "materials[") {
+			if strings.HasPrefix(c.Field, "materials[") || c.Field == "buildType" ||
+				c.Field == "externalParameters" || strings.HasPrefix(c.Field, "externalParameters.") {
 				res.Differences = append(res.Differences, c)
 			}
 		}
 		if res.RebuilderID, err = builderID(in.Provenance); err != nil {
 			return nil, &InputError{Field: "Provenance", Reason: "builder cannot be read", Err: err}
 		}
-		res.Compared = append(res.Compared, ComparedMaterials)
+		res.Compared = append(res.Compared, ComparedMaterials, ComparedParameters)
 	}
 	if in.OriginalImage != nil {
 		for _, c := range diff.Images(*in.OriginalImage, *in.RebuiltImage) {

@@ -80,7 +80,7 @@ func TestCheckDirectoryMatch(t *testing.T) {
 	assert.Equal(t, rebuild.Match, res.Outcome)
 	assert.Empty(t, res.Differences)
 	assert.Equal(t, "https://rebuilder.example/independent", res.RebuilderID)
-	assert.Equal(t, []string{rebuild.ComparedSubjects, rebuild.ComparedMaterials}, res.Compared)
+	assert.Equal(t, []string{rebuild.ComparedSubjects, rebuild.ComparedMaterials, rebuild.ComparedParameters}, res.Compared)
 	canonical, err := provenance.Marshal(original)
 	require.NoError(t, err)
 	assert.Equal(t, digest.FromBytes(canonical), res.Original.Statement)
@@ -123,6 +123,28 @@ func TestCheckMaterials(t *testing.T) {
 		{Field: "materials[pkg:golang/golang.org/x/text@v0.3.0]", Kind: diff.Removed, Baseline: digest.FromString("text").String()},
 	}, res.Differences)
 	assert.Equal(t, "https://rebuilder.example", res.RebuilderID)
+}
+
+func TestCheckParameters(t *testing.T) {
+	subjects := hashTree(t, release)
+	original := statement(t, build("https://ci.example/release"), subjects)
+	other := build("https://rebuilder.example")
+	other.BuildType = "https://example.com/make/v2"
+	other.ExternalParameters = map[string]any{"target": "debug", "jobs": 8}
+	res, err := rebuild.Check(rebuild.Input{Original: original, Rebuilt: subjects, Provenance: statement(t, other, subjects), CheckedOn: checkedOn})
+	require.NoError(t, err)
+	assert.Equal(t, []diff.Change{
+		{Field: "buildType", Kind: diff.Changed, Baseline: "https://example.com/make/v1", Current: "https://example.com/make/v2"},
+		{Field: "externalParameters.jobs", Kind: diff.Added, Current: "8"},
+		{Field: "externalParameters.target", Kind: diff.Changed, Baseline: "release", Current: "debug"},
+	}, res.Differences, "the same subjects from other inputs are not a reproduction")
+	assert.False(t, res.Matched())
+
+	st, err := res.Statement()
+	require.NoError(t, err)
+	back, err := rebuild.Parse(st)
+	require.NoError(t, err)
+	assert.Equal(t, res.Differences, back.Differences)
 }
 
 func image(layers ...string) *diff.Image {
