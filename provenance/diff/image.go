@@ -16,8 +16,10 @@ import (
 //   - for a manifest: artifactType; configDescriptor.digest and configDescriptor.mediaType;
 //     layers[i], the digest of the i-th layer, compared by position (a longer list shows
 //     Added layers, a shorter one Removed layers), with layers[i].mediaType when both sides
-//     have the layer and its media type differs; subject, the digest a referrer points to; and
-//     annotations.KEY, one per manifest annotation;
+//     have the layer and its media type differs, and layers[i].annotations.KEY, one per layer
+//     annotation (such as the file name, org.opencontainers.image.title, of an artifact's
+//     layer); subject, the digest a referrer points to; and annotations.KEY, one per manifest
+//     annotation;
 //   - for an image configuration: created, author, os, architecture, variant, os.version;
 //     config.user, config.workingDir, config.stopSignal; config.entrypoint and config.cmd, each
 //     the JSON array as one value; config.env.NAME, one per variable, parsed from NAME=VALUE
@@ -48,6 +50,9 @@ func flattenImage(img *Image) (fields, []string) {
 	size := 16
 	if m := img.Manifest; m != nil {
 		size += len(m.Layers) + len(m.Annotations)
+		for _, l := range m.Layers {
+			size += len(l.Annotations)
+		}
 	}
 	if x := img.Index; x != nil {
 		size += len(x.Manifests) + len(x.Annotations)
@@ -73,8 +78,12 @@ func flattenImage(img *Image) (fields, []string) {
 		set("configDescriptor.mediaType", m.Config.MediaType)
 		layerTypes = make([]string, len(m.Layers))
 		for i, l := range m.Layers {
-			f["layers["+strconv.Itoa(i)+"]"] = l.Digest.String()
+			field := "layers[" + strconv.Itoa(i) + "]"
+			f[field] = l.Digest.String()
 			layerTypes[i] = l.MediaType
+			for k, v := range l.Annotations {
+				set(field+".annotations."+k, v)
+			}
 		}
 		if m.Subject != nil {
 			set("subject", m.Subject.Digest.String())

@@ -114,6 +114,9 @@ func TestImages(t *testing.T) {
 			[]diff.Change{{Field: "layers[1]", Kind: diff.Removed, Baseline: d("app")}}},
 		{"layer media type", func(i *diff.Image) { i.Manifest.Layers[0].MediaType = ocispec.MediaTypeImageLayerZstd },
 			[]diff.Change{{Field: "layers[0].mediaType", Kind: diff.Changed, Baseline: ocispec.MediaTypeImageLayerGzip, Current: ocispec.MediaTypeImageLayerZstd}}},
+		{"layer annotations", func(i *diff.Image) {
+			i.Manifest.Layers[1].Annotations = map[string]string{ocispec.AnnotationTitle: "model.json"}
+		}, []diff.Change{{Field: "layers[1].annotations.org.opencontainers.image.title", Kind: diff.Added, Current: "model.json"}}},
 		{"annotations and artifact type", func(i *diff.Image) {
 			i.Manifest.Annotations = map[string]string{ocispec.AnnotationRevision: "def", "x": "y"}
 			i.Manifest.ArtifactType = "application/example"
