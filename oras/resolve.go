@@ -14,8 +14,8 @@ import (
 
 // Resolve returns the descriptor of the manifest or index that reference (a tag or a digest)
 // names in the Store. Resolve a tag once, record the digest, and work by digest after that;
-// CheckDrift tells when the tag has moved. An unknown reference fails with an error wrapping
-// provenance.ErrNotFound.
+// CheckDrift tells when the tag has moved. An unknown reference, and a digest that names a blob
+// rather than a manifest, fail with an error wrapping provenance.ErrNotFound.
 func (s *Store) Resolve(ctx context.Context, reference string) (ocispec.Descriptor, error) {
 	if reference == "" {
 		return ocispec.Descriptor{}, &InputError{What: "reference", Reason: "is empty"}
@@ -23,6 +23,9 @@ func (s *Store) Resolve(ctx context.Context, reference string) (ocispec.Descript
 	desc, err := s.target.Resolve(ctx, reference)
 	if err != nil {
 		return ocispec.Descriptor{}, notFound(err, "resolve "+reference)
+	}
+	if !isManifest(desc.MediaType) && !isIndex(desc.MediaType) && digest.Digest(reference).Validate() == nil {
+		return ocispec.Descriptor{}, fmt.Errorf("oras: resolve %s: %w: it names a blob of type %q, not a manifest", reference, provenance.ErrNotFound, desc.MediaType)
 	}
 	if !isManifest(desc.MediaType) && !isIndex(desc.MediaType) {
 		return ocispec.Descriptor{}, &InputError{What: "reference",

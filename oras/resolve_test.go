@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -171,4 +173,34 @@ func TestResolveAll(t *testing.T) {
 		_, err := provoras.ResolveAll(cctx, "v1", map[string]*provoras.Store{"olareg": stores["olareg"]})
 		require.ErrorIs(t, err, context.Canceled)
 	})
+}
+
+// TestResolveBlobDigest resolves the digest of a file's blob: no manifest has it, on any store.
+func TestResolveBlobDigest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.csv")
+	if err := os.WriteFile(path, []byte("a,b\n1,2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stores := map[string]*provoras.Store{"olareg": remoteStore(t, testenv.OlaregServer(t), "resolve/blob")}
+	var err error
+	if stores["memory"], err = provoras.NewMemory(); err != nil {
+		t.Fatal(err)
+	}
+	if stores["layout"], err = provoras.NewLayout(t.Context(), t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range stores {
+		t.Run(name, func(t *testing.T) {
+			manifest, file, err := s.PushFile(t.Context(), path, "data")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Resolve(t.Context(), file.Digest.String()); !errors.Is(err, provenance.ErrNotFound) {
+				t.Fatalf("Resolve(blob %s) = %v, want ErrNotFound", file.Digest, err)
+			}
+			if got, err := s.Resolve(t.Context(), "data"); err != nil || got.Digest != manifest.Digest {
+				t.Fatalf("Resolve(manifest) = %v, %v", got.Digest, err)
+			}
+		})
+	}
 }
