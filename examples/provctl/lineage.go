@@ -18,8 +18,9 @@ import (
 // lineageFormats are the outputs of "provctl lineage" without a query.
 var lineageFormats = []string{"text", "json", "dot", "prov", "rocrate", "html"}
 
-// lineageCmd runs "provctl lineage": it verifies the attestations of each REF and joins what
-// verified into a graph, then answers a query or exports the graph.
+// lineageCmd runs "provctl lineage": it verifies the attestations of each REF, and of every
+// image upstream of it that the same repository or layout holds, joins what verified into a
+// graph, then answers a query or exports the graph.
 func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
 	var trust trustFlags
 	fset := newFlagSet("lineage", stderr, "lineage (--key FILE | keyless flags) [--upstream DIGEST | --downstream DIGEST]\n"+
@@ -50,9 +51,10 @@ func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		return err
 	}
 
-	// Collect per store: REFs in one repository or layout share it.
+	// Collect per store: REFs in one repository or layout share it, and its walk upstream.
 	stores := map[string]*oras.Store{}
-	var all lineage.Collection
+	stored := map[string][]lineage.Stored{}
+	var names []string
 	for _, s := range refs {
 		ref, err := parseReference(s, *layout)
 		if err != nil {
@@ -64,14 +66,19 @@ func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 				return err
 			}
 			stores[ref.name] = store
+			names = append(names, ref.name)
 		}
-		stored, err := storedArtifact(ctx, store, ref)
+		st, err := storedArtifact(ctx, store, ref)
 		if err != nil {
 			return err
 		}
-		c, err := lineage.Collect(ctx, store, verifier, identity, stored)
+		stored[ref.name] = append(stored[ref.name], st)
+	}
+	var all lineage.Collection
+	for _, name := range names {
+		c, err := lineage.CollectUpstream(ctx, stores[name], verifier, identity, stored[name]...)
 		if err != nil {
-			return fmt.Errorf("collect %s: %w", ref, err)
+			return fmt.Errorf("collect from %s: %w", name, err)
 		}
 		all.Results = append(all.Results, c.Results...)
 		all.Rejected = append(all.Rejected, c.Rejected...)

@@ -78,6 +78,10 @@ func TestLineageQueriesAndExports(t *testing.T) {
 	require.Len(t, nodes, 1)
 	assert.Equal(t, s.app.Digest, nodes[0].Digest)
 
+	// From the app alone, the walk finds the base image in the layout, and the base's source.
+	r = mustRun(t, 0, s.env, append([]string{"lineage"}, s.trust("--upstream", s.app.Digest.String(), s.appRf)...)...)
+	assert.Contains(t, r.stdout, "git+https://git.example/base@refs/heads/main")
+
 	r = mustRun(t, 0, s.env, append([]string{"lineage"}, s.trust(s.appRf, s.baseRef)...)...)
 	assert.Contains(t, r.stdout, "signed by [key:")
 	assert.Contains(t, r.stdout, "  in  "+s.base.Digest.String())

@@ -251,3 +251,72 @@ func collectBatchOf(ctx context.Context, src Source, v *verify.Verifier, id veri
 	}
 	return nil
 }
+
+// UpstreamSource is a Source that also finds a manifest by digest, as oras.Store.Resolve does:
+// what CollectUpstream needs to follow dependencies.
+type UpstreamSource interface {
+	Source
+	Resolve(ctx context.Context, reference string) (ocispec.Descriptor, error)
+}
+
+// CollectUpstream is Collect that follows the lineage up the store. After collecting stored, it
+// looks up, by digest, every dependency of the statements that verified (each sha256 or sha512
+// digest of a node the graph of those statements has as an input), and collects the
+// attestations of those src holds as a manifest or index: a base image, a step's container
+// image. It goes on up from what those verify, and reads each manifest once. A dependency src
+// does not hold as a manifest (resolving it is provenance.ErrNotFound: a source repository, a
+// module, a file) ends the walk there. Each dependency's attestations are verified against its
+// own digest, with the same v and id; rejections and errors are as Collect's. (oras.NewMemory
+// stores resolve tags only, so from one of those the walk reads just the stored artifacts.)
+func CollectUpstream(ctx context.Context, src UpstreamSource, v *verify.Verifier, id verify.Identity, stored ...Stored) (*Collection, error) {
+	all := &Collection{}
+	looked := map[digest.Digest]bool{}
+	for _, s := range stored {
+		looked[s.Subject.Digest], looked[s.artifact()] = true, true
+	}
+	for next := stored; len(next) > 0; {
+		c, err := Collect(ctx, src, v, id, next...)
+		if err != nil {
+			return nil, err
+		}
+		all.Results = append(all.Results, c.Results...)
+		all.Rejected = append(all.Rejected, c.Rejected...)
+		g, err := New(c.Results)
+		if err != nil {
+			return nil, err
+		}
+		next = nil
+		for _, d := range inputDigests(g) {
+			if looked[d] {
+				continue
+			}
+			looked[d] = true
+			desc, err := src.Resolve(ctx, d.String())
+			if errors.Is(err, provenance.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, &CollectError{Op: "resolve", Subject: ocispec.Descriptor{Digest: d}, Err: err}
+			}
+			next = append(next, Stored{Subject: desc, Artifact: d})
+		}
+	}
+	return all, nil
+}
+
+// inputDigests returns the sha256 and sha512 digests of every node g has as an input of an
+// activity, in the graph's order.
+func inputDigests(g *Graph) []digest.Digest {
+	var out []digest.Digest
+	for _, a := range g.Activities() {
+		for _, in := range a.Inputs {
+			n, _ := g.Node(in)
+			for _, d := range n.Digests {
+				if alg := d.Algorithm(); alg == digest.SHA256 || alg == digest.SHA512 {
+					out = append(out, d)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -366,3 +366,75 @@ func BenchmarkCollect(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/attestation")
 }
+
+// TestCollectUpstream starts from an app image only, and finds its base image's provenance
+// because the app's names the base image, which the store holds; and the base's own source
+// beyond it. A dependency the store does not hold ends the walk; a forged statement on the base
+// image is rejected as Collect rejects it.
+func TestCollectUpstream(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			alice, mallory := ecdsaKey(t), ecdsaKey(t)
+			s, err := st.open(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := testenv.PushImage(t, s.Target(), "base", "base layer")
+			app := testenv.PushImage(t, s.Target(), "app", "app layer")
+			baseRD, err := provenance.SubjectFromDescriptor("registry.example/base", base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			appRD, err := provenance.SubjectFromDescriptor("registry.example/app", app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			source := digest.FromString("base source")
+			absent := digest.FromString("a module the store does not hold")
+			attach(t, s, base, signStatement(t, alice, buildStatement(t, baseRD, "base", rd("base.git", source))))
+			attach(t, s, base, signStatement(t, mallory, buildStatement(t, baseRD, "base", rd("evil.git", digest.FromString("evil")))))
+			attach(t, s, app, signStatement(t, alice, buildStatement(t, appRD, "app", baseRD, rd("module", absent))))
+			keys, err := verify.TrustedKeys(verify.PublicKey{ID: "alice", Key: alice.Public()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// The app image is resolved by tag: a memory store finds manifests by tag only.
+			appDesc, err := s.Resolve(t.Context(), "app")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := lineage.CollectUpstream(t.Context(), s, v, verify.KeyIDs("alice"), lineage.Stored{Subject: appDesc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.name == "memory" {
+				// A memory store does not resolve by digest, so the walk cannot leave the app.
+				if len(c.Results) != 1 {
+					t.Fatalf("%d results, want the app's only", len(c.Results))
+				}
+				return
+			}
+			if len(c.Results) != 2 || len(c.Rejected) != 1 || c.Rejected[0].Subject.Digest != base.Digest {
+				t.Fatalf("%d results, rejected %v; want the app's and the base's, and the base's forgery rejected", len(c.Results), c.Rejected)
+			}
+			g, err := lineage.New(c.Results)
+			if err != nil {
+				t.Fatal(err)
+			}
+			up, err := g.Upstream(app.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []digest.Digest{base.Digest, source, absent}
+			slices.Sort(want)
+			if !slices.Equal(up, want) {
+				t.Fatalf("upstream of the app = %v, want %v", up, want)
+			}
+		})
+	}
+}

@@ -88,7 +88,8 @@ var (
 
 // CollectError reports what Collect was doing when it could not go on.
 type CollectError struct {
-	// Op is "check" (the arguments), "list", "fetch" or "verify".
+	// Op is "check" (the arguments), "list", "fetch", "verify" or, in CollectUpstream,
+	// "resolve" (looking a dependency up in the store).
 	Op string
 	// Subject is the manifest whose attestations were being collected.
 	Subject ocispec.Descriptor
