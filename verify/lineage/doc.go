@@ -24,6 +24,10 @@
 //		lineage.Stored{Subject: fileManifest, Artifact: file}) // of a file stored as an OCI artifact
 //	g, err := lineage.New(c.Results)
 //
+// CollectUpstream does the same, then follows the dependencies of what verified to the
+// manifests the store also holds (a base image, a step's container image) and collects theirs,
+// on up: from an application image alone it reaches its base images' provenance.
+//
 // From bundle files, pair each bundle with the digest of the artifact it is about in a
 // verify.Item, call Verifier.VerifyAll, and pass the results that verified to New.
 //
@@ -60,7 +64,7 @@
 // provenance/workflow (for its build type), verify, the model's types (go-digest, image-spec,
 // in-toto, protobuf) and the standard library; it never links a registry client (package oras
 // stays at the edge: give Collect an oras.Store as its Source). Its I/O is exactly this:
-// Collect reads the Source it is given; WriteHTML runs Graphviz's dot program (Report.Dot, or
+// Collect and CollectUpstream read the Source they are given; WriteHTML runs Graphviz's dot program (Report.Dot, or
 // "dot" found on PATH) as a child process, with the DOT on its standard input; and the Write
 // methods write to the writer they are given. Nothing reads files, the environment (beyond
 // PATH, for dot) or the network on its own.
