@@ -188,7 +188,7 @@ func run(ctx context.Context, out io.Writer, dir, dot string) error {
 	if err := result.Err(); err != nil {
 		return fmt.Errorf("the rebuild did not match: %w", err)
 	}
-	say("matched: every subject and material of the original, byte for byte")
+	say("matched: the same subjects, byte for byte, from the same materials and parameters")
 	st, err := result.Statement()
 	if err != nil {
 		return err

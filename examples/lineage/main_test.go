@@ -30,7 +30,7 @@ func TestLineageRunsTheWholePipeline(t *testing.T) {
 		"-[ingest, signed by key:data-team]-> raw.csv",
 		"-[clean, signed by key:data-team]-> clean.csv",
 		"-[train, signed by key:ml-team]-> model.json",
-		"matched: every subject and material of the original",
+		"matched: the same subjects, byte for byte, from the same materials and parameters",
 		"signed the https://provkit.dev/rebuild/v1 statement as rebuilder",
 	} {
 		assert.Contains(t, text, want)
