@@ -3,12 +3,17 @@ package index
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/provkit/provkit/verify"
 )
@@ -112,8 +117,11 @@ func (b *batch) flush(ctx context.Context) error {
 // certificate did not carry is recorded from the later one. So adding results again to an
 // index upgraded from schema version 2, which recorded no extensions, records them.
 //
-// Concurrent Add calls are safe whatever statements they share: each writes its statements in
-// the order of their ids, so two transactions never wait for each other in a cycle.
+// Concurrent Add calls are safe whatever statements they share. Each writes all its statement
+// rows first, then the rows that hang off them, both in the order of the statements' ids, so
+// transactions rarely wait for each other in a cycle; when PostgreSQL still fails one for a
+// deadlock or a serialization failure, it changed nothing, and Add runs it again, up to
+// maxAttempts times in all.
 //
 // Only a *verify.Result can be added, and only verify makes one, so unverified statements are
 // never indexed. A nil or zero result fails with a *ResultError wrapping ErrNotVerified.
@@ -130,7 +138,35 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 	if err != nil {
 		return err
 	}
+	for attempt := 1; ; attempt++ {
+		err := ix.write(ctx, items)
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		// Back off, by a different amount in each caller, so the transactions that met do
+		// not meet again.
+		pause := time.Duration(attempt)*10*time.Millisecond + rand.N(10*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
 
+// maxAttempts is how many times Add runs a transaction PostgreSQL failed for a conflict with
+// another.
+const maxAttempts = 5
+
+// retryable says whether err is PostgreSQL failing a transaction for a deadlock (40P01) or a
+// serialization failure (40001): the transaction changed nothing and may run again.
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
+// write writes items in one transaction: every statement row, then the rows of each.
+func (ix *Index) write(ctx context.Context, items []item) error {
 	tx, err := ix.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("index: add: %w", err)
@@ -155,7 +191,8 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		}
 		defer (*x.b).close()
 	}
-	for _, it := range items {
+	added := make([]bool, len(items))
+	for i, it := range items {
 		f, id := it.f, it.f.id.String()
 		res, err := st.ExecContext(ctx, id, f.predicateType, f.buildType, f.builderID, f.repo, f.commit)
 		if err != nil {
@@ -165,7 +202,11 @@ func (ix *Index) Add(ctx context.Context, results ...*verify.Result) error {
 		if err != nil {
 			return fmt.Errorf("index: add statement %s: %w", id, err)
 		}
-		if n > 0 {
+		added[i] = n > 0
+	}
+	for i, it := range items {
+		f, id := it.f, it.f.id.String()
+		if added[i] {
 			// A new statement: its facts never change, so they are written once.
 			for _, s := range f.subjects {
 				if err := sub.add(ctx, id, s.digest.String(), s.name); err != nil {
