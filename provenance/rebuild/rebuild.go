@@ -44,17 +44,18 @@ const (
 
 // Input is what a rebuild check compares. Original, Rebuilt and CheckedOn are required.
 type Input struct {
-	// Original is the provenance of the original artifact, as verified: its subjects are what
-	// the rebuild must reproduce.
+	// Original is the provenance of the original artifact, as verified: its subjects, each with
+	// a name or URI, are what the rebuild must reproduce.
 	Original *intoto.Statement
 	// Rebuilt are the rebuilt artifacts, hashed by the caller with provenance.SubjectFromFile
 	// (a file), provenance.SubjectsFromDir (a directory: one subject per file, named by its
 	// relative path) or provenance.SubjectFromDescriptor (an image). Hash them with the
 	// algorithms of the original's subjects.
 	Rebuilt []*intoto.ResourceDescriptor
-	// Provenance is the rebuild's own SLSA provenance (optional). When set, its resolved
-	// dependencies are compared with the original's, and its builder is recorded, not
-	// compared: an independent rebuild runs on another builder by design.
+	// Provenance is the rebuild's own SLSA provenance (optional): it must name every rebuilt
+	// artifact as a subject. When set, its resolved dependencies, build type and external
+	// parameters are compared with the original's, and its builder is recorded, not compared:
+	// an independent rebuild runs on another builder by design.
 	Provenance *intoto.Statement
 	// OriginalImage and RebuiltImage are the original and rebuilt images (optional, both or
 	// neither): when set, their layers, configuration and annotations are compared with
@@ -137,9 +138,17 @@ func Check(in Input) (*Result, error) {
 	if err != nil {
 		return nil, &InputError{Field: "Original", Reason: "invalid statement", Err: err}
 	}
+	for i, rd := range in.Original.GetSubject() {
+		if err := checkDescriptor(rd); err != nil {
+			return nil, &InputError{Field: "Original", Reason: fmt.Sprintf("subject [%d]: %s", i, err)}
+		}
+	}
 	for i, rd := range in.Rebuilt {
 		if err := checkDescriptor(rd); err != nil {
 			return nil, &InputError{Field: "Rebuilt", Reason: fmt.Sprintf("[%d]: %s", i, err)}
+		}
+		if in.Provenance != nil && !about(in.Provenance, rd) {
+			return nil, &InputError{Field: "Provenance", Reason: fmt.Sprintf("is not about the rebuilt artifact [%d] %s", i, label(rd))}
 		}
 	}
 	res := &Result{
@@ -156,10 +165,6 @@ func Check(in Input) (*Result, error) {
 	original, rebuilt := res.Original.Subjects, res.Rebuilt
 	if len(original) == 1 && len(rebuilt) == 1 {
 		rebuilt = []*intoto.ResourceDescriptor{{Name: original[0].GetName(), Uri: original[0].GetUri(), Digest: rebuilt[0].GetDigest()}}
-		if original[0].GetName() == "" && original[0].GetUri() == "" {
-			original = []*intoto.ResourceDescriptor{{Name: "0", Digest: original[0].GetDigest()}}
-			rebuilt[0].Name = "0"
-		}
 	}
 	changes, err := diff.Subjects(original, rebuilt)
 	if err != nil {
@@ -227,6 +232,16 @@ func (r *Result) Err() error {
 func names(rds []*intoto.ResourceDescriptor, d digest.Digest) bool {
 	for _, rd := range rds {
 		if d.Validate() == nil && rd.GetDigest()[d.Algorithm().String()] == d.Encoded() {
+			return true
+		}
+	}
+	return false
+}
+
+// about reports whether st names rd as a subject: by any digest they share.
+func about(st *intoto.Statement, rd *intoto.ResourceDescriptor) bool {
+	for alg, hex := range rd.GetDigest() {
+		if names(st.GetSubject(), digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)) {
 			return true
 		}
 	}

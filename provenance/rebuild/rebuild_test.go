@@ -222,6 +222,12 @@ func TestCheckInputErrors(t *testing.T) {
 		{"other image", func(in *rebuild.Input) { in.RebuiltImage = image("a") }, "OriginalImage"},
 		{"original not SLSA", func(in *rebuild.Input) { in.Original, in.Provenance = sbom, original }, "Original"},
 		{"provenance not SLSA", func(in *rebuild.Input) { in.Provenance = sbom }, "Provenance"},
+		{"provenance of another artifact", func(in *rebuild.Input) {
+			in.Provenance = statement(t, build("https://rebuilder.example"), []*intoto.ResourceDescriptor{{Name: "app", Digest: map[string]string{"sha256": digest.FromString("other").Encoded()}}})
+		}, "Provenance"},
+		{"original subject without a name", func(in *rebuild.Input) {
+			in.Original = statement(t, build("https://ci.example"), []*intoto.ResourceDescriptor{{Digest: subjects[0].GetDigest()}})
+		}, "Original"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
