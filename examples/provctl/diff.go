@@ -153,7 +153,9 @@ func diffProvenance(baseline, current *verifiedProvenance) ([]diff.Change, error
 	case baseline.result != nil && current.result != nil:
 		return diff.Provenance(baseline.result.Statement(), current.result.Statement())
 	case baseline.result == nil && current.result == nil:
-		return nil, nil
+		// Trust flags ask for provenance to be compared: with none on either side, saying
+		// "no differences" would claim a comparison that was not made.
+		return nil, fmt.Errorf("diff: no verified provenance on either side: baseline: %s; current: %s", baseline.none, current.none)
 	case baseline.result == nil:
 		return []diff.Change{{Field: "provenance", Kind: diff.Changed, Baseline: baseline.none, Current: "verified"}}, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -183,7 +184,7 @@ func printLineage(w io.Writer, g *lineage.Graph, rejected []lineage.Rejected) {
 		return d.String()
 	}
 	for _, a := range g.Activities() {
-		fmt.Fprintf(w, "step %s (%s) signed by %v\n", quoteUnsafe(a.Name), a.ID, a.Signers)
+		fmt.Fprintf(w, "step %s (%s) signed by %s\n", quoteUnsafe(a.Name), a.ID, quoteUnsafe("["+strings.Join(a.Signers, " ")+"]"))
 		for _, in := range a.Inputs {
 			fmt.Fprintf(w, "  in  %s %s\n", in, label(in))
 		}
@@ -192,7 +193,7 @@ func printLineage(w io.Writer, g *lineage.Graph, rejected []lineage.Rejected) {
 		}
 	}
 	for _, r := range rejected {
-		fmt.Fprintf(w, "rejected %s on %s: %v\n", r.Attestation.Digest, r.Subject.Digest, r.Err)
+		fmt.Fprintf(w, "rejected %s on %s: %s\n", r.Attestation.Digest, r.Subject.Digest, quoteUnsafe(r.Err.Error()))
 	}
 }
 

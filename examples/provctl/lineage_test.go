@@ -137,6 +137,17 @@ func TestDiffImagesAndProvenance(t *testing.T) {
 		fields[c.Field] = c
 	}
 	assert.Contains(t, fields, "layers[0]")
+	assert.Contains(t, fields, "externalParameters.target")
+
+	// An image without provenance: that is a difference; two such images cannot be compared.
+	store, err := oras.NewLayout(context.Background(), s.layout)
+	require.NoError(t, err)
+	testenv.PushImage(t, store.Target(), "bare", "bare v1\n")
+	testenv.PushImage(t, store.Target(), "bare2", "bare v2\n")
+	r = mustRun(t, 1, s.env, append([]string{"diff"}, s.trust(s.appRf, s.layout+":bare")...)...)
+	assert.Contains(t, r.stdout, "~ provenance: verified -> no SLSA provenance attached")
+	r = mustRun(t, 1, s.env, append([]string{"diff"}, s.trust(s.layout+":bare", s.layout+":bare2")...)...)
+	assert.Contains(t, r.stderr, "no verified provenance on either side")
 	assert.Contains(t, fields, "externalParameters.target", "verified provenance is compared too")
 	assert.Equal(t, "base.json", fields["externalParameters.target"].Baseline)
 }

@@ -41,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Exit codes.
@@ -229,6 +230,9 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 // characters escaped: names and values from signed documents are still untrusted text, and must
 // not drive the terminal.
 func quoteUnsafe(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
 	for _, r := range s {
 		if !unicode.IsPrint(r) {
 			return strconv.Quote(s)

@@ -36,7 +36,8 @@ func (f *trustFlags) register(fset *flag.FlagSet) {
 
 // given says whether any trust flag was set.
 func (f *trustFlags) given() bool {
-	return f.key != "" || f.identity != "" || f.identityRegexp != "" || f.issuer != "" || f.issuerRegexp != "" || f.trustedRoot != ""
+	return f.key != "" || f.identity != "" || f.identityRegexp != "" || f.issuer != "" || f.issuerRegexp != "" || f.trustedRoot != "" ||
+		f.typ != "" || f.insecureIgnoreTlog
 }
 
 // verifier builds the Verifier and the expected identity the flags describe; cmd names the
