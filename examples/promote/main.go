@@ -167,6 +167,15 @@ func run(ctx context.Context, w io.Writer, o options) error {
 		return err
 	}
 
+	// The release record is checked before anything is copied: a deployment folder that cannot
+	// be read, or an approval that is not valid, stops the promotion here.
+	var record *release.Record
+	if o.deployDir != "" {
+		if record, err = releaseRecord(ctx, o, dstRepo, image); err != nil {
+			return err
+		}
+	}
+
 	// 3. Copy the image with all its attestations, then record the decision at the destination.
 	copied, err := oras.Copy(ctx, src, image.Digest.String(), dst, dstRef)
 	if err != nil {
@@ -200,12 +209,14 @@ func run(ctx context.Context, w io.Writer, o options) error {
 		return nil
 	}
 
-	// 4. Record the release: the image, its deployment configuration and the approval, signed.
-	record, err := releaseRecord(ctx, o, dstRepo, copied, bundle)
+	// 4. Record the release: the image, its deployment configuration and the approval, with
+	// the VSA that allowed it, signed.
+	record.Approval.Decision = &intoto.ResourceDescriptor{Name: "verification-summary", Digest: map[string]string{"sha256": bundle.Digest().Encoded()}}
+	st, err := record.Statement()
 	if err != nil {
 		return err
 	}
-	signed, err := vsaSigner.Sign(ctx, record)
+	signed, err := vsaSigner.Sign(ctx, st)
 	if err != nil {
 		return fmt.Errorf("sign release record: %w", err)
 	}
@@ -217,9 +228,9 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	return nil
 }
 
-// releaseRecord makes the release statement: the promoted image, every file under o.deployDir by
-// digest, and the approval, with the signed VSA as the decision that allowed it.
-func releaseRecord(ctx context.Context, o options, repo string, image ocispec.Descriptor, vsa provenance.Bundle) (*intoto.Statement, error) {
+// releaseRecord makes the release record of image, at repo: every file under o.deployDir by
+// digest and the approval, checked. The decision that allowed it is added once it exists.
+func releaseRecord(ctx context.Context, o options, repo string, image ocispec.Descriptor) (*release.Record, error) {
 	subject, err := provenance.SubjectFromDescriptor(repo, image)
 	if err != nil {
 		return nil, err
@@ -229,14 +240,15 @@ func releaseRecord(ctx context.Context, o options, repo string, image ocispec.De
 		return nil, fmt.Errorf("deployment configuration: %w", err)
 	}
 	now := time.Now().UTC()
-	return (&release.Record{
+	record := &release.Record{
 		Image:         subject,
 		Environment:   o.env,
 		Configuration: config,
-		Approval: release.Approval{
-			By: o.approvedBy, On: now, Reference: o.approval,
-			Decision: &intoto.ResourceDescriptor{Name: "verification-summary", Digest: map[string]string{"sha256": vsa.Digest().Encoded()}},
-		},
-		ReleasedOn: now,
-	}).Statement()
+		Approval:      release.Approval{By: o.approvedBy, On: now, Reference: o.approval},
+		ReleasedOn:    now,
+	}
+	if _, err := record.Statement(); err != nil {
+		return nil, fmt.Errorf("release record: %w", err)
+	}
+	return record, nil
 }

@@ -142,6 +142,21 @@ func TestPromote(t *testing.T) {
 		assert.Regexp(t, `(?m)^warn +built-by-ci `, out.String())
 	})
 
+	t.Run("BadApprovalCopiesNothing", func(t *testing.T) {
+		s, image := pushImage(t, host, "dev/api", "api from ci")
+		testenv.AttestSLSA(t, s, host+"/dev/api", image, builderKey.Signer, "https://ci.example/builder")
+		o := base
+		o.from, o.to = host+"/dev/api:v1", host+"/prod/api:1.0"
+		o.deployDir, o.approvedBy, o.approval = filepath.Join("testdata", "deploy"), "release-managers@example.com", "CHG-1234"
+		var out bytes.Buffer
+		err := run(ctx, &out, o)
+		require.ErrorIs(t, err, release.ErrInvalidField, "the approval reference must be an absolute URI")
+		prod, err := oras.NewRemote(host+"/prod/api", oras.WithPlainHTTPUnsafe())
+		require.NoError(t, err)
+		_, err = prod.Resolve(ctx, "1.0")
+		assert.ErrorIs(t, err, provenance.ErrNotFound, "nothing is copied when the release record is invalid")
+	})
+
 	t.Run("Unsigned", func(t *testing.T) {
 		pushImage(t, host, "dev/bare", "bare")
 		o := base
