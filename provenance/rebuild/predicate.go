@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -219,7 +220,7 @@ func Parse(st *intoto.Statement) (*Result, error) {
 	}
 	for i, s := range st.GetSubject() {
 		w := r.Rebuilt[i]
-		if s.GetName() != w.GetName() || s.GetUri() != w.GetUri() || !mapsEqual(s.GetDigest(), w.GetDigest()) {
+		if s.GetName() != w.GetName() || s.GetUri() != w.GetUri() || !maps.Equal(s.GetDigest(), w.GetDigest()) {
 			return nil, &PredicateError{Field: fmt.Sprintf("subject[%d]", i), Reason: "is not predicate.rebuilt.subjects[" + fmt.Sprint(i) + "]"}
 		}
 	}
@@ -230,18 +231,6 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // check validates the predicate's fields, naming the first bad one.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -286,11 +287,7 @@ func label(rd *intoto.ResourceDescriptor) string {
 func plain(rds []*intoto.ResourceDescriptor) []*intoto.ResourceDescriptor {
 	out := make([]*intoto.ResourceDescriptor, len(rds))
 	for i, rd := range rds {
-		set := make(map[string]string, len(rd.GetDigest()))
-		for k, v := range rd.GetDigest() {
-			set[k] = v
-		}
-		out[i] = &intoto.ResourceDescriptor{Name: rd.GetName(), Uri: rd.GetUri(), Digest: set}
+		out[i] = &intoto.ResourceDescriptor{Name: rd.GetName(), Uri: rd.GetUri(), Digest: maps.Clone(rd.GetDigest())}
 	}
 	return out
 }

@@ -283,7 +283,7 @@ func CollectUpstream(ctx context.Context, src UpstreamSource, v *verify.Verifier
 		all.Rejected = append(all.Rejected, c.Rejected...)
 		g, err := New(c.Results)
 		if err != nil {
-			return nil, err
+			return nil, &CollectError{Op: "verify", Err: err}
 		}
 		next = nil
 		for _, d := range inputDigests(g) {

@@ -56,7 +56,10 @@ type Query struct {
 	// signed at that ref. The names are those Fulcio documents for its OIDs, such as
 	// "buildSignerURI", "runInvocationURI", "sourceRepositoryDigest" and
 	// "githubWorkflowRepository". One signature must carry them all, and, with Signer and the
-	// signing-time bounds, be by Signer and within the bounds too.
+	// signing-time bounds, be by Signer and within the bounds too. A signature is one per
+	// statement and signer (issuer and SAN): when the same statement was added again with a
+	// certificate of the same signer, extensions the first certificate lacked were recorded
+	// from the later one (see Index.Add), so the set matched may come from both.
 	SignerExtensions map[string]string
 }
 
