@@ -29,7 +29,9 @@ import (
 //     digest, else sha1;
 //   - externalParameters.PATH (v0.2: invocation.parameters), flattened: object keys joined with
 //     dots, list elements as [i] ("externalParameters.workflow.ref",
-//     "externalParameters.args[0]"); strings as they are, other values as JSON;
+//     "externalParameters.args[0]"; a key with a dot or bracket in it as ["KEY"], quoted);
+//     strings as they are, except those that read as another JSON value ("1", "true", "[]"),
+//     which are quoted so that they differ from that value; other values as JSON;
 //   - materials[URI]: the resolved dependencies (v0.2: materials) matched by URI, else name,
 //     else digest, and compared like Subjects. A key listed more than once gets its occurrence
 //     appended from the second on ("materials[URI#2]").
@@ -156,8 +158,30 @@ func source(materials []*intoto.ResourceDescriptor) (string, map[string]string) 
 // flattenStruct writes every leaf of s into f under prefix, as documented on Provenance.
 func flattenStruct(f fields, prefix string, s *structpb.Struct) {
 	for k, v := range s.GetFields() {
-		flattenValue(f, prefix+"."+k, v)
+		flattenValue(f, prefix+member(k), v)
 	}
+}
+
+// member is the path step to an object's key: ".KEY", or [QUOTED] for a key a dot or bracket
+// would make ambiguous ("a.b" is not a then b).
+func member(key string) string {
+	if key == "" || strings.ContainsAny(key, ".[]") {
+		return "[" + strconv.Quote(key) + "]"
+	}
+	return "." + key
+}
+
+// stringValue is a string parameter as Provenance reports it: as it is, unless it reads like
+// another JSON value ("1", "true", "null", "[]", "{}"), which is quoted so that the string "1"
+// and the number 1 differ.
+func stringValue(s string) string {
+	var v any
+	if json.Unmarshal([]byte(s), &v) == nil {
+		if _, isString := v.(string); !isString {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func flattenValue(f fields, path string, v *structpb.Value) {
@@ -177,7 +201,7 @@ func flattenValue(f fields, path string, v *structpb.Value) {
 			flattenValue(f, path+"["+strconv.Itoa(i)+"]", e)
 		}
 	case *structpb.Value_StringValue:
-		f[path] = x.StringValue
+		f[path] = stringValue(x.StringValue)
 	default:
 		f[path] = jsonValue(v.AsInterface())
 	}

@@ -119,6 +119,13 @@ func TestProvenance(t *testing.T) {
 			{Field: "source.ref", Kind: diff.Changed, Baseline: "refs/heads/main", Current: "refs/heads/dev"},
 			{Field: "source.repository", Kind: diff.Changed, Baseline: "https://github.com/example/app", Current: "https://github.com/fork/app"},
 		}},
+		{"parameter types and dotted keys", func(b *provenance.Build) {
+			b.ExternalParameters["debug"] = "false"
+			b.ExternalParameters["workflow.ref"] = "refs/heads/main"
+		}, []diff.Change{
+			{Field: "externalParameters.debug", Kind: diff.Changed, Baseline: "false", Current: `"false"`},
+			{Field: `externalParameters["workflow.ref"]`, Kind: diff.Added, Current: "refs/heads/main"},
+		}},
 		{"material digest", func(b *provenance.Build) {
 			b.ResolvedDependencies[1] = &intoto.ResourceDescriptor{Uri: "pkg:golang/golang.org/x/text@v0.3.0", Digest: sha("evil")}
 		}, []diff.Change{
