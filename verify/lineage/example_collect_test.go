@@ -170,8 +170,11 @@ func ExampleGraph_WriteHTML() {
 		fmt.Println(err)
 		return
 	}
-	defer f.Close()
-	if err := g.WriteHTML(ctx, f, lineage.Report{Title: "Release lineage", Rejected: c.Rejected}); err != nil {
+	err = g.WriteHTML(ctx, f, lineage.Report{Title: "Release lineage", Rejected: c.Rejected})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		fmt.Println(err)
 	}
 }
