@@ -26,6 +26,8 @@ var (
 	ErrSourceDateEpoch = errors.New("provenance: invalid SOURCE_DATE_EPOCH")
 	// ErrOutsideTree means a path, usually through a symbolic link, leads out of the tree being hashed.
 	ErrOutsideTree = errors.New("provenance: path leads outside the tree")
+	// ErrInvalidRepository means a source repository location has no canonical identity.
+	ErrInvalidRepository = errors.New("provenance: invalid repository")
 )
 
 // MissingFieldError names a required field that is absent.
@@ -80,3 +82,44 @@ func (e *PathError) Error() string {
 
 // Unwrap returns the cause.
 func (e *PathError) Unwrap() error { return e.Err }
+
+// DigestError names a digest that cannot identify an artifact and why. It wraps ErrInvalidDigest.
+type DigestError struct {
+	// Algorithm is the digest's algorithm name as written, e.g. "sha256" or "md5".
+	Algorithm string
+	// Value is the digest's value as written; empty when the algorithm alone is the reason.
+	Value string
+	// Reason says what is wrong.
+	Reason string
+}
+
+// Error implements error.
+func (e *DigestError) Error() string {
+	switch {
+	case e.Algorithm == "":
+		return fmt.Sprintf("provenance: invalid digest %q: %s", e.Value, e.Reason)
+	case e.Value == "":
+		return fmt.Sprintf("provenance: invalid digest algorithm %q: %s", e.Algorithm, e.Reason)
+	}
+	return fmt.Sprintf("provenance: invalid digest %s:%q: %s", e.Algorithm, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalidDigest.
+func (e *DigestError) Unwrap() error { return ErrInvalidDigest }
+
+// RepositoryError names a source repository location that has no canonical identity and why.
+// It wraps ErrInvalidRepository.
+type RepositoryError struct {
+	// URI is the location as written.
+	URI string
+	// Reason says what is wrong.
+	Reason string
+}
+
+// Error implements error.
+func (e *RepositoryError) Error() string {
+	return fmt.Sprintf("provenance: repository %q: %s", e.URI, e.Reason)
+}
+
+// Unwrap returns ErrInvalidRepository.
+func (e *RepositoryError) Unwrap() error { return ErrInvalidRepository }
