@@ -193,6 +193,11 @@ func diffEnvironments(ctx context.Context, pairs []string, layout bool, opts sto
 	if err != nil {
 		return nil, err
 	}
+	if len(found) == 0 {
+		// With the tag nowhere, every environment "agrees": saying "no differences" would
+		// claim a comparison of releases that do not exist.
+		return nil, fmt.Errorf("diff: tag %q is in none of the environments %s: %w", tag, strings.Join(names, ", "), provenance.ErrNotFound)
+	}
 	resolved := map[string]digest.Digest{}
 	for _, name := range names {
 		resolved[name] = found[name].Digest // the empty digest where the tag is absent

@@ -84,6 +84,11 @@ func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		all.Results = append(all.Results, c.Results...)
 		all.Rejected = append(all.Rejected, c.Rejected...)
 	}
+	if len(all.Results) == 0 {
+		// An empty graph, crate or report would read as "this artifact has no lineage" when the
+		// truth is that none of its provenance could be trusted.
+		return nothingVerified(refs, all.Rejected)
+	}
 	graph, err := lineage.New(all.Results)
 	if err != nil {
 		return err
@@ -118,6 +123,20 @@ func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	}
 	printLineage(stdout, graph, all.Rejected)
 	return nil
+}
+
+// nothingVerified is the error of a lineage in which no attestation verified: it names the
+// references and each rejected attestation with its reason.
+func nothingVerified(refs []string, rejected []lineage.Rejected) error {
+	reasons := make([]string, 0, len(rejected))
+	for _, r := range rejected {
+		reasons = append(reasons, fmt.Sprintf("%s: %v", r.Attestation.Digest, r.Err))
+	}
+	msg := fmt.Sprintf("(%d rejected)", len(rejected))
+	if len(reasons) > 0 {
+		msg = fmt.Sprintf("(%d rejected: %s)", len(rejected), strings.Join(reasons, "; "))
+	}
+	return fmt.Errorf("lineage: %s: %w %s", strings.Join(refs, ", "), errNothingVerified, msg)
 }
 
 // storedArtifact resolves ref in store and names what its attestations must be about: the image

@@ -26,8 +26,9 @@
 // verified provenance and can sign and attach the result.
 //
 // Exit status: 0 on success (verify: allowed; diff: no difference; rebuild-check: matched), 1
-// when verify denies or nothing verifies, diff finds a difference, rebuild-check finds a
-// mismatch, and on any other failure; 2 on usage or configuration errors.
+// when verify denies or nothing verifies, lineage finds no attestation that verifies, diff
+// finds a difference (or, with --environments, the tag in no environment), rebuild-check finds
+// a mismatch, and on any other failure; 2 on usage or configuration errors.
 package main
 
 import (
