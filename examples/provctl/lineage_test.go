@@ -96,7 +96,8 @@ func TestLineageQueriesAndExports(t *testing.T) {
 
 	testenv.Dot(t)
 	r = mustRun(t, 0, s.env, append([]string{"lineage"}, s.trust("--format", "html", s.appRf, s.baseRef)...)...)
-	assert.Contains(t, r.stdout, "<svg")
+	assert.Contains(t, r.stdout, `<img class="lineage-graph"`)
+	assert.Contains(t, r.stdout, `src="data:image/svg+xml;base64,`)
 	assert.Contains(t, r.stdout, s.base.Digest.String())
 }
 
