@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/diff"
@@ -57,7 +58,7 @@ func diffCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env m
 		enc.SetIndent("", "  ")
 		err = enc.Encode(report)
 	} else {
-		err = report.WriteText(stdout)
+		err = report.WriteText(textout.New(stdout))
 	}
 	if err != nil {
 		return err
