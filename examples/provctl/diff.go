@@ -20,7 +20,8 @@ import (
 
 // diffCmd runs "provctl diff": it compares a current image with a known-good baseline (layers,
 // configuration, annotations and, with trust flags, verified provenance), or with --environments
-// what one tag resolves to in several registries. Exit status 0 means no difference, 1 drift.
+// what one tag resolves to in several registries. Exit status 0 means no difference, 1 drift,
+// or a tag that no environment has.
 func diffCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
 	var trust trustFlags
 	fset := newFlagSet("diff", stderr, "diff [--key FILE | keyless flags] [--output text|json] [--plain-http] [--oci-layout] BASELINE CURRENT\n"+
