@@ -22,6 +22,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/provkit/provkit/examples/internal/gate"
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/verify"
@@ -37,11 +38,11 @@ func main() {
 	flag.Parse()
 	o.images = flag.Args()
 	if o.policyPath == "" || o.keyPath == "" || len(o.images) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: admission -policy FILE -key FILE [-env NAME] [-insecure-ignore-tlog] [-plain-http] IMAGE...")
+		_ = textout.New(os.Stderr).Literal("usage: admission -policy FILE -key FILE [-env NAME] [-insecure-ignore-tlog] [-plain-http] IMAGE...\n")
 		os.Exit(2)
 	}
 	if err := run(context.Background(), os.Stdout, o); err != nil {
-		fmt.Fprintln(os.Stderr, "admission:", err)
+		_ = textout.New(os.Stderr).Printf("admission: %s\n", err)
 		os.Exit(1)
 	}
 }
@@ -164,7 +165,8 @@ func fetchAttestations(ctx context.Context, image string, plainHTTP bool) ([]ver
 // printSummary prints one line per image: verdict, how many attestations verified, and why.
 func printSummary(w io.Writer, env string, rows []row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "IMAGE\tDIGEST\tVERIFIED\tVERDICT\tREASON\n")
+	p := textout.New(tw)
+	p.Printf("IMAGE\tDIGEST\tVERIFIED\tVERDICT\tREASON\n")
 	allowed := 0
 	for _, r := range rows {
 		verdict, reason := "deny", ""
@@ -187,10 +189,10 @@ func printSummary(w io.Writer, env string, rows []row) {
 		if r.digest != "" {
 			short = r.digest.String()[:19]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", r.image, short, r.verified, r.tried, verdict, reason)
+		p.Printf("%s\t%s\t%d/%d\t%s\t%s\n", r.image, short, r.verified, r.tried, verdict, reason)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%d of %d images allowed for %s\n", allowed, len(rows), env)
+	textout.New(w).Printf("%d of %d images allowed for %s\n", allowed, len(rows), env)
 }
 
 // denialReason names the first reason a decision denies.

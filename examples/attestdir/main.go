@@ -22,6 +22,7 @@ import (
 
 	intoto "github.com/in-toto/attestation/go/v1"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/collect"
 	"github.com/provkit/provkit/sign"
@@ -35,12 +36,12 @@ func main() {
 	flag.StringVar(&o.out, "out", "provenance", "write PREFIX.sigstore.json and PREFIX.intoto.jsonl")
 	flag.Parse()
 	if o.dir == "" {
-		fmt.Fprintln(os.Stderr, "attestdir: -dir is required")
+		_ = textout.New(os.Stderr).Literal("attestdir: -dir is required\n")
 		os.Exit(2)
 	}
 	o.env = collect.ProcessEnv()
 	if err := run(context.Background(), os.Stdout, o); err != nil {
-		fmt.Fprintln(os.Stderr, "attestdir:", err)
+		_ = textout.New(os.Stderr).Printf("attestdir: %s\n", err)
 		os.Exit(1)
 	}
 }
@@ -76,11 +77,11 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	if err := os.WriteFile(jsonlPath, append(envelope.Data, '\n'), 0o644); err != nil {
 		return err
 	}
+	p := textout.New(w)
 	for _, s := range subjects {
-		fmt.Fprintf(w, "sha256:%s  %s\n", s.GetDigest()["sha256"], s.GetName())
+		p.Printf("sha256:%s  %s\n", s.GetDigest()["sha256"], s.GetName())
 	}
-	fmt.Fprintf(w, "attested %d artifacts in %s\nbundle   %s (%s)\nenvelope %s\n", len(subjects), o.dir, bundlePath, bundle.Digest(), jsonlPath)
-	return nil
+	return p.Printf("attested %d artifacts in %s\nbundle   %s (%s)\nenvelope %s\n", len(subjects), o.dir, bundlePath, bundle.Digest(), jsonlPath)
 }
 
 // attestDir is the one call a build system makes when its build is done: every regular file

@@ -33,6 +33,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	orasgo "oras.land/oras-go/v2"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/rebuild"
@@ -58,13 +59,13 @@ func main() {
 	if *dir == "" {
 		tmp, err := os.MkdirTemp("", "provkit-lineage-")
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "lineage:", err)
+			_ = textout.New(os.Stderr).Printf("lineage: %s\n", err)
 			os.Exit(1)
 		}
 		*dir = tmp
 	}
 	if err := run(context.Background(), os.Stdout, *dir, ""); err != nil {
-		fmt.Fprintln(os.Stderr, "lineage:", err)
+		_ = textout.New(os.Stderr).Printf("lineage: %s\n", err)
 		os.Exit(1)
 	}
 }
@@ -86,8 +87,9 @@ type artifact struct {
 
 // run runs the whole example in dir. dot is the Graphviz program; "" looks it up on PATH.
 func run(ctx context.Context, out io.Writer, dir, dot string) error {
-	step := func(n int, title string) { fmt.Fprintf(out, "\n%d. %s\n", n, title) }
-	say := func(format string, args ...any) { fmt.Fprintf(out, "   "+format+"\n", args...) }
+	p := textout.New(out)
+	step := func(n int, title string) { p.Printf("\n%d. %s\n", n, title) }
+	say := func(format string, args ...any) { p.Printf("   "+format+"\n", args...) }
 
 	// A fixed clock: the same run on any day records the same times and stores the same bytes.
 	start := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
@@ -233,8 +235,7 @@ func run(ctx context.Context, out io.Writer, dir, dot string) error {
 	default:
 		say("wrote %s", filepath.Join(dir, "report.html"))
 	}
-	fmt.Fprintln(out, "\nDone: recorded, signed, stored, collected, queried, indexed, rebuilt, checked and exported.")
-	return nil
+	return p.Literal("\nDone: recorded, signed, stored, collected, queried, indexed, rebuilt, checked and exported.\n")
 }
 
 // pipelineRun is what one run of the pipeline stored.
@@ -409,8 +410,7 @@ func (l *lab) record(ctx context.Context, signer string, step *workflow.Step, fi
 	if _, err := l.store.Attach(ctx, first.manifest, b); err != nil {
 		return err
 	}
-	fmt.Fprintf(l.out, "   %-7s %-13s %s  signed by %s\n", step.Name, first.subject.GetName(), short(subjectDigest(first.subject)), signer)
-	return nil
+	return textout.New(l.out).Printf("   %-7s %-13s %s  signed by %s\n", step.Name, first.subject.GetName(), short(subjectDigest(first.subject)), signer)
 }
 
 // newSigner makes an ephemeral P-256 key for id and trusts it.

@@ -72,7 +72,7 @@ func TestLineageRunsTheWholePipeline(t *testing.T) {
 
 	report, err := os.ReadFile(filepath.Join(dir, "report.html"))
 	require.NoError(t, err)
-	assert.Contains(t, string(report), "<svg")
+	assert.Contains(t, string(report), `src="data:image/svg+xml;base64,`)
 	assert.Contains(t, string(report), "model.json")
 }
 

@@ -29,6 +29,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/provkit/provkit/examples/internal/gate"
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/provenance"
@@ -57,13 +58,13 @@ func main() {
 	flag.Parse()
 	if o.from == "" || o.to == "" || o.policyPath == "" || o.keyPath == "" || o.signKeyPath == "" || flag.NArg() > 0 ||
 		(o.deployDir != "") != (o.approvedBy != "") {
-		fmt.Fprintln(os.Stderr, "usage: promote -from REF -to REF -policy FILE -key FILE -sign-key FILE [-env NAME]\n"+
-			"    [-deploy DIR -approved-by WHO [-approval URI]] [-insecure-ignore-tlog] [-plain-http]")
+		_ = textout.New(os.Stderr).Literal("usage: promote -from REF -to REF -policy FILE -key FILE -sign-key FILE [-env NAME]\n" +
+			"    [-deploy DIR -approved-by WHO [-approval URI]] [-insecure-ignore-tlog] [-plain-http]\n")
 		os.Exit(2)
 	}
 	o.password = os.Getenv("PROVKIT_PASSWORD")
 	if err := run(context.Background(), os.Stdout, o); err != nil {
-		fmt.Fprintln(os.Stderr, "promote:", err)
+		_ = textout.New(os.Stderr).Printf("promote: %s\n", err)
 		os.Exit(1)
 	}
 }
@@ -150,18 +151,19 @@ func run(ctx context.Context, w io.Writer, o options) error {
 			return out.Err // could not check: not a verdict
 		}
 	}
-	fmt.Fprintf(w, "image    %s@%s: %d of %d attestations verified\n", srcRepo, image.Digest, len(results), len(items))
+	p := textout.New(w)
+	p.Printf("image    %s@%s: %d of %d attestations verified\n", srcRepo, image.Digest, len(results), len(items))
 
 	// 2. Ask the prod profile.
 	decision, err := pol.Gate(o.env, image.Digest, results, time.Now())
 	if decision != nil {
 		for _, r := range decision.Rules {
-			fmt.Fprintf(w, "%-8s %-20s %s\n", r.Outcome, r.Name, r.Reason)
+			p.Printf("%-8s %-20s %s\n", r.Outcome, r.Name, r.Reason)
 		}
 		for _, r := range decision.Reasons {
-			fmt.Fprintf(w, "reason   %s\n", r)
+			p.Printf("reason   %s\n", r)
 		}
-		fmt.Fprintf(w, "verdict  %s for %s\n", decision.Verdict, o.env)
+		p.Printf("verdict  %s for %s\n", decision.Verdict, o.env)
 	}
 	if err != nil {
 		return err
@@ -203,10 +205,10 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	if err != nil {
 		return fmt.Errorf("attach VSA to %s: %w", o.to, err)
 	}
-	fmt.Fprintf(w, "copied   %s:%s@%s\n", dstRepo, dstRef, copied.Digest)
-	fmt.Fprintf(w, "vsa      %s\n", attached.Digest)
+	p.Printf("copied   %s:%s@%s\n", dstRepo, dstRef, copied.Digest)
+	p.Printf("vsa      %s\n", attached.Digest)
 	if o.deployDir == "" {
-		return nil
+		return p.Err()
 	}
 
 	// 4. Record the release: the image, its deployment configuration and the approval, with
@@ -224,8 +226,7 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	if err != nil {
 		return fmt.Errorf("attach release record to %s: %w", o.to, err)
 	}
-	fmt.Fprintf(w, "release  %s (%s, approved by %s)\n", recorded.Digest, o.env, o.approvedBy)
-	return nil
+	return p.Printf("release  %s (%s, approved by %s)\n", recorded.Digest, o.env, o.approvedBy)
 }
 
 // releaseRecord makes the release record of image, at repo: every file under o.deployDir by

@@ -12,6 +12,7 @@ import (
 
 	intoto "github.com/in-toto/attestation/go/v1"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/collect"
 	"github.com/provkit/provkit/sign"
@@ -100,8 +101,7 @@ func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if err != nil {
 		return fmt.Errorf("attach to %s: %w", ref, err)
 	}
-	fmt.Fprintln(stdout, attached.Digest)
-	return nil
+	return textout.New(stdout).Printf("%s\n", attached.Digest)
 }
 
 // statementFromFile makes a statement about subjects with the JSON predicate in path.

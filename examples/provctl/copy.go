@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 )
 
@@ -42,6 +43,5 @@ func copyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env m
 	if err != nil {
 		return fmt.Errorf("copy %s to %s: %w", pos[0], pos[1], err)
 	}
-	fmt.Fprintf(stdout, "Copied %s to %s@%s\n", pos[0], dst.name, desc.Digest)
-	return nil
+	return textout.New(stdout).Printf("Copied %s to %s@%s\n", pos[0], dst.name, desc.Digest)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/diff"
@@ -19,7 +20,8 @@ import (
 
 // diffCmd runs "provctl diff": it compares a current image with a known-good baseline (layers,
 // configuration, annotations and, with trust flags, verified provenance), or with --environments
-// what one tag resolves to in several registries. Exit status 0 means no difference, 1 drift.
+// what one tag resolves to in several registries. Exit status 0 means no difference, 1 drift,
+// or a tag that no environment has.
 func diffCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
 	var trust trustFlags
 	fset := newFlagSet("diff", stderr, "diff [--key FILE | keyless flags] [--output text|json] [--plain-http] [--oci-layout] BASELINE CURRENT\n"+
@@ -57,7 +59,7 @@ func diffCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env m
 		enc.SetIndent("", "  ")
 		err = enc.Encode(report)
 	} else {
-		err = report.WriteText(stdout)
+		err = report.WriteText(textout.New(stdout))
 	}
 	if err != nil {
 		return err
@@ -192,6 +194,11 @@ func diffEnvironments(ctx context.Context, pairs []string, layout bool, opts sto
 	found, err := oras.ResolveAll(ctx, tag, stores)
 	if err != nil {
 		return nil, err
+	}
+	if len(found) == 0 {
+		// With the tag nowhere, every environment "agrees": saying "no differences" would
+		// claim a comparison of releases that do not exist.
+		return nil, fmt.Errorf("diff: tag %q is in none of the environments %s: %w", tag, strings.Join(names, ", "), provenance.ErrNotFound)
 	}
 	resolved := map[string]digest.Digest{}
 	for _, name := range names {

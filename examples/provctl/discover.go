@@ -8,6 +8,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 )
 
@@ -74,7 +75,8 @@ func discoverCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	fmt.Fprintf(stdout, "%s@%s\n", ref.name, image.Digest)
+	p := textout.New(stdout)
+	p.Printf("%s@%s\n", ref.name, image.Digest)
 	for _, a := range out.Attestations {
 		what := a.PredicateType
 		if what == "" {
@@ -84,10 +86,10 @@ func discoverCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 		if !a.Signed {
 			unsigned = " (unsigned)"
 		}
-		fmt.Fprintf(stdout, "└── %s %-15s %s%s\n", a.Manifest, a.Source, what, unsigned)
+		p.Printf("└── %s %-15s %s%s\n", a.Manifest, a.Source, what, unsigned)
 	}
 	if len(out.Attestations) == 0 {
-		fmt.Fprintln(stdout, "no attestations")
+		p.Printf("no attestations\n")
 	}
-	return nil
+	return p.Err()
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
 )
@@ -59,8 +60,7 @@ func keyCmd(args []string, stdout, stderr io.Writer, env map[string]string) erro
 	if err := os.WriteFile(pubPath, pair.PublicPEM, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Private key written to %s\nPublic key written to %s\n", keyPath, pubPath)
-	return nil
+	return textout.New(stdout).Printf("Private key written to %s\nPublic key written to %s\n", keyPath, pubPath)
 }
 
 // loadSigner reads a private key file: cosign.key or a PEM private key.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/verify/lineage"
 )
@@ -84,6 +85,11 @@ func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		all.Results = append(all.Results, c.Results...)
 		all.Rejected = append(all.Rejected, c.Rejected...)
 	}
+	if len(all.Results) == 0 {
+		// An empty graph, crate or report would read as "this artifact has no lineage" when the
+		// truth is that none of its provenance could be trusted.
+		return nothingVerified(refs, all.Rejected)
+	}
 	graph, err := lineage.New(all.Results)
 	if err != nil {
 		return err
@@ -116,8 +122,21 @@ func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	case "json":
 		return printNodes(stdout, graph, nodeKeys(graph), true)
 	}
-	printLineage(stdout, graph, all.Rejected)
-	return nil
+	return printLineage(stdout, graph, all.Rejected)
+}
+
+// nothingVerified is the error of a lineage in which no attestation verified: it names the
+// references and each rejected attestation with its reason.
+func nothingVerified(refs []string, rejected []lineage.Rejected) error {
+	reasons := make([]string, 0, len(rejected))
+	for _, r := range rejected {
+		reasons = append(reasons, fmt.Sprintf("%s: %v", r.Attestation.Digest, r.Err))
+	}
+	msg := fmt.Sprintf("(%d rejected)", len(rejected))
+	if len(reasons) > 0 {
+		msg = fmt.Sprintf("(%d rejected: %s)", len(rejected), strings.Join(reasons, "; "))
+	}
+	return fmt.Errorf("lineage: %s: %w %s", strings.Join(refs, ", "), errNothingVerified, msg)
 }
 
 // storedArtifact resolves ref in store and names what its attestations must be about: the image
@@ -164,37 +183,40 @@ func printNodes(w io.Writer, g *lineage.Graph, keys []digest.Digest, asJSON bool
 		enc.SetIndent("", "  ")
 		return enc.Encode(nodes)
 	}
+	p := textout.New(w)
 	for _, n := range nodes {
 		label := n.Digest.String()
 		if node, _ := g.Node(n.Digest); node != nil {
 			label = node.Label()
 		}
-		fmt.Fprintf(w, "%s %s\n", n.Digest, quoteUnsafe(label))
+		p.Printf("%s %s\n", n.Digest, label)
 	}
-	return nil
+	return p.Err()
 }
 
 // printLineage prints each verified step, what it read and wrote and who signed it, then each
 // attestation that did not verify.
-func printLineage(w io.Writer, g *lineage.Graph, rejected []lineage.Rejected) {
+func printLineage(w io.Writer, g *lineage.Graph, rejected []lineage.Rejected) error {
+	p := textout.New(w)
 	label := func(d digest.Digest) string {
 		if n, ok := g.Node(d); ok {
-			return quoteUnsafe(n.Label())
+			return n.Label()
 		}
 		return d.String()
 	}
 	for _, a := range g.Activities() {
-		fmt.Fprintf(w, "step %s (%s) signed by %s\n", quoteUnsafe(a.Name), a.ID, quoteUnsafe("["+strings.Join(a.Signers, " ")+"]"))
+		p.Printf("step %s (%s) signed by %s\n", a.Name, a.ID, a.Signers)
 		for _, in := range a.Inputs {
-			fmt.Fprintf(w, "  in  %s %s\n", in, label(in))
+			p.Printf("  in  %s %s\n", in, label(in))
 		}
 		for _, out := range a.Outputs {
-			fmt.Fprintf(w, "  out %s %s\n", out, label(out))
+			p.Printf("  out %s %s\n", out, label(out))
 		}
 	}
 	for _, r := range rejected {
-		fmt.Fprintf(w, "rejected %s on %s: %s\n", r.Attestation.Digest, r.Subject.Digest, quoteUnsafe(r.Err.Error()))
+		p.Printf("rejected %s on %s: %s\n", r.Attestation.Digest, r.Subject.Digest, r.Err)
 	}
+	return p.Err()
 }
 
 // nodeKeys returns every node of g.

@@ -96,7 +96,8 @@ func TestLineageQueriesAndExports(t *testing.T) {
 
 	testenv.Dot(t)
 	r = mustRun(t, 0, s.env, append([]string{"lineage"}, s.trust("--format", "html", s.appRf, s.baseRef)...)...)
-	assert.Contains(t, r.stdout, "<svg")
+	assert.Contains(t, r.stdout, `<img class="lineage-graph"`)
+	assert.Contains(t, r.stdout, `src="data:image/svg+xml;base64,`)
 	assert.Contains(t, r.stdout, s.base.Digest.String())
 }
 
@@ -243,4 +244,55 @@ func TestRebuildCheckFilesAndFolders(t *testing.T) {
 	// One file against provenance of two: the other is missing from the rebuild.
 	r = mustRun(t, 1, env, append(trust, "--file", filepath.Join(dist, "app"), layout+":app")...)
 	assert.Contains(t, r.stdout, "- subjects[app.sbom.json]: sha256:")
+}
+
+// TestLineageFailsWhenNothingVerifies trusts a key that signed nothing: every format fails with
+// the reason, and none writes an empty graph, an empty crate or an empty report as if it were
+// the lineage.
+func TestLineageFailsWhenNothingVerifies(t *testing.T) {
+	s := newSupplyChain(t)
+	dir := t.TempDir()
+	mustRun(t, 0, s.env, "key", "generate", "--out", filepath.Join(dir, "other"))
+	other := []string{"lineage", "--key", filepath.Join(dir, "other.pub"), "--insecure-ignore-tlog", "--oci-layout"}
+	for _, args := range [][]string{
+		{s.appRf},
+		{"--format", "json", s.appRf},
+		{"--format", "prov", s.appRf},
+		{"--format", "rocrate", "--license", "CC0-1.0", s.appRf},
+		{"--format", "dot", s.appRf, s.baseRef},
+		{"--format", "html", s.appRf},
+		{"--upstream", s.app.Digest.String(), s.appRf},
+	} {
+		t.Run(strings.Join(args[:len(args)-1], " "), func(t *testing.T) {
+			r := mustRun(t, 1, s.env, append(other, args...)...)
+			assert.Empty(t, r.stdout)
+			assert.Contains(t, r.stderr, "no attestation verified")
+			assert.Regexp(t, `\([12] rejected: sha256:[0-9a-f]{64}: verify: signature check failed`, r.stderr, "the reason names what was tried")
+		})
+	}
+	// An image with no attestation at all fails the same way.
+	store, err := oras.NewLayout(context.Background(), s.layout)
+	require.NoError(t, err)
+	testenv.PushImage(t, store.Target(), "bare", "bare v1\n")
+	r := mustRun(t, 1, s.env, append([]string{"lineage"}, s.trust("--format", "json", s.layout+":bare")...)...)
+	assert.Empty(t, r.stdout)
+	assert.Contains(t, r.stderr, "no attestation verified (0 rejected)")
+}
+
+// TestDiffEnvironmentsTagNowhere compares a tag that no environment has: that is a failure with
+// the reason, not "no differences".
+func TestDiffEnvironmentsTagNowhere(t *testing.T) {
+	s := newSupplyChain(t)
+	empty := filepath.Join(t.TempDir(), "empty")
+	_, err := oras.NewLayout(context.Background(), empty)
+	require.NoError(t, err)
+	for _, output := range []string{"text", "json"} {
+		r := mustRun(t, 1, s.env, "diff", "--environments", "--output", output, "--oci-layout", "prod="+s.layout+":v9", "dr="+empty+":v9")
+		assert.Empty(t, r.stdout)
+		assert.NotContains(t, r.stderr, "no differences")
+		assert.Contains(t, r.stderr, `tag "v9" is in none of the environments prod, dr`)
+	}
+	// In one environment only: a difference, exit 1, with the report.
+	r := mustRun(t, 1, s.env, "diff", "--environments", "--oci-layout", "prod="+s.layout+":app", "dr="+empty+":app")
+	assert.Contains(t, r.stdout, "- environments.dr")
 }

@@ -26,8 +26,9 @@
 // verified provenance and can sign and attach the result.
 //
 // Exit status: 0 on success (verify: allowed; diff: no difference; rebuild-check: matched), 1
-// when verify denies or nothing verifies, diff finds a difference, rebuild-check finds a
-// mismatch, and on any other failure; 2 on usage or configuration errors.
+// when verify denies or nothing verifies, lineage finds no attestation that verifies, diff
+// finds a difference (or, with --environments, the tag in no environment), rebuild-check finds
+// a mismatch, and on any other failure; 2 on usage or configuration errors.
 package main
 
 import (
@@ -38,10 +39,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/provkit/provkit/examples/internal/textout"
 )
 
 // Exit codes.
@@ -97,7 +97,7 @@ func processEnv() map[string]string {
 // it reads from the environment comes from env, so tests drive it in-process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
+		_ = textout.New(stderr).Literal(usageText)
 		return exitUsage
 	}
 	var err error
@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 	case "rebuild-check":
 		err = rebuildCheckCmd(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usageText)
+		_ = textout.New(stdout).Literal(usageText)
 		return exitOK
 	default:
 		err = usagef("unknown command %q", args[0])
@@ -127,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 	return report(stderr, err)
 }
 
-// report prints err on one line and returns the exit status it stands for.
+// report prints err on one line, escaped, and returns the exit status it stands for.
 func report(stderr io.Writer, err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -142,7 +142,7 @@ func report(stderr io.Writer, err error) int {
 		code = exitUsage
 	}
 	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
-	fmt.Fprintln(stderr, "provctl:", msg)
+	_ = textout.New(stderr).Printf("provctl: %s\n", msg)
 	return code
 }
 
@@ -171,12 +171,12 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
-func newFlagSet(name string, stderr io.Writer, usage string) *flag.FlagSet {
+func newFlagSet(name string, stderr io.Writer, usage textout.Literal) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	// The flag package's own error line is dropped: report prints the error once, last.
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: provctl %s\n\nflags:\n", usage)
+		_ = textout.New(stderr).Literal("usage: provctl " + usage + "\n\nflags:\n")
 		fs.SetOutput(stderr)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
@@ -224,19 +224,4 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
-}
-
-// quoteUnsafe returns s as it is when it is printable text, else quoted with its control
-// characters escaped: names and values from signed documents are still untrusted text, and must
-// not drive the terminal.
-func quoteUnsafe(s string) string {
-	if !utf8.ValidString(s) {
-		return strconv.Quote(s)
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/diff"
@@ -75,7 +77,7 @@ func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	if original.result == nil {
-		fmt.Fprintf(stderr, "provctl: %s: %s\n", ref, original.none)
+		_ = textout.New(stderr).Printf("provctl: %s: %s\n", ref, original.none)
 		return &exitError{exitFailed}
 	}
 
@@ -122,7 +124,9 @@ func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		if _, err := fmt.Fprintf(stdout, "%s\n", data); err != nil {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(json.RawMessage(data)); err != nil {
 			return err
 		}
 	} else if err := printRebuild(stdout, ref, result); err != nil {
@@ -167,15 +171,15 @@ func rebuiltImage(ctx context.Context, store *oras.Store, original ocispec.Descr
 
 // printRebuild prints the outcome and, on a mismatch, each difference as diff reports them.
 func printRebuild(w io.Writer, ref reference, r *rebuild.Result) error {
+	p := textout.New(w)
 	if r.Matched() {
-		_, err := fmt.Fprintf(w, "match    %s: rebuilt from the same inputs, and every subject matched\n", ref)
-		return err
+		return p.Printf("match    %s: rebuilt from the same inputs, and every subject matched\n", ref)
 	}
-	if _, err := fmt.Fprintf(w, "mismatch %s\n", ref); err != nil {
+	if err := p.Printf("mismatch %s\n", ref); err != nil {
 		return err
 	}
 	report := diff.Report{Schema: diff.ReportSchema, Baseline: "the original " + r.Original.Statement.String(), Current: "the rebuild", Changes: r.Differences}
-	return report.WriteText(w)
+	return report.WriteText(p)
 }
 
 // countSet counts the non-empty strings.

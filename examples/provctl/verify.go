@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/verify"
@@ -160,8 +161,8 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		if err := enc.Encode(out); err != nil {
 			return err
 		}
-	} else {
-		printVerify(stdout, ref, out)
+	} else if err := printVerify(stdout, ref, out); err != nil {
+		return err
 	}
 	if out.Verdict != policy.VerdictAllow {
 		return &exitError{exitFailed}
@@ -190,34 +191,34 @@ func (f *verifyFlags) loadPolicy() (*policy.Policy, error) {
 }
 
 // printVerify prints the outcome of verify as text: each attestation, each rule, the verdict.
-func printVerify(w io.Writer, ref reference, out verifyOutput) {
-	fmt.Fprintf(w, "%s@%s\n", ref.name, out.Digest)
+func printVerify(w io.Writer, ref reference, out verifyOutput) error {
+	p := textout.New(w)
+	p.Printf("%s@%s\n", ref.name, out.Digest)
 	for _, a := range out.Attestations {
 		if a.Verified {
 			by := "key " + a.Signer.KeyID
 			if c := a.Signer.Certificate; c != nil {
 				by = c.SubjectAlternativeName + " (" + c.Issuer + ")"
 			}
-			fmt.Fprintf(w, "verified %s %s %s signed by %s\n", a.Manifest, a.Source, a.PredicateType, by)
+			p.Printf("verified %s %s %s signed by %s\n", a.Manifest, a.Source, a.PredicateType, by)
 			continue
 		}
-		fmt.Fprintf(w, "failed   %s %s %s: %s\n", a.Manifest, a.Source, a.PredicateType, a.Error)
+		p.Printf("failed   %s %s %s: %s\n", a.Manifest, a.Source, a.PredicateType, a.Error)
 	}
 	if d := out.Decision; d != nil {
 		for _, r := range d.Rules {
-			fmt.Fprintf(w, "%-8s %-24s %s\n", r.Outcome, r.Name, r.Reason)
+			p.Printf("%-8s %-24s %s\n", r.Outcome, r.Name, r.Reason)
 		}
 		for _, r := range d.Reasons {
-			fmt.Fprintf(w, "reason   %s\n", r)
+			p.Printf("reason   %s\n", r)
 		}
 		env := d.Environment
 		if env == "" {
 			env = "every rule enforced"
 		}
-		fmt.Fprintf(w, "verdict  %s (policy %s, %s)\n", d.Verdict, d.Policy.Name, env)
-		return
+		return p.Printf("verdict  %s (policy %s, %s)\n", d.Verdict, d.Policy.Name, env)
 	}
-	fmt.Fprintf(w, "verdict  %s: %s\n", out.Verdict, out.Reason)
+	return p.Printf("verdict  %s: %s\n", out.Verdict, out.Reason)
 }
 
 // verifyAttached discovers the signed attestations of subject in store (of wantType, when not

@@ -32,6 +32,7 @@ import (
 	orasgo "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
 
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/provenance"
@@ -50,14 +51,15 @@ func main() {
 	keyPath := flag.String("key", "", "private key to sign with: cosign.key (password from PROVKIT_PASSWORD) or PEM (default: a new ephemeral key)")
 	flag.Parse()
 	if err := run(context.Background(), os.Stdout, *dir, *keyPath); err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		_ = textout.New(os.Stderr).Printf("quickstart: %s\n", err)
 		os.Exit(1)
 	}
 }
 
 func run(ctx context.Context, out io.Writer, dir, keyPath string) error {
-	step := func(n int, title string) { fmt.Fprintf(out, "\n%d. %s\n", n, title) }
-	say := func(format string, args ...any) { fmt.Fprintf(out, "   "+format+"\n", args...) }
+	p := textout.New(out)
+	step := func(n int, title string) { p.Printf("\n%d. %s\n", n, title) }
+	say := func(format string, args ...any) { p.Printf("   "+format+"\n", args...) }
 
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "provkit-quickstart-")
@@ -199,8 +201,7 @@ func run(ctx context.Context, out io.Writer, dir, keyPath string) error {
 		return fmt.Errorf("a tampered bundle was not denied: %v", err)
 	}
 	say("denied   %s check failed: %v", denied.Check, err)
-	fmt.Fprintln(out, "\nDone: generated, signed, attached, discovered, verified, decided, and refused a forgery.")
-	return nil
+	return p.Literal("\nDone: generated, signed, attached, discovered, verified, decided, and refused a forgery.\n")
 }
 
 // buildImage writes a one-layer image to target with oras-go and tags it "v1".
@@ -303,8 +304,9 @@ func printDecision(out io.Writer, d *policy.Decision) {
 	if d == nil {
 		return
 	}
+	p := textout.New(out)
 	for _, r := range d.Rules {
-		fmt.Fprintf(out, "   %-8s %-20s %s\n", r.Outcome, r.Name, r.Reason)
+		p.Printf("   %-8s %-20s %s\n", r.Outcome, r.Name, r.Reason)
 	}
-	fmt.Fprintf(out, "   verdict  %s for environment %q\n", d.Verdict, d.Environment)
+	p.Printf("   verdict  %s for environment %q\n", d.Verdict, d.Environment)
 }

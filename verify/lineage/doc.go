@@ -49,9 +49,10 @@
 // # Exports
 //
 //   - WriteDOT: Graphviz DOT.
-//   - WriteHTML: a static, self-contained HTML report: the graph drawn as inline SVG by
-//     Graphviz, tables of artifacts and steps (signers, signing times), and rejected
-//     attestations with their reasons. No JavaScript and nothing loaded from elsewhere.
+//   - WriteHTML: a static, self-contained HTML report: the graph drawn by Graphviz as an SVG
+//     image (a data: URL, which a browser never scripts), tables of artifacts and steps
+//     (signers, signing times), and rejected attestations with their reasons. No JavaScript and
+//     nothing loaded from elsewhere, enforced by the page's Content-Security-Policy.
 //   - WritePROV: JSON-LD in the W3C PROV-O vocabulary (prov:Entity, prov:Activity, prov:Agent,
 //     prov:used, prov:wasGeneratedBy, prov:wasDerivedFrom, prov:wasAssociatedWith).
 //   - WriteROCrate: RO-Crate 1.1 metadata (ro-crate-metadata.json), each step a CreateAction as

@@ -81,9 +81,9 @@ var (
 	// ErrGraphviz means Graphviz's dot could not render the graph: it is not installed, it
 	// failed, or its output was over MaxSVGBytes.
 	ErrGraphviz = errors.New("lineage: Graphviz failed")
-	// ErrUnsafeSVG means the SVG dot wrote is not one WriteHTML embeds: it does not start with an
-	// <svg> element or an XML prolog, or it holds a script or a javascript: URL.
-	ErrUnsafeSVG = errors.New("lineage: unsafe SVG")
+	// ErrNotSVG means what dot wrote is not one well-formed SVG document, so WriteHTML has no
+	// image of the graph to show.
+	ErrNotSVG = errors.New("lineage: Graphviz output is not SVG")
 )
 
 // CollectError reports what Collect was doing when it could not go on.
@@ -163,14 +163,14 @@ func (e *GraphvizError) Error() string {
 // Unwrap returns ErrGraphviz and the cause.
 func (e *GraphvizError) Unwrap() []error { return []error{ErrGraphviz, e.Err} }
 
-// UnsafeSVGError reports SVG that WriteHTML refused to embed.
-type UnsafeSVGError struct {
-	// Reason says what was found.
+// NotSVGError reports output of dot that WriteHTML cannot show as an SVG image.
+type NotSVGError struct {
+	// Reason says what is wrong with it.
 	Reason string
 }
 
 // Error implements error.
-func (e *UnsafeSVGError) Error() string { return "lineage: unsafe SVG from Graphviz: " + e.Reason }
+func (e *NotSVGError) Error() string { return "lineage: Graphviz output is not SVG: " + e.Reason }
 
-// Unwrap returns ErrUnsafeSVG.
-func (e *UnsafeSVGError) Unwrap() error { return ErrUnsafeSVG }
+// Unwrap returns ErrNotSVG.
+func (e *NotSVGError) Unwrap() error { return ErrNotSVG }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/xml"
 	"fmt"
 	"html/template"
@@ -34,17 +36,19 @@ type Report struct {
 }
 
 // WriteHTML writes a report of the graph as one static, self-contained HTML page: no
-// JavaScript, no external resources, inline CSS. It holds the title; the graph as inline SVG,
-// rendered by running Graphviz (`dot -Tsvg`) on the output of WriteDOT; a table of the
-// artifacts, with their digests, names and URIs, and the steps that produced and used each;
-// a table of the steps, with name, predicate type, signers (SignerLabel), signing time and
-// verification status (every step of a Graph is a verified statement); and the attestations of
-// r.Rejected with their reasons.
+// JavaScript, no external resources, inline CSS. It holds the title; the graph, rendered by
+// running Graphviz (`dot -Tsvg`) on the output of WriteDOT; a table of the artifacts, with their
+// digests, names and URIs, and the steps that produced and used each; a table of the steps, with
+// name, predicate type, signers (SignerLabel), signing time and verification status (every step
+// of a Graph is a verified statement); and the attestations of r.Rejected with their reasons.
 //
-// Every text from a statement is escaped for HTML. The SVG is embedded only when it starts
-// with an <svg> element or an XML prolog and holds no "<script" and no "javascript:" (in any
-// case); otherwise WriteHTML fails with an *UnsafeSVGError wrapping ErrUnsafeSVG. Graphviz
-// escapes the labels it draws, so a statement's text never reaches the page as markup.
+// Nothing on the page can run or load, whatever the statements hold, by construction rather
+// than by inspection: every text from a statement is escaped for HTML; the SVG is never markup
+// of the page but an <img> whose source is a data: URL, and a browser runs no script and loads
+// no resource of an SVG image; and the page carries a Content-Security-Policy that allows
+// nothing but data: images and its own style element. A name such as "javascript:x" is shown as
+// the text it is. WriteHTML checks only that dot wrote one well-formed SVG document, so that the
+// image renders; otherwise it fails with a *NotSVGError wrapping ErrNotSVG.
 //
 // WriteHTML runs dot, with ctx bounding it, and reads at most MaxSVGBytes of its output. When
 // dot is not installed, fails or writes more, the error is a *GraphvizError wrapping
@@ -59,15 +63,19 @@ func (g *Graph) WriteHTML(ctx context.Context, w io.Writer, r Report) error {
 	if err != nil {
 		return err
 	}
-	embedded, err := safeSVG(svg)
-	if err != nil {
+	return g.writeReport(w, r, svg)
+}
+
+// writeReport writes the page of the graph with svg, dot's output, as its image.
+func (g *Graph) writeReport(w io.Writer, r Report, svg []byte) error {
+	if err := checkSVG(svg); err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := reportTemplate.Execute(&buf, g.reportData(r, embedded)); err != nil {
+	if err := reportTemplate.Execute(&buf, g.reportData(r, svgSource(svg))); err != nil {
 		return fmt.Errorf("lineage: write HTML: %w", err)
 	}
-	_, err = w.Write(buf.Bytes())
+	_, err := w.Write(buf.Bytes())
 	return err
 }
 
@@ -127,111 +135,60 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// safeSVG checks dot's output and returns the <svg> element to embed, without the XML prolog
-// and doctype, which have no place inside HTML.
-func safeSVG(svg []byte) (template.HTML, error) {
-	s := strings.TrimLeft(string(svg), " \t\r\n\ufeff")
-	if !strings.HasPrefix(s, "<svg") && !strings.HasPrefix(s, "<?xml") {
-		return "", &UnsafeSVGError{Reason: "output does not start with <svg or an XML prolog"}
-	}
-	lower := strings.ToLower(s)
-	for _, bad := range []string{"<script", "javascript:"} {
-		if strings.Contains(lower, bad) {
-			return "", &UnsafeSVGError{Reason: "output holds " + bad}
-		}
-	}
-	start := strings.Index(s, "<svg")
-	end := strings.LastIndex(s, "</svg>")
-	if start < 0 || end < start {
-		return "", &UnsafeSVGError{Reason: "output holds no complete <svg> element"}
-	}
-	// Only the prolog, doctype and comments may come before the element.
-	head := s[:start]
-	for head = strings.TrimSpace(head); head != ""; head = strings.TrimSpace(head) {
-		var closing string
-		switch {
-		case strings.HasPrefix(head, "<?"):
-			closing = "?>"
-		case strings.HasPrefix(head, "<!--"):
-			closing = "-->"
-		case strings.HasPrefix(head, "<!DOCTYPE"):
-			closing = ">"
-		default:
-			return "", &UnsafeSVGError{Reason: "unexpected content before the <svg> element"}
-		}
-		i := strings.Index(head, closing)
-		if i < 0 {
-			return "", &UnsafeSVGError{Reason: "unterminated markup before the <svg> element"}
-		}
-		head = head[i+len(closing):]
-	}
-	if strings.TrimSpace(s[end+len("</svg>"):]) != "" {
-		return "", &UnsafeSVGError{Reason: "content after the <svg> element"}
-	}
-	elem := s[start : end+len("</svg>")]
-	if err := checkSVGMarkup(elem); err != nil {
-		return "", err
-	}
-	return template.HTML(elem), nil
-}
+// svgNamespace is the namespace of SVG's root element; without it a browser does not draw the
+// document as an image.
+const svgNamespace = "http://www.w3.org/2000/svg"
 
-// svgElements are the elements Graphviz's SVG output is made of, and all WriteHTML embeds.
-var svgElements = map[string]bool{
-	"svg": true, "g": true, "title": true, "desc": true, "polygon": true, "polyline": true, "path": true,
-	"ellipse": true, "circle": true, "rect": true, "line": true, "text": true, "tspan": true,
-	"defs": true, "linearGradient": true, "radialGradient": true, "stop": true,
-}
-
-// checkSVGMarkup parses svg as XML and accepts only one well-formed <svg> element made of
-// Graphviz's drawing elements, with no event handler, no link and no reference outside the
-// document: whatever a browser would run or load is refused.
-func checkSVGMarkup(svg string) error {
-	dec := xml.NewDecoder(strings.NewReader(svg))
-	depth := 0
+// checkSVG checks that svg is one well-formed XML document whose root is an SVG <svg> element,
+// as Graphviz writes it: whatever else it holds, it is only ever shown as an image, which
+// cannot run or load anything.
+func checkSVG(svg []byte) error {
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	depth, roots := 0, 0
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return &UnsafeSVGError{Reason: "not well-formed XML: " + err.Error()}
+			return &NotSVGError{Reason: "not well-formed XML: " + err.Error()}
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if depth == 0 && t.Name.Local != "svg" || !svgElements[t.Name.Local] {
-				return &UnsafeSVGError{Reason: fmt.Sprintf("element <%s>", t.Name.Local)}
-			}
-			depth++
-			for _, a := range t.Attr {
-				name := strings.ToLower(a.Name.Local)
-				value := strings.ToLower(strings.Map(func(r rune) rune {
-					if r <= ' ' || r == 0x7f {
-						return -1
-					}
-					return r
-				}, a.Value))
-				switch {
-				case strings.HasPrefix(name, "on"), name == "href", name == "src", name == "style" && strings.Contains(value, "url("):
-					return &UnsafeSVGError{Reason: fmt.Sprintf("attribute %s", a.Name.Local)}
-				case strings.Contains(value, "javascript:"),
-					strings.Contains(value, "url(") && !strings.HasPrefix(value, "url(#"):
-					return &UnsafeSVGError{Reason: fmt.Sprintf("attribute %s=%q", a.Name.Local, a.Value)}
+			if depth == 0 {
+				if roots++; roots > 1 {
+					return &NotSVGError{Reason: "more than one root element"}
+				}
+				if t.Name.Local != "svg" || t.Name.Space != svgNamespace {
+					return &NotSVGError{Reason: fmt.Sprintf("root element {%s}%s, want {%s}svg", t.Name.Space, t.Name.Local, svgNamespace)}
 				}
 			}
+			depth++
 		case xml.EndElement:
 			depth--
-		case xml.ProcInst, xml.Directive:
-			return &UnsafeSVGError{Reason: "markup declaration inside the <svg> element"}
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) != 0 {
+				return &NotSVGError{Reason: "text outside the root element"}
+			}
 		}
 	}
+	if roots == 0 {
+		return &NotSVGError{Reason: "no root element"}
+	}
 	return nil
+}
+
+// svgSource returns the src attribute of an image showing svg: a data: URL, base64 encoded, so
+// the attribute holds nothing but that alphabet whatever svg holds.
+func svgSource(svg []byte) template.HTMLAttr {
+	return template.HTMLAttr(`src="data:image/svg+xml;base64,` + base64.StdEncoding.EncodeToString(svg) + `"`)
 }
 
 // The data the report template reads.
 type (
 	reportData struct {
 		Title      string
-		SVG        template.HTML
+		SVG        template.HTMLAttr
 		Summary    string
 		Artifacts  []artifactRow
 		Activities []activityRow
@@ -256,7 +213,7 @@ func artifactAnchor(d digest.Digest) string {
 }
 func activityAnchor(d digest.Digest) string { return "step-" + strings.ReplaceAll(string(d), ":", "-") }
 
-func (g *Graph) reportData(r Report, svg template.HTML) reportData {
+func (g *Graph) reportData(r Report, svg template.HTMLAttr) reportData {
 	d := reportData{Title: r.Title, SVG: svg,
 		Summary: fmt.Sprintf("%d artifacts, %d steps, %d edges, %d rejected attestations", len(g.order), len(g.actOrder), len(g.edges), len(r.Rejected))}
 	if d.Title == "" {
@@ -296,19 +253,13 @@ func (g *Graph) reportData(r Report, svg template.HTML) reportData {
 	return d
 }
 
-// reportTemplate is the page. html/template escapes every value but SVG, which safeSVG checked.
-var reportTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>
+// reportCSS is the page's only style: the policy allows this element, by its hash, and no other.
+const reportCSS = `
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em; color: #222; }
 h1 { font-size: 1.6em; }
 h2 { font-size: 1.2em; margin-top: 2em; }
 .lineage-graph { overflow: auto; border: 1px solid #ccc; padding: 1em; }
-.lineage-graph svg { max-width: 100%; height: auto; }
+img.lineage-graph { display: block; max-width: 100%; height: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.5em; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
@@ -316,14 +267,32 @@ code { font-family: Menlo, Consolas, monospace; font-size: 0.9em; word-break: br
 ul { margin: 0; padding-left: 1.2em; }
 .verified { color: #176f2c; font-weight: bold; }
 .rejected { color: #a31515; font-weight: bold; }
-</style>
+`
+
+// reportPolicy is the page's Content-Security-Policy: no script, no frame, no font, no
+// connection, no form, no base URL; images only from data: URLs; style only reportCSS.
+var reportPolicy = func() string {
+	sum := sha256.Sum256([]byte(reportCSS))
+	return "default-src 'none'; img-src data:; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; base-uri 'none'; form-action 'none'"
+}()
+
+// reportTemplate is the page. html/template escapes every value; the graph is an image whose
+// data: URL holds dot's SVG, never markup of the page.
+var reportTemplate = template.Must(template.New("report").Parse(strings.NewReplacer("{{csp}}", reportPolicy, "{{css}}", reportCSS).Replace(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{csp}}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>{{css}}</style>
 </head>
 <body>
 <h1>{{.Title}}</h1>
 <p>{{.Summary}}</p>
 <h2>Graph</h2>
 <div class="lineage-graph">
-{{.SVG}}
+<img class="lineage-graph" alt="The lineage graph: {{.Summary}}" {{.SVG}}>
 </div>
 <h2>Artifacts</h2>
 <table>
@@ -363,4 +332,4 @@ ul { margin: 0; padding-left: 1.2em; }
 {{else}}<p>None.</p>
 {{end}}</body>
 </html>
-`))
+`)))

@@ -3,6 +3,7 @@ package lineage_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -27,14 +28,25 @@ import (
 	"github.com/provkit/provkit/verify/lineage"
 )
 
-// svgOf returns the <svg> element of a report.
+// svgImage is the one image of a report: the graph's SVG as a data: URL.
+var svgImage = regexp.MustCompile(`<img class="lineage-graph" alt="[^"<>]*" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]*)">`)
+
+// cspMeta is the Content-Security-Policy every report carries: nothing may load or run but
+// data: images and the page's own style element.
+var cspMeta = regexp.MustCompile(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'sha256-[A-Za-z0-9+/=]{44}'; base-uri 'none'; form-action 'none'">`)
+
+// svgOf returns the SVG document a report embeds, decoded from its only image.
 func svgOf(t *testing.T, page string) string {
 	t.Helper()
-	start, end := strings.Index(page, "<svg"), strings.LastIndex(page, "</svg>")
-	if start < 0 || end < start || strings.Count(page, "<svg") != 1 {
-		t.Fatalf("report holds no single <svg> element")
+	m := svgImage.FindAllStringSubmatch(page, -1)
+	if len(m) != 1 {
+		t.Fatalf("report holds %d graph images, want 1", len(m))
 	}
-	return page[start : end+len("</svg>")]
+	svg, err := base64.StdEncoding.DecodeString(m[0][1])
+	if err != nil {
+		t.Fatalf("graph image: %v", err)
+	}
+	return string(svg)
 }
 
 // xmlText checks that svg is well-formed XML and returns its character data.
@@ -58,19 +70,27 @@ func xmlText(t *testing.T, svg string) string {
 	return text.String()
 }
 
-// checkStatic fails when the page's markup runs or loads anything. Text is escaped, so every
-// "<" of the page opens a tag.
+// checkStatic fails when the page's markup could run or load anything: it must carry the
+// Content-Security-Policy, and hold no script, no handler, no link and no image but the graph's
+// data: URL. Text is escaped, so every "<" of the page opens a tag.
 func checkStatic(t *testing.T, page string) {
 	t.Helper()
-	lower := strings.ToLower(page)
-	for _, bad := range []string{"<script", "javascript:", "@import", "url("} {
+	if n := len(cspMeta.FindAllString(page, -1)); n != 1 || !strings.Contains(page[:strings.Index(page, "<title>")], cspMeta.FindString(page)) {
+		t.Errorf("page head does not carry the Content-Security-Policy once before its title: %.600s", page)
+	}
+	rest := cspMeta.ReplaceAllString(svgImage.ReplaceAllString(page, "<img graph>"), "<meta csp>")
+	lower := strings.ToLower(rest)
+	for _, bad := range []string{"<script", "@import", "url(", "<!--", "<svg"} {
 		if strings.Contains(lower, bad) {
 			i := strings.Index(lower, bad)
-			t.Errorf("page holds %q: ...%s...", bad, page[max(0, i-80):min(len(page), i+80)])
+			t.Errorf("page holds %q: ...%s...", bad, rest[max(0, i-80):min(len(rest), i+80)])
 		}
 	}
 	for _, tag := range regexp.MustCompile(`<[^>]*>`).FindAllString(lower, -1) {
-		for _, bad := range []string{"<link", "<img", "<iframe", "<object", "<embed", "<meta http-equiv", " src=", " on", "\ton", "\non"} {
+		if tag == "<img graph>" || tag == "<meta csp>" {
+			continue
+		}
+		for _, bad := range []string{"<link", "<img", "<iframe", "<object", "<embed", "<meta http-equiv", "<base", "<form", " src=", " on", "\ton", "\non", " style=", "javascript:"} {
 			if strings.Contains(tag, bad) {
 				t.Errorf("page holds the tag %s", tag)
 			}
@@ -255,27 +275,14 @@ func TestWriteHTMLErrors(t *testing.T) {
 			}},
 		{name: "too much output", dot: func(t *testing.T) string { return fakeDot(t, "exec head -c 40000000 /dev/zero") },
 			want: []error{lineage.ErrGraphviz, provenance.ErrTooLarge}},
-		{name: "script", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg><script>alert(1)</script></svg>`)) }, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "script in capitals", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg><SCRIPT>alert(1)</SCRIPT></svg>`)) }, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "javascript URL", dot: func(t *testing.T) string {
-			return fakeDot(t, svg(`<svg><a xlink:href="JavaScript:alert(1)"><text>x</text></a></svg>`))
-		}, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "not SVG", dot: func(t *testing.T) string { return fakeDot(t, svg(`<html><body>hello</body></html>`)) }, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "markup before", dot: func(t *testing.T) string { return fakeDot(t, svg(`<?xml version="1.0"?><b>x</b><svg></svg>`)) }, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "markup after", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg></svg><b>x</b>`)) }, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "event handler", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg onload="alert(1)"></svg>`)) }, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "foreign object", dot: func(t *testing.T) string {
-			return fakeDot(t, svg(`<svg><foreignObject><div>x</div></foreignObject></svg>`))
-		}, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "link", dot: func(t *testing.T) string {
-			return fakeDot(t, svg(`<svg xmlns:xlink="http://www.w3.org/1999/xlink"><g><a xlink:href="https://evil.example/"><text>x</text></a></g></svg>`))
-		}, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "external paint", dot: func(t *testing.T) string {
-			return fakeDot(t, svg(`<svg><rect fill="url(https://evil.example/x.svg#p)"/></svg>`))
-		}, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "javascript with a tab", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg><g class="java&#9;script:x"></g></svg>`)) }, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "not well-formed", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg><g></svg>`)) }, want: []error{lineage.ErrUnsafeSVG}},
-		{name: "empty", dot: func(t *testing.T) string { return fakeDot(t, "true") }, want: []error{lineage.ErrUnsafeSVG}},
+		{name: "no SVG namespace", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg width="8pt"><text>x</text></svg>`)) }, want: []error{lineage.ErrNotSVG}},
+		{name: "not SVG", dot: func(t *testing.T) string { return fakeDot(t, svg(`<html><body>hello</body></html>`)) }, want: []error{lineage.ErrNotSVG}},
+		{name: "markup before", dot: func(t *testing.T) string { return fakeDot(t, svg(`<?xml version="1.0"?><b>x</b><svg></svg>`)) }, want: []error{lineage.ErrNotSVG}},
+		{name: "markup after", dot: func(t *testing.T) string {
+			return fakeDot(t, svg(`<svg xmlns="http://www.w3.org/2000/svg"></svg><b>x</b>`))
+		}, want: []error{lineage.ErrNotSVG}},
+		{name: "not well-formed", dot: func(t *testing.T) string { return fakeDot(t, svg(`<svg><g></svg>`)) }, want: []error{lineage.ErrNotSVG}},
+		{name: "empty", dot: func(t *testing.T) string { return fakeDot(t, "true") }, want: []error{lineage.ErrNotSVG}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,16 +306,17 @@ func TestWriteHTMLErrors(t *testing.T) {
 	}
 
 	t.Run("fake dot with a prolog is embedded", func(t *testing.T) {
-		dot := fakeDot(t, svg(`<?xml version="1.0" encoding="UTF-8" standalone="no"?>`+"\n"+
-			`<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">`+"\n"+
-			`<!-- Generated by a test -->`+"\n"+`<svg width="8pt"><text>ok</text></svg>`+"\n"))
+		doc := `<?xml version="1.0" encoding="UTF-8" standalone="no"?>` + "\n" +
+			`<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">` + "\n" +
+			`<!-- Generated by a test -->` + "\n" + `<svg xmlns="http://www.w3.org/2000/svg" width="8pt"><text>ok</text></svg>` + "\n"
 		var buf bytes.Buffer
-		if err := g.WriteHTML(t.Context(), &buf, lineage.Report{Dot: dot}); err != nil {
+		if err := g.WriteHTML(t.Context(), &buf, lineage.Report{Dot: fakeDot(t, svg(doc))}); err != nil {
 			t.Fatal(err)
 		}
-		if page := buf.String(); !strings.Contains(page, "\n"+`<svg width="8pt"><text>ok</text></svg>`+"\n") || strings.Contains(page, "<?xml") ||
-			strings.Contains(page, "DOCTYPE svg") || !strings.Contains(page, "<title>Lineage report</title>") {
-			t.Errorf("page: %s", page)
+		page := buf.String()
+		checkStatic(t, page)
+		if got := svgOf(t, page); got != doc || !strings.Contains(page, "<title>Lineage report</title>") {
+			t.Errorf("embedded %q, want dot's output as it is; page: %s", got, page)
 		}
 	})
 
@@ -325,6 +333,91 @@ func TestWriteHTMLErrors(t *testing.T) {
 			t.Errorf("took %v", d)
 		}
 	})
+}
+
+// TestWriteHTMLInertSVG gives WriteHTML SVG that would run script or load resources if it were
+// markup of the page: a comment a browser's HTML parser closes early (<!--> ends a comment in
+// HTML, not in XML), scripts, handlers, foreign HTML, links and external paint. The report is
+// written, and the SVG is only ever an image's data: URL, which a browser neither scripts nor
+// lets load anything, under a policy that allows nothing else.
+func TestWriteHTMLInertSVG(t *testing.T) {
+	_, g := pipelineGraph(t)
+	const open = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">`
+	for _, tt := range []struct{ name, body string }{
+		{"comment closed early by HTML", `<!--><img src=x onerror=alert(1)>-->`},
+		{"comment closing a comment", `<!--><script>alert(1)</script>-->`},
+		{"script", `<script>alert(1)</script>`},
+		{"script in capitals", `<SCRIPT>alert(1)</SCRIPT>`},
+		{"javascript URL", `<a xlink:href="JavaScript:alert(1)"><text>x</text></a>`},
+		{"event handler", `<g onload="alert(1)"/>`},
+		{"foreign object", `<foreignObject><div xmlns="http://www.w3.org/1999/xhtml"><img src="x" onerror="alert(1)"/></div></foreignObject>`},
+		{"link", `<a xlink:href="https://evil.example/alert"><text>x</text></a>`},
+		{"external paint", `<rect fill="url(https://evil.example/alert.svg#p)"/>`},
+		{"end of style", `<text>&lt;/style&gt;&lt;script&gt;alert(1)&lt;/script&gt;</text>`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := open + tt.body + `</svg>`
+			var buf bytes.Buffer
+			if err := g.WriteHTML(t.Context(), &buf, lineage.Report{Dot: fakeDot(t, "printf '%s' '"+doc+"'")}); err != nil {
+				t.Fatalf("WriteHTML: %v", err)
+			}
+			page := buf.String()
+			checkStatic(t, page)
+			if got := svgOf(t, page); got != doc {
+				t.Errorf("embedded %q, want %q", got, doc)
+			}
+			if rest := svgImage.ReplaceAllString(page, ""); strings.Contains(rest, "alert") || strings.Contains(rest, "evil.example") {
+				t.Errorf("the SVG reaches the page as markup: %s", rest)
+			}
+		})
+	}
+}
+
+// TestWriteHTMLJavascriptName draws, with the real dot, statements whose names are javascript:
+// URLs and markup: the report is written, and shows them as text.
+func TestWriteHTMLJavascriptName(t *testing.T) {
+	dot := testenv.Dot(t)
+	p := newPipeline(t)
+	const step = `javascript:alert(1)`
+	const name = `JavaScript:alert(2)<script>alert(3)</script>.csv`
+	in := &intoto.ResourceDescriptor{Name: name, Uri: "javascript:alert(4)", Digest: map[string]string{"sha256": digest.FromString("in").Encoded()}}
+	out := &intoto.ResourceDescriptor{Name: "out.csv", Digest: map[string]string{"sha256": digest.FromString("out").Encoded()}}
+	b := signStep(t, p.alice, &workflow.Step{Name: step, Image: "registry.example/x@" + digest.FromString("x").String(),
+		Inputs: []*intoto.ResourceDescriptor{in}, Outputs: []*intoto.ResourceDescriptor{out}, BuilderID: "javascript:alert(5)"})
+	res, err := p.verifier.Verify(t.Context(), b, digest.FromString("out"), p.identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := lineage.New([]*verify.Result{res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := g.WriteHTML(t.Context(), &buf, lineage.Report{Title: "javascript:alert(6)", Dot: dot}); err != nil {
+		t.Fatalf("WriteHTML: %v", err)
+	}
+	page := buf.String()
+	checkStatic(t, page)
+	for _, want := range []string{"<td>javascript:alert(1)</td>", "JavaScript:alert(2)&lt;script&gt;alert(3)&lt;/script&gt;.csv",
+		"<code>javascript:alert(4)</code>", "<code>javascript:alert(5)</code>", "<title>javascript:alert(6)</title>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// Text, not links: no href of the page holds anything but an anchor.
+	for _, href := range regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+		if !strings.HasPrefix(href[1], "#") {
+			t.Errorf("page links to %s", href[1])
+		}
+	}
+	rest := svgImage.ReplaceAllString(page, "<img graph>")
+	if strings.Contains(strings.ToLower(rest), "<script") {
+		t.Error("page holds a script element")
+	}
+	text := xmlText(t, svgOf(t, page))
+	if !strings.Contains(text, step) || !strings.Contains(text, name) {
+		t.Errorf("the SVG does not draw the names as text: %s", text)
+	}
 }
 
 // TestWriteHTMLRejectedOrder keeps the rejected attestations in the order given.
