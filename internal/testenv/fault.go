@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"bytes"
+	"io"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -72,7 +74,7 @@ func NewFaultProxy(t testing.TB, hostPort string, rate float64, seed uint64) *Fa
 		rng:   rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		rate:  rate,
 	}
-	p.proxy.ErrorLog = nil
+	p.proxy.ErrorLog = log.New(io.Discard, "", 0)
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(p.srv.Close)
 	return p
