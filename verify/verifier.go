@@ -204,7 +204,7 @@ func (v *Verifier) sigstoreVerifier(cache *verifierCache, r requirement) (*sgver
 	}
 	sv, err := sgverify.NewVerifier(cache.tm, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, cause(err))
 	}
 	actual, _ := cache.m.LoadOrStore(r, sv)
 	return actual.(*sgverify.Verifier), nil
@@ -275,7 +275,7 @@ func (v *Verifier) precheck(ctx context.Context, subject digest.Digest, id Ident
 		return err
 	}
 	if err := subject.Validate(); err != nil {
-		return fmt.Errorf("%w: %q: %v", ErrInvalidSubject, subject, err)
+		return fmt.Errorf("%w: %q: %v", ErrInvalidSubject, subject, cause(err))
 	}
 	if a := subject.Algorithm(); a != digest.SHA256 && a != digest.SHA512 {
 		return fmt.Errorf("%w: %s is not sha256 or sha512", ErrInvalidSubject, a)
@@ -354,12 +354,8 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 		}
 		summary := res.Signature.Certificate
 		if !id.any {
-			if _, err := id.certs.Verify(*summary); err != nil {
-				return nil, fail(CheckIdentity, &IdentityError{
-					Expected: id.String(),
-					Got:      fmt.Sprintf("certificate %s from %s", summary.SubjectAlternativeName, summary.Issuer),
-					Err:      err,
-				})
+			if err := id.matchCertificate(*summary); err != nil {
+				return nil, err
 			}
 		}
 		signer.Certificate = &CertificateIdentity{
@@ -541,7 +537,8 @@ func (v *Verifier) keyCandidates(hint string, id Identity) ([]*keyVerifier, erro
 		}
 		key, err := v.trusted.PublicKeyVerifier(kid)
 		if err != nil {
-			return nil, fmt.Errorf("%w: key %q is not in the trust material: %v", ErrInvalidIdentity, kid, err)
+			// The trust material's reason says the same: the key is not there.
+			return nil, fmt.Errorf("%w: key %q is not in the trust material", ErrInvalidIdentity, kid)
 		}
 		kv, err := v.newKeyVerifier(kid, "", key)
 		if err != nil {
@@ -634,16 +631,25 @@ func classify(err error, payloadType string, keySigned bool) error {
 		if s.check == CheckStatement && payloadType != provenance.MediaTypeInToto {
 			return fail(CheckPayloadType, &PayloadTypeError{Got: payloadType})
 		}
-		return fail(s.check, err)
+		return fail(s.check, stageless(err, s.prefix))
 	}
-	if strings.HasPrefix(msg, "failed to get signature verifier") {
+	if prefix := "failed to get signature verifier"; strings.HasPrefix(msg, prefix) {
 		if keySigned {
-			return fail(CheckKey, err)
+			return fail(CheckKey, stageless(err, prefix))
 		}
-		return fail(CheckCertificate, err)
+		return fail(CheckCertificate, stageless(err, prefix))
 	}
 	// Every step of sigstore-go's Verify judges the evidence; an unlisted one is still a denial.
 	return fail(CheckSignature, err)
+}
+
+// stageless drops the stage prefix from sigstore-go's err, keeping err as the cause.
+func stageless(err error, prefix string) error {
+	msg, ok := strings.CutPrefix(err.Error(), prefix+": ")
+	if !ok {
+		return err
+	}
+	return &upstreamError{msg: msg, err: err}
 }
 
 // checkSubject requires st to name subject.
