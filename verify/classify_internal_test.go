@@ -2,6 +2,7 @@ package verify
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/provkit/provkit/provenance"
@@ -36,5 +37,26 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("classify(%q) = %v, want check %s", tc.msg, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestMessagesSayTheirThingOnce pins the two mechanisms that keep messages from repeating: a
+// failure wrapping a failure keeps the inner one, and a cause loses the package prefix and
+// fmt's text for a nil %w operand.
+func TestMessagesSayTheirThingOnce(t *testing.T) {
+	inner := failf(CheckSignature, "bad signature")
+	if got := fail(CheckKey, inner); got != inner {
+		t.Errorf("fail(CheckKey, %v) = %v; want the inner failure unchanged", inner, got)
+	}
+	if got := failf(CheckFormat, "envelope: %w", inner); got.(*VerificationError).Check != CheckSignature {
+		t.Errorf("failf wrapping a failure = %v; want its check kept", got)
+	}
+	upstream := classify(fmt.Errorf("failed to verify timestamps: threshold not met: 0 < 1; error: %w", errors.Join()), provenance.MediaTypeInToto, true)
+	if want := "verify: timestamp check failed: threshold not met: 0 < 1"; upstream.Error() != want {
+		t.Errorf("message %q, want %q", upstream, want)
+	}
+	wrapped := fmt.Errorf("%w: key: %s", ErrInvalidIdentity, cause(errors.New("verify: no trusted key \"k\"\n")))
+	if want := `verify: invalid expected identity: key: no trusted key "k"`; wrapped.Error() != want {
+		t.Errorf("message %q, want %q", wrapped, want)
 	}
 }

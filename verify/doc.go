@@ -31,13 +31,51 @@
 // package; this package adds the binding to the artifact and the signer, typed errors, the
 // formats registries hold, size limits and batch verification (VerifyAll).
 //
-// # Defaults
+// # Defaults and thresholds
 //
 // The zero configuration is the strictest: one verified transparency-log entry and one
 // verified signing time are required of every bundle; a certificate must chain to a trusted
-// authority at that time and, when the trust material has CT logs, carry an SCT. Key-signed
-// bundles with no timestamp at all (bare DSSE, cosign with --tlog-upload=false) are refused
-// unless WithUntimestampedKeysUnsafe is given, because nothing then dates the signature.
+// authority at that time and, when the trust material has CT logs, carry an SCT. Options
+// change the thresholds; each is one of sigstore-go's (WithTransparencyLog,
+// WithObserverTimestamps, WithSignedTimestamps, WithNoObserverTimestamps), chosen per bundle.
+//
+// A signing time is an RFC 3161 timestamp from a trusted timestamp authority, or the
+// integrated time of a trusted log's entry that has a signed entry timestamp (an entry with
+// only an inclusion proof, as Rekor v2 writes, proves inclusion but dates nothing). Entries
+// of logs and timestamps of authorities the trust material does not hold are not counted.
+// This is the outcome for each kind of bundle, signed by the expected signer:
+//
+//	signer       log entry  signing time           default  UntimedKeys  WithoutLog
+//	key          none       none                   log      pass         time
+//	key          none       RFC 3161               log      pass         pass
+//	key          proof      none                   time     pass         time
+//	key          proof      RFC 3161               pass     pass         pass
+//	key          promise    integrated             pass     pass         pass
+//	key          promise    integrated + RFC 3161  pass     pass         pass
+//	certificate  none       none                   log      log          time
+//	certificate  none       RFC 3161               log      log          pass
+//	certificate  proof      none                   time     time         time
+//	certificate  proof      RFC 3161               pass     pass         pass
+//	certificate  promise    integrated             pass     pass         pass
+//	certificate  promise    integrated + RFC 3161  pass     pass         pass
+//
+// "log" and "time" name the check that denies (CheckTransparencyLog, CheckTimestamp);
+// UntimedKeys is WithUntimestampedKeysUnsafe and WithoutLog is WithoutTransparencyLog. No row
+// has an integrated time without a log entry: only a log gives one.
+//
+//   - The default needs a log entry and a time. A key-signed bundle dated by a timestamp
+//     authority without a log (a private deployment) passes with WithoutTransparencyLog,
+//     which keeps a trusted third party's time and loses public auditability.
+//   - WithUntimestampedKeysUnsafe trusts keys without any time, so it drops every log and
+//     time threshold for key-signed bundles; evidence a bundle does carry is still verified,
+//     and a verified time is then used to check the key's validity window.
+//   - A certificate is short-lived and is checked at the signing time, so it is denied
+//     without one under every configuration.
+//
+// The table obeys one rule, which the tests check cell by cell: under one configuration,
+// adding a valid log entry or signed timestamp to a bundle that passes never makes it fail.
+// An entry of a trusted log that does not verify (tampered) is a denial; a timestamp that
+// does not verify counts for nothing, so the bundle must meet its thresholds without it.
 //
 // # Errors
 //

@@ -3,6 +3,7 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -71,12 +72,13 @@ type VerificationError struct {
 	Err error
 }
 
-// Error implements error.
+// Error implements error. The message is the cause's when the cause is one of this package's
+// detailed errors, and otherwise names the check and the cause once.
 func (e *VerificationError) Error() string {
 	if d, ok := e.Err.(detailed); ok && d.complete() {
 		return e.Err.Error()
 	}
-	return fmt.Sprintf("verify: %s check failed: %v", e.Check, e.Err)
+	return fmt.Sprintf("verify: %s check failed: %s", e.Check, cause(e.Err))
 }
 
 // Unwrap returns ErrVerification and the cause.
@@ -85,11 +87,47 @@ func (e *VerificationError) Unwrap() []error { return []error{ErrVerification, e
 // detailed marks this package's errors whose message already says everything.
 type detailed interface{ complete() bool }
 
-func fail(c Check, err error) error { return &VerificationError{Check: c, Err: err} }
+// fail reports err as a failure of check c. When err is or wraps a *VerificationError, that
+// failure is returned as it is, with its own check, so that no message says "check failed"
+// twice.
+func fail(c Check, err error) error {
+	if ve, ok := errors.AsType[*VerificationError](err); ok {
+		return ve
+	}
+	return &VerificationError{Check: c, Err: err}
+}
 
 func failf(c Check, format string, args ...any) error {
-	return &VerificationError{Check: c, Err: fmt.Errorf(format, args...)}
+	return fail(c, fmt.Errorf(format, args...))
 }
+
+// cause returns the message of err for use inside another message: without this package's
+// "verify: " prefix, which the outer message already has, on one line, and without the
+// formatting-verb errors some sigstore-go messages carry (a nil error given to %w prints as
+// "%!w(<nil>)").
+func cause(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := badVerb.ReplaceAllString(err.Error(), "")
+	msg = strings.Join(strings.Fields(msg), " ")
+	return strings.TrimPrefix(msg, "verify: ")
+}
+
+// badVerb matches the text fmt writes for a bad or nil operand, with a "; error: " or ": "
+// that introduced it.
+var badVerb = regexp.MustCompile(`(;? ?error: |: )?%!\w?\([^)]*\)`)
+
+// upstreamError is an error of sigstore-go's Verify without the prefix naming its stage (the
+// Check says it).
+type upstreamError struct {
+	msg string
+	err error
+}
+
+func (e *upstreamError) Error() string { return e.msg }
+
+func (e *upstreamError) Unwrap() error { return e.err }
 
 // SubjectError reports a statement that does not name the expected artifact.
 type SubjectError struct {
@@ -140,7 +178,7 @@ type IdentityError struct {
 // Error implements error.
 func (e *IdentityError) Error() string {
 	if e.Err != nil {
-		return fmt.Sprintf("verify: signer %s is not %s: %v", e.Got, e.Expected, e.Err)
+		return fmt.Sprintf("verify: signer %s is not %s: %s", e.Got, e.Expected, cause(e.Err))
 	}
 	return fmt.Sprintf("verify: signer %s is not %s", e.Got, e.Expected)
 }

@@ -9,7 +9,11 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/verify"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -86,4 +90,49 @@ func ExampleCertificates() {
 	fmt.Println(id)
 	// Output:
 	// certificate ~^https://github\.com/example/app/\.github/workflows/release\.yml@refs/tags/v from https://token.actions.githubusercontent.com
+}
+
+// A private deployment signs with a key and dates each signature with its own RFC 3161
+// timestamp authority, and runs no transparency log. Here sigstore-go's in-memory test
+// authority stands in for it; in production its certificate chain comes from the authority's
+// /certchain endpoint (see TimestampAuthority).
+func ExampleWithoutTransparencyLog() {
+	image := digest.FromString("an image")
+	bundle, kp := exampleBundle(image)
+	tsa, _ := ca.NewVirtualSigstore()
+	bundle = exampleTimestamp(bundle, tsa)
+
+	keys, _ := verify.TrustedKeys(verify.PublicKey{ID: "release", Key: kp.GetPublicKey()})
+	trusted := root.TrustedMaterialCollection{keys, tsa}
+
+	v, _ := verify.New(trusted) // the default wants a log entry too
+	_, err := v.Verify(context.Background(), bundle, image, verify.KeyIDs("release"))
+	var ve *verify.VerificationError
+	if errors.As(err, &ve) {
+		fmt.Println("default:", ve.Check)
+	}
+
+	v, _ = verify.New(trusted, verify.WithoutTransparencyLog())
+	res, err := v.Verify(context.Background(), bundle, image, verify.KeyIDs("release"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("WithoutTransparencyLog:", res.Signer().KeyID, res.Timestamps()[0].Kind)
+	// Output:
+	// default: transparency-log
+	// WithoutTransparencyLog: release rfc3161
+}
+
+// exampleTimestamp adds tsa's RFC 3161 timestamp over the bundle's signature, as a signer with
+// a timestamp authority does.
+func exampleTimestamp(b provenance.Bundle, tsa *ca.VirtualSigstore) provenance.Bundle {
+	pb := &protobundle.Bundle{}
+	_ = protojson.Unmarshal(b.Data, pb)
+	tsr, _ := tsa.TimestampResponse(pb.GetDsseEnvelope().GetSignatures()[0].GetSig())
+	pb.VerificationMaterial.TimestampVerificationData = &protobundle.TimestampVerificationData{
+		Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: tsr}},
+	}
+	b.Data, _ = protojson.Marshal(pb)
+	return b
 }

@@ -62,15 +62,15 @@ func Certificates(matches ...CertificateMatch) (Identity, error) {
 	for i, m := range matches {
 		san, err := sgverify.NewSANMatcher(m.SubjectAlternativeName, m.SubjectAlternativeNameRegexp)
 		if err != nil {
-			return Identity{}, fmt.Errorf("%w: certificate identity %d: subject regexp: %v", ErrInvalidIdentity, i, err)
+			return Identity{}, fmt.Errorf("%w: certificate identity %d: subject regexp: %v", ErrInvalidIdentity, i, cause(err))
 		}
 		iss, err := sgverify.NewIssuerMatcher(m.Issuer, m.IssuerRegexp)
 		if err != nil {
-			return Identity{}, fmt.Errorf("%w: certificate identity %d: issuer regexp: %v", ErrInvalidIdentity, i, err)
+			return Identity{}, fmt.Errorf("%w: certificate identity %d: issuer regexp: %v", ErrInvalidIdentity, i, cause(err))
 		}
 		ci, err := sgverify.NewCertificateIdentity(san, iss, m.Extensions)
 		if err != nil {
-			return Identity{}, fmt.Errorf("%w: certificate identity %d: %v", ErrInvalidIdentity, i, err)
+			return Identity{}, fmt.Errorf("%w: certificate identity %d: %v", ErrInvalidIdentity, i, cause(err))
 		}
 		id.certs = append(id.certs, ci)
 	}
@@ -104,6 +104,31 @@ func (i Identity) acceptsKeyID(id string) bool {
 		}
 	}
 	return false
+}
+
+// matchCertificate fails with an IdentityError unless one of i's certificate identities
+// accepts the certificate summary. The error carries the matcher's reason only when the subject
+// and issuer matched and an extension did not: a subject or issuer mismatch is said by
+// Expected and Got already.
+func (i Identity) matchCertificate(summary certificate.Summary) error {
+	var reason error
+	for _, ci := range i.certs {
+		if ci.SubjectAlternativeName.Verify(summary) != nil || ci.Issuer.Verify(summary) != nil {
+			continue
+		}
+		err := ci.Verify(summary)
+		if err == nil {
+			return nil
+		}
+		if reason == nil {
+			reason = err
+		}
+	}
+	return fail(CheckIdentity, &IdentityError{
+		Expected: i.String(),
+		Got:      fmt.Sprintf("certificate %s from %s", summary.SubjectAlternativeName, summary.Issuer),
+		Err:      reason,
+	})
 }
 
 func (i Identity) acceptsCertificates() bool { return i.any || len(i.certs) > 0 }

@@ -11,8 +11,8 @@ import (
 type Option func(*config) error
 
 type config struct {
-	tlog           int  // transparency-log entries required; 0 with noTlog
-	noTlog         bool // WithoutTransparencyLogUnsafe
+	tlog           int  // transparency-log entries required unless noTlog
+	noTlog         bool // WithoutTransparencyLog: entries only verified when present
 	observer       int  // observer timestamps (log integration times or RFC 3161) required
 	signedTS       int  // RFC 3161 timestamps required
 	sct            int  // SCTs required in certificates; -1 means "decide from the trust material"
@@ -36,27 +36,39 @@ func defaultConfig() config {
 }
 
 // WithTransparencyLog requires at least n verified transparency-log entries (inclusion proof
-// or promise, checked against the trust material's Rekor logs). The default is 1.
+// or promise, checked against the trust material's Rekor logs), from n different logs. The
+// default is 1. It undoes WithoutTransparencyLog given before it.
 func WithTransparencyLog(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: transparency-log threshold %d < 1 (use WithoutTransparencyLogUnsafe)", ErrInvalidConfig, n)
+			return fmt.Errorf("%w: transparency-log threshold %d < 1 (use WithoutTransparencyLog)", ErrInvalidConfig, n)
 		}
 		c.tlog, c.noTlog = n, false
 		return nil
 	}
 }
 
-// WithoutTransparencyLogUnsafe drops the transparency-log requirement: log entries in a bundle
-// are then not checked or used as signing times, so bundles must carry RFC 3161 timestamps
-// (or the keys be trusted without a time, WithUntimestampedKeysUnsafe). Signatures no one can
-// audit are accepted: use it only for private deployments without a log.
-func WithoutTransparencyLogUnsafe() Option {
+// WithoutTransparencyLog makes transparency-log entries optional, for a private deployment
+// that dates signatures with its own RFC 3161 timestamp authority and runs no log: a bundle
+// without an entry passes when it meets the observer-timestamp threshold (WithObserverTimestamps,
+// 1 by default) with timestamps from the trust material's authorities. A bundle that carries
+// entries of a log in the trust material still has them verified, and their integrated times
+// count as signing times, so a bundle that passes the default Verifier passes this one too.
+//
+// The signing time is as trustworthy as with a log: a trusted authority signed it. What is
+// lost is public auditability: nothing but the authority saw the signature, so a stolen key or
+// a misissued certificate signing in private is never seen by a log monitor. Key-signed
+// bundles without any timestamp still need WithUntimestampedKeysUnsafe.
+func WithoutTransparencyLog() Option {
 	return func(c *config) error {
-		c.tlog, c.noTlog = 0, true
+		c.noTlog = true
 		return nil
 	}
 }
+
+// WithoutTransparencyLogUnsafe is WithoutTransparencyLog under its first name, kept for
+// existing callers; it weakens nothing more.
+func WithoutTransparencyLogUnsafe() Option { return WithoutTransparencyLog() }
 
 // WithObserverTimestamps requires at least n verified signing times, counting log integration
 // times and RFC 3161 timestamps together. The default is 1. Certificates and key validity
@@ -110,7 +122,14 @@ func WithoutCertificateTransparencyUnsafe() Option {
 // log entry nor a timestamp, as cosign writes with --tlog-upload=false and as bare DSSE
 // envelopes always are. Without a verified time, nothing shows when the signature was made:
 // a key's validity window is then checked at the Verifier's clock (WithClock), and a leaked
-// key can sign "old" provenance forever. Certificates always need a verified time.
+// key can sign "old" provenance forever.
+//
+// So that more evidence never turns a pass into a denial, it drops every log and timestamp
+// threshold for key-signed bundles: entries of trusted logs a bundle carries must verify, and
+// when the bundle has a signing time the trust material can verify (an RFC 3161 timestamp, or
+// a log entry's integrated time), one such time is required and the key's validity is checked
+// at it instead of at the clock. Certificates always need a verified time, and certificate-signed
+// bundles keep every threshold.
 func WithUntimestampedKeysUnsafe() Option {
 	return func(c *config) error {
 		c.untimedKeys = true

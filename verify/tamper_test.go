@@ -24,18 +24,22 @@ func flip(b []byte) []byte {
 	return out
 }
 
-func runTampers(t *testing.T, v *verify.Verifier, valid *protobundle.Bundle, id verify.Identity, tampers []tamper) {
+// runTampers checks each alteration of valid and returns the errors they were denied with.
+func runTampers(t *testing.T, v *verify.Verifier, valid *protobundle.Bundle, id verify.Identity, tampers []tamper) []error {
 	t.Helper()
 	if _, err := v.Verify(bg, bundleOf(t, valid), artifact, id); err != nil {
 		t.Fatalf("the untampered bundle fails: %v", err)
 	}
+	var errs []error
 	for _, tc := range tampers {
 		t.Run(tc.name, func(t *testing.T) {
 			pb := tc.alter(t, proto.Clone(valid).(*protobundle.Bundle))
 			_, err := v.Verify(bg, bundleOf(t, pb), artifact, id)
 			wantCheck(t, err, tc.want)
+			errs = append(errs, err)
 		})
 	}
+	return errs
 }
 
 // Alterations shared by key-signed and keyless bundles.
@@ -75,7 +79,9 @@ func envelopeTampers(t *testing.T, resign func(payloadType string, payload []byt
 	}
 }
 
-func TestTamperKeySigned(t *testing.T) {
+func TestTamperKeySigned(t *testing.T) { tamperKeySigned(t) }
+
+func tamperKeySigned(t *testing.T) []error {
 	kf := newKeyFixture(t, "release")
 	second := newKeyFixture(t, "second")
 	untrusted := newKeyFixture(t, "release")
@@ -112,7 +118,7 @@ func TestTamperKeySigned(t *testing.T) {
 			return pb
 		}, verify.CheckIdentity},
 	)
-	runTampers(t, v, valid, verify.KeyIDs("release"), tampers)
+	errs := runTampers(t, v, valid, verify.KeyIDs("release"), tampers)
 
 	t.Run("unknown key hint is not evidence", func(t *testing.T) {
 		pb := proto.Clone(valid).(*protobundle.Bundle)
@@ -125,15 +131,18 @@ func TestTamperKeySigned(t *testing.T) {
 			t.Fatalf("KeyID = %q, want the key that signed", res.Signer().KeyID)
 		}
 	})
+	return errs
 }
 
-func TestTamperKeySignedTimestamp(t *testing.T) {
+func TestTamperKeySignedTimestamp(t *testing.T) { tamperKeySignedTimestamp(t) }
+
+func tamperKeySignedTimestamp(t *testing.T) []error {
 	kf := newKeyFixture(t, "release")
 	vs := newVirtualSigstore(t)
 	valid := signKey(t, kf.kp, provenance.MediaTypeInToto, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
 	addTimestamp(t, vs, valid)
 	v := newVerifier(t, root.TrustedMaterialCollection{vs, kf.keys}, verify.WithoutTransparencyLogUnsafe(), verify.WithSignedTimestamps(1))
-	runTampers(t, v, valid, verify.KeyIDs("release"), []tamper{
+	return runTampers(t, v, valid, verify.KeyIDs("release"), []tamper{
 		{"timestamp bytes", func(t *testing.T, pb *protobundle.Bundle) *protobundle.Bundle {
 			ts := pb.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()[0]
 			ts.SignedTimestamp = flip(ts.SignedTimestamp)
@@ -164,7 +173,9 @@ type caOverride struct {
 
 func (c caOverride) FulcioCertificateAuthorities() []root.CertificateAuthority { return c.cas }
 
-func TestTamperKeyless(t *testing.T) {
+func TestTamperKeyless(t *testing.T) { tamperKeyless(t) }
+
+func tamperKeyless(t *testing.T) []error {
 	vs := newVirtualSigstore(t)
 	other := newVirtualSigstore(t)
 	opts := []verify.Option{verify.WithoutCertificateTransparencyUnsafe(), verify.WithSignedTimestamps(1), verify.WithPredicateTypes(provenance.PredicateSLSAProvenanceV1)}
@@ -231,22 +242,28 @@ func TestTamperKeyless(t *testing.T) {
 			return pb
 		}, verify.CheckIdentity},
 	)
-	runTampers(t, v, valid, certIdentity(t), tampers)
+	errs := runTampers(t, v, valid, certIdentity(t), tampers)
 
 	t.Run("certificate from an untrusted CA, logs and TSA trusted", func(t *testing.T) {
 		foreign := keylessBundle(t, other, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
 		v := newVerifier(t, caOverride{TrustedMaterial: other, cas: vs.FulcioCertificateAuthorities()}, opts...)
 		_, err := v.Verify(bg, bundleOf(t, foreign), artifact, certIdentity(t))
 		wantCheck(t, err, verify.CheckCertificate)
+		errs = append(errs, err)
 	})
 	t.Run("whole bundle from an untrusted instance", func(t *testing.T) {
 		foreign := keylessBundle(t, other, statementBytes(t, provenance.PredicateSLSAProvenanceV1, otherArtifact))
 		_, err := v.Verify(bg, bundleOf(t, foreign), artifact, certIdentity(t))
 		wantCheck(t, err, verify.CheckTransparencyLog)
+		errs = append(errs, err)
 	})
+	return errs
 }
 
-func TestEvidenceCountLimits(t *testing.T) {
+func TestEvidenceCountLimits(t *testing.T) { evidenceCountLimits(t) }
+
+func evidenceCountLimits(t *testing.T) []error {
+	var errs []error
 	vs := newVirtualSigstore(t)
 	v := newVerifier(t, vs, verify.WithoutCertificateTransparencyUnsafe())
 	valid := keylessBundle(t, vs, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
@@ -274,6 +291,8 @@ func TestEvidenceCountLimits(t *testing.T) {
 			tc.alter(pb)
 			_, err := v.Verify(bg, bundleOf(t, pb), artifact, certIdentity(t))
 			wantCheck(t, err, tc.want)
+			errs = append(errs, err)
 		})
 	}
+	return errs
 }

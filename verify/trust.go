@@ -34,7 +34,7 @@ type PublicKey struct {
 func ParsePublicKeyPEM(id string, data []byte) (PublicKey, error) {
 	k, err := cryptoutils.UnmarshalPEMToPublicKey(data)
 	if err != nil {
-		return PublicKey{}, fmt.Errorf("%w: public key %q: %v", ErrTrustMaterial, id, err)
+		return PublicKey{}, fmt.Errorf("%w: public key %q: %v", ErrTrustMaterial, id, cause(err))
 	}
 	return PublicKey{ID: id, Key: k}, nil
 }
@@ -44,7 +44,7 @@ func ParsePublicKeyPEM(id string, data []byte) (PublicKey, error) {
 func Fingerprint(k crypto.PublicKey) (string, error) {
 	der, err := x509.MarshalPKIXPublicKey(k)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrTrustMaterial, err)
+		return "", fmt.Errorf("%w: %v", ErrTrustMaterial, cause(err))
 	}
 	sum := sha256.Sum256(der)
 	return base64.StdEncoding.EncodeToString(sum[:]), nil
@@ -94,7 +94,7 @@ func TrustedKeys(keys ...PublicKey) (*KeySet, error) {
 		}
 		v, err := signature.LoadDefaultVerifier(k.Key)
 		if err != nil {
-			return nil, fmt.Errorf("%w: key %q: %v", ErrTrustMaterial, id, err)
+			return nil, fmt.Errorf("%w: key %q: %v", ErrTrustMaterial, id, cause(err))
 		}
 		ks.keys = append(ks.keys, trustedKey{id: id, fingerprint: fp, verifier: root.NewExpiringKey(v, k.NotBefore, k.NotAfter)})
 	}
@@ -137,7 +137,7 @@ func TrustedRootJSON(data []byte) (*root.TrustedRoot, error) {
 	}
 	tr, err := root.NewTrustedRootFromJSON(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: trusted root: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: trusted root: %v", ErrTrustMaterial, cause(err))
 	}
 	return tr, nil
 }
@@ -149,19 +149,19 @@ const maxTrustedRootBytes = 4 << 20
 func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, cause(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, cause(err))
 	}
 	if st.Size() > maxTrustedRootBytes {
 		return nil, fmt.Errorf("%w: %s is %d bytes, over the %d-byte limit", ErrTrustMaterial, path, st.Size(), maxTrustedRootBytes)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, cause(err))
 	}
 	return TrustedRootJSON(data)
 }
@@ -204,11 +204,11 @@ func TrustedRootTUF(ctx context.Context, o TUFOptions) (*root.TrustedRoot, error
 	}
 	c, err := tuf.New(opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: TUF client: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: TUF client: %v", ErrTrustMaterial, cause(err))
 	}
 	data, err := c.GetTarget("trusted_root.json")
 	if err != nil {
-		return nil, fmt.Errorf("%w: TUF target trusted_root.json: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: TUF target trusted_root.json: %v", ErrTrustMaterial, cause(err))
 	}
 	return TrustedRootJSON(data)
 }
@@ -239,7 +239,7 @@ func CertificateAuthorities(roots, intermediates []*x509.Certificate) (root.Trus
 func ParseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
 	certs, err := cryptoutils.UnmarshalCertificatesFromPEM(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: certificates: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: certificates: %v", ErrTrustMaterial, cause(err))
 	}
 	if len(certs) == 0 {
 		return nil, fmt.Errorf("%w: no certificates in PEM data", ErrTrustMaterial)

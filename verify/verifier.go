@@ -3,11 +3,13 @@ package verify
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -24,8 +26,8 @@ import (
 type Verifier struct {
 	trusted root.TrustedMaterial
 	cfg     config
-	// cert verifies certificate-signed bundles.
-	cert *sgverify.Verifier
+	// cert holds the sigstore-go verifiers of certificate-signed bundles, by requirement.
+	cert verifierCache
 	// keys are the keys found in KeySets of the trust material, each with its own verifiers.
 	keys []*keyVerifier
 	// policies are built once: provkit checks subject and identity itself, after sigstore-go.
@@ -37,7 +39,22 @@ type Verifier struct {
 type keyVerifier struct {
 	id, fingerprint string
 	key             root.TimeConstrainedVerifier
-	timed, untimed  *sgverify.Verifier
+	sv              verifierCache
+}
+
+// requirement is what one bundle must carry: verified log entries, signing times and RFC 3161
+// timestamps (each 0 for none). It depends on the configuration, the kind of signer and, for
+// what is optional, on what the bundle holds.
+type requirement struct {
+	logs, observer, signed int
+}
+
+// verifierCache holds a sigstore-go verifier per requirement for one trust material. The set
+// of requirements a configuration yields is small and fixed, so the cache stays small.
+type verifierCache struct {
+	tm           root.TrustedMaterial
+	certificates bool
+	m            sync.Map // requirement -> *sgverify.Verifier
 }
 
 // New returns a Verifier that trusts trusted: a KeySet, a trusted root (TrustedRootJSON,
@@ -74,9 +91,13 @@ func New(trusted root.TrustedMaterial, opts ...Option) (*Verifier, error) {
 		certPolicy: sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()),
 		keyPolicy:  sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithKey()),
 	}
-	var err error
-	if v.cert, err = v.sigstoreVerifier(trusted, true); err != nil {
-		return nil, err
+	v.cert = verifierCache{tm: trusted, certificates: true}
+	// Build the verifier of every requirement this configuration can yield now, so that
+	// options sigstore-go rejects fail here and not on the first bundle.
+	for _, r := range v.requirements(false) {
+		if _, err := v.sigstoreVerifier(&v.cert, r); err != nil {
+			return nil, err
+		}
 	}
 	for _, ks := range keySets(trusted) {
 		for _, k := range ks.keys {
@@ -105,39 +126,88 @@ func keySets(tm root.TrustedMaterial) []*KeySet {
 }
 
 func (v *Verifier) newKeyVerifier(id, fingerprint string, key root.TimeConstrainedVerifier) (*keyVerifier, error) {
-	pinned := pinnedKey{TrustedMaterial: v.trusted, key: key}
 	kv := &keyVerifier{id: id, fingerprint: fingerprint, key: key}
-	var err error
-	if kv.timed, err = v.sigstoreVerifier(pinned, false); err != nil {
-		return nil, err
-	}
-	if v.cfg.untimedKeys {
-		kv.untimed, err = sgverify.NewVerifier(pinned, sgverify.WithNoObserverTimestamps(), sgverify.WithoutStatementPredicate())
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	kv.sv = verifierCache{tm: pinnedKey{TrustedMaterial: v.trusted, key: key}}
+	for _, r := range v.requirements(true) {
+		if _, err := v.sigstoreVerifier(&kv.sv, r); err != nil {
+			return nil, err
 		}
 	}
 	return kv, nil
 }
 
-// sigstoreVerifier builds the sigstore-go verifier for the configured thresholds.
-func (v *Verifier) sigstoreVerifier(tm root.TrustedMaterial, certificates bool) (*sgverify.Verifier, error) {
+// requirements lists every requirement the configuration can yield for a kind of signer.
+func (v *Verifier) requirements(keySigned bool) []requirement {
+	var out []requirement
+	for _, logs := range []int{0, 1} {
+		for _, times := range []int{0, 1} {
+			r := v.requirement(keySigned, evidence{trustedLogs: logs, times: times})
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// evidence is what a bundle holds that the trust material can check: entries of trusted
+// logs, and signing times (verified RFC 3161 timestamps and integrated times of trusted logs'
+// entries with a signed entry timestamp). It is counted only where a requirement depends on it.
+type evidence struct {
+	trustedLogs, times int
+}
+
+// requirement is the rule of the package documentation's matrix: a bundle that meets the
+// requirement of a configuration still meets it when it carries more valid evidence, because
+// evidence that is present only ever adds to what is required of it by a fixed amount (one
+// entry, one time) that the evidence itself provides.
+func (v *Verifier) requirement(keySigned bool, ev evidence) requirement {
 	c := v.cfg
-	opts := []sgverify.VerifierOption{sgverify.WithoutStatementPredicate(), sgverify.WithObserverTimestamps(c.observer)}
-	if !c.noTlog {
-		opts = append(opts, sgverify.WithTransparencyLog(c.tlog))
+	untimedKey := keySigned && c.untimedKeys
+	var r requirement
+	switch {
+	case !untimedKey && !c.noTlog:
+		r.logs = c.tlog
+	case ev.trustedLogs > 0:
+		// The log is optional, and the bundle has entries of a trusted log: they must verify.
+		r.logs = 1
 	}
-	if c.signedTS > 0 {
-		opts = append(opts, sgverify.WithSignedTimestamps(c.signedTS))
+	switch {
+	case !untimedKey:
+		r.observer, r.signed = c.observer, c.signedTS
+	case ev.times > 0:
+		// A key trusted without a time that comes with one: the time is checked and used.
+		r.observer = 1
 	}
-	if certificates && c.sct > 0 {
-		opts = append(opts, sgverify.WithSignedCertificateTimestamps(c.sct))
+	return r
+}
+
+// sigstoreVerifier returns the sigstore-go verifier of requirement r for cache's trust material.
+func (v *Verifier) sigstoreVerifier(cache *verifierCache, r requirement) (*sgverify.Verifier, error) {
+	if sv, ok := cache.m.Load(r); ok {
+		return sv.(*sgverify.Verifier), nil
 	}
-	sv, err := sgverify.NewVerifier(tm, opts...)
+	opts := []sgverify.VerifierOption{sgverify.WithoutStatementPredicate()}
+	if r.logs > 0 {
+		opts = append(opts, sgverify.WithTransparencyLog(r.logs))
+	}
+	if r.observer > 0 {
+		opts = append(opts, sgverify.WithObserverTimestamps(r.observer))
+	} else {
+		opts = append(opts, sgverify.WithNoObserverTimestamps())
+	}
+	if r.signed > 0 {
+		opts = append(opts, sgverify.WithSignedTimestamps(r.signed))
+	}
+	if cache.certificates && v.cfg.sct > 0 {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(v.cfg.sct))
+	}
+	sv, err := sgverify.NewVerifier(cache.tm, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, cause(err))
 	}
-	return sv, nil
+	actual, _ := cache.m.LoadOrStore(r, sv)
+	return actual.(*sgverify.Verifier), nil
 }
 
 // pinnedKey is trust material whose only public key is key, whatever hint a bundle names.
@@ -205,7 +275,7 @@ func (v *Verifier) precheck(ctx context.Context, subject digest.Digest, id Ident
 		return err
 	}
 	if err := subject.Validate(); err != nil {
-		return fmt.Errorf("%w: %q: %v", ErrInvalidSubject, subject, err)
+		return fmt.Errorf("%w: %q: %v", ErrInvalidSubject, subject, cause(err))
 	}
 	if a := subject.Algorithm(); a != digest.SHA256 && a != digest.SHA512 {
 		return fmt.Errorf("%w: %s is not sha256 or sha512", ErrInvalidSubject, a)
@@ -256,8 +326,7 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 		return nil, fail(CheckSize, &provenance.SizeError{What: "DSSE payload", Limit: int64(v.cfg.maxPayload), Size: int64(n)})
 	}
 
-	nLog, nTS, err := countEvidence(entity)
-	if err != nil {
+	if err := countEvidence(entity); err != nil {
 		return nil, err
 	}
 
@@ -272,17 +341,21 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 			}
 			return nil, fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: got})
 		}
-		if res, err = v.cert.Verify(entity, v.certPolicy); err != nil {
+		r, err := v.bundleRequirement(entity, false)
+		if err != nil {
+			return nil, err
+		}
+		sv, err := v.sigstoreVerifier(&v.cert, r)
+		if err != nil {
+			return nil, err
+		}
+		if res, err = sv.Verify(entity, v.certPolicy); err != nil {
 			return nil, classify(err, raw.PayloadType, false)
 		}
 		summary := res.Signature.Certificate
 		if !id.any {
-			if _, err := id.certs.Verify(*summary); err != nil {
-				return nil, fail(CheckIdentity, &IdentityError{
-					Expected: id.String(),
-					Got:      fmt.Sprintf("certificate %s from %s", summary.SubjectAlternativeName, summary.Issuer),
-					Err:      err,
-				})
+			if err := id.matchCertificate(*summary); err != nil {
+				return nil, err
 			}
 		}
 		signer.Certificate = &CertificateIdentity{
@@ -295,7 +368,11 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 			return nil, fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + vc.PublicKey().Hint()})
 		}
 		var keyID string
-		if res, keyID, err = v.verifyKeySigned(entity, vc.PublicKey().Hint(), id, nLog+nTS == 0); err != nil {
+		r, err := v.bundleRequirement(entity, true)
+		if err != nil {
+			return nil, err
+		}
+		if res, keyID, err = v.verifyKeySigned(entity, vc.PublicKey().Hint(), id, r); err != nil {
 			return nil, err
 		}
 		signer.KeyID = keyID
@@ -337,8 +414,7 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 
 // verifyKeySigned tries the trusted keys id accepts, the one the hint names first, and returns
 // sigstore-go's result and the id of the key that verified.
-func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint string, id Identity, noTime bool) (*sgverify.VerificationResult, string, error) {
-	untimed := v.cfg.untimedKeys && noTime
+func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint string, id Identity, r requirement) (*sgverify.VerificationResult, string, error) {
 	cands, err := v.keyCandidates(hint, id)
 	if err != nil {
 		return nil, "", err
@@ -353,14 +429,14 @@ func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint string, id
 		}
 	}
 	if hinted != nil && !id.acceptsKeyID(hinted.id) {
-		if _, err := v.verifyWithKey(entity, hinted, untimed); err != nil {
+		if _, err := v.verifyWithKey(entity, hinted, r); err != nil {
 			return nil, "", err
 		}
 		return nil, "", fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + hinted.id})
 	}
 	var first error
 	for _, kv := range cands {
-		res, err := v.verifyWithKey(entity, kv, untimed)
+		res, err := v.verifyWithKey(entity, kv, r)
 		if err == nil {
 			return res, kv.id, nil
 		}
@@ -374,20 +450,57 @@ func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint string, id
 	return nil, "", first
 }
 
-// verifyWithKey runs sigstore-go's verification pinned to one trusted key.
-func (v *Verifier) verifyWithKey(entity sgverify.SignedEntity, kv *keyVerifier, untimed bool) (*sgverify.VerificationResult, error) {
-	sv := kv.timed
-	if untimed {
+// verifyWithKey runs sigstore-go's verification pinned to one trusted key. Without a required
+// signing time, the key's validity window is checked at the clock.
+func (v *Verifier) verifyWithKey(entity sgverify.SignedEntity, kv *keyVerifier, r requirement) (*sgverify.VerificationResult, error) {
+	if r.observer == 0 {
 		if now := v.cfg.clock(); !kv.key.ValidAtTime(now) {
 			return nil, failf(CheckKey, "key %s is not valid at %s, and the bundle has no verified signing time", kv.id, now.Format(time.RFC3339))
 		}
-		sv = kv.untimed
+	}
+	sv, err := v.sigstoreVerifier(&kv.sv, r)
+	if err != nil {
+		return nil, err
 	}
 	res, err := sv.Verify(entity, v.keyPolicy)
 	if err != nil {
 		return nil, classify(err, payloadTypeOf(entity), true)
 	}
 	return res, nil
+}
+
+// bundleRequirement counts what entity holds where the requirement depends on it.
+func (v *Verifier) bundleRequirement(entity sgverify.SignedEntity, keySigned bool) (requirement, error) {
+	untimedKey := keySigned && v.cfg.untimedKeys
+	if !untimedKey && !v.cfg.noTlog {
+		return v.requirement(keySigned, evidence{}), nil
+	}
+	entries, err := entity.TlogEntries()
+	if err != nil {
+		return requirement{}, failf(CheckTransparencyLog, "log entries: %w", err)
+	}
+	var ev evidence
+	logs := v.trusted.RekorLogs()
+	for _, e := range entries {
+		// The key sigstore-go looks trusted logs up by.
+		if _, ok := logs[hex.EncodeToString([]byte(e.LogKeyID()))]; !ok {
+			continue
+		}
+		ev.trustedLogs++
+		if e.HasInclusionPromise() {
+			ev.times++
+		}
+	}
+	if untimedKey {
+		// Timestamps no trusted authority signed are not counted, as sigstore-go does not count
+		// them toward its thresholds; one that verifies is then required to verify again.
+		stamps, _, err := sgverify.VerifySignedTimestamp(entity, v.trusted)
+		if err != nil {
+			return requirement{}, failf(CheckTimestamp, "RFC 3161 timestamps: %w", err)
+		}
+		ev.times += len(stamps)
+	}
+	return v.requirement(keySigned, ev), nil
 }
 
 func payloadTypeOf(entity sgverify.SignedEntity) string {
@@ -424,7 +537,8 @@ func (v *Verifier) keyCandidates(hint string, id Identity) ([]*keyVerifier, erro
 		}
 		key, err := v.trusted.PublicKeyVerifier(kid)
 		if err != nil {
-			return nil, fmt.Errorf("%w: key %q is not in the trust material: %v", ErrInvalidIdentity, kid, err)
+			// The trust material's reason says the same: the key is not there.
+			return nil, fmt.Errorf("%w: key %q is not in the trust material", ErrInvalidIdentity, kid)
 		}
 		kv, err := v.newKeyVerifier(kid, "", key)
 		if err != nil {
@@ -453,10 +567,10 @@ const (
 	maxCertificates = 10
 )
 
-// countEvidence returns the numbers of log entries and RFC 3161 timestamps of entity, and fails
-// when those or its certificate chain are over their caps.
-func countEvidence(entity sgverify.SignedEntity) (logs, stamps int, err error) {
-	certs := 0
+// countEvidence fails when the log entries, RFC 3161 timestamps or certificate chain of entity
+// are over their caps.
+func countEvidence(entity sgverify.SignedEntity) error {
+	var logs, stamps, certs int
 	if sb, ok := entity.(*sgbundle.Bundle); ok {
 		vm := sb.GetVerificationMaterial()
 		logs = len(vm.GetTlogEntries())
@@ -465,23 +579,23 @@ func countEvidence(entity sgverify.SignedEntity) (logs, stamps int, err error) {
 	} else {
 		entries, err := entity.TlogEntries()
 		if err != nil {
-			return 0, 0, failf(CheckTransparencyLog, "log entries: %w", err)
+			return failf(CheckTransparencyLog, "log entries: %w", err)
 		}
 		ts, err := entity.Timestamps()
 		if err != nil {
-			return 0, 0, failf(CheckTimestamp, "timestamps: %w", err)
+			return failf(CheckTimestamp, "timestamps: %w", err)
 		}
 		logs, stamps = len(entries), len(ts)
 	}
 	switch {
 	case logs > maxTlogEntries:
-		return 0, 0, failf(CheckSize, "%d transparency-log entries, over the limit of %d", logs, maxTlogEntries)
+		return failf(CheckSize, "%d transparency-log entries, over the limit of %d", logs, maxTlogEntries)
 	case stamps > maxTimestamps:
-		return 0, 0, failf(CheckSize, "%d RFC 3161 timestamps, over the limit of %d", stamps, maxTimestamps)
+		return failf(CheckSize, "%d RFC 3161 timestamps, over the limit of %d", stamps, maxTimestamps)
 	case certs > maxCertificates:
-		return 0, 0, failf(CheckSize, "certificate chain of %d, over the limit of %d", certs, maxCertificates)
+		return failf(CheckSize, "certificate chain of %d, over the limit of %d", certs, maxCertificates)
 	}
-	return logs, stamps, nil
+	return nil
 }
 
 // sigstoreStages maps the prefixes sigstore-go v1.3.0's Verifier.Verify wraps each of its
@@ -517,16 +631,25 @@ func classify(err error, payloadType string, keySigned bool) error {
 		if s.check == CheckStatement && payloadType != provenance.MediaTypeInToto {
 			return fail(CheckPayloadType, &PayloadTypeError{Got: payloadType})
 		}
-		return fail(s.check, err)
+		return fail(s.check, stageless(err, s.prefix))
 	}
-	if strings.HasPrefix(msg, "failed to get signature verifier") {
+	if prefix := "failed to get signature verifier"; strings.HasPrefix(msg, prefix) {
 		if keySigned {
-			return fail(CheckKey, err)
+			return fail(CheckKey, stageless(err, prefix))
 		}
-		return fail(CheckCertificate, err)
+		return fail(CheckCertificate, stageless(err, prefix))
 	}
 	// Every step of sigstore-go's Verify judges the evidence; an unlisted one is still a denial.
 	return fail(CheckSignature, err)
+}
+
+// stageless drops the stage prefix from sigstore-go's err, keeping err as the cause.
+func stageless(err error, prefix string) error {
+	msg, ok := strings.CutPrefix(err.Error(), prefix+": ")
+	if !ok {
+		return err
+	}
+	return &upstreamError{msg: msg, err: err}
 }
 
 // checkSubject requires st to name subject.

@@ -156,7 +156,10 @@ func TestVerifyKeyless(t *testing.T) {
 	})
 }
 
-func TestIdentityMismatch(t *testing.T) {
+func TestIdentityMismatch(t *testing.T) { identityMismatch(t) }
+
+func identityMismatch(t *testing.T) []error {
+	var errs []error
 	vs := newVirtualSigstore(t)
 	kf := newKeyFixture(t, "release")
 	other, err := verify.TrustedKeys(verify.PublicKey{ID: "release", Key: kf.kp.GetPublicKey()}, verify.PublicKey{ID: "other", Key: newKeyFixture(t, "x").kp.GetPublicKey()})
@@ -188,12 +191,14 @@ func TestIdentityMismatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := v.Verify(bg, tc.b, artifact, tc.id)
 			wantCheck(t, err, verify.CheckIdentity)
+			errs = append(errs, err)
 			var ie *verify.IdentityError
 			if !errors.As(err, &ie) {
 				t.Fatalf("%v is not an IdentityError", err)
 			}
 		})
 	}
+	return errs
 }
 
 func TestSubjectBinding(t *testing.T) {
@@ -239,7 +244,10 @@ func TestStatementV01(t *testing.T) {
 	}
 }
 
-func TestConfigurationErrorsAreNotVerificationErrors(t *testing.T) {
+func TestConfigurationErrorsAreNotVerificationErrors(t *testing.T) { configurationErrors(t) }
+
+func configurationErrors(t *testing.T) []error {
+	var errs []error
 	kf := newKeyFixture(t, "k")
 	v := newVerifier(t, kf.keys, verify.WithUntimestampedKeysUnsafe())
 	good := bundleOf(t, signKey(t, kf.kp, provenance.MediaTypeInToto, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact)))
@@ -268,11 +276,16 @@ func TestConfigurationErrorsAreNotVerificationErrors(t *testing.T) {
 			if errors.Is(err, verify.ErrVerification) {
 				t.Fatalf("%v wraps ErrVerification", err)
 			}
+			errs = append(errs, err)
 		})
 	}
+	return errs
 }
 
-func TestNewRejectsBadOptions(t *testing.T) {
+func TestNewRejectsBadOptions(t *testing.T) { badOptions(t) }
+
+func badOptions(t *testing.T) []error {
+	var errs []error
 	kf := newKeyFixture(t, "k")
 	for _, tc := range []struct {
 		name string
@@ -293,8 +306,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 			if !errors.Is(err, verify.ErrInvalidConfig) {
 				t.Fatalf("err = %v", err)
 			}
+			errs = append(errs, err)
 		})
 	}
+	return errs
 }
 
 func TestBareDSSE(t *testing.T) {
