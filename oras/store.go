@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,12 +123,25 @@ func NewRemote(repository string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oras: load Docker credentials: %w", err)
 	}
+	if o.plainHTTP && !isLoopback(ref.Registry) && !o.plainAllowed("", ref.Registry) {
+		return nil, &OptionError{Option: "WithPlainHTTPUnsafe",
+			Reason: fmt.Sprintf("registry %s is not on loopback; name it to allow plain HTTP to it", ref.Registry)}
+	}
 	base := o.transport
 	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
+		base = defaultTransport(o.stallTimeout)
+	}
+	scheme := "https"
+	if o.plainHTTP {
+		scheme = "http"
+	}
+	g := &guard{
+		origin: originOf(&url.URL{Scheme: scheme, Host: ref.Host()}),
+		plain:  func(host string) bool { return o.plainAllowed(ref.Host(), host) },
+		next:   retry.NewTransport(&stall{d: o.stallTimeout, next: base}),
 	}
 	client := &auth.Client{
-		Client: &http.Client{Transport: &pageLimiter{next: retry.NewTransport(base)}},
+		Client: &http.Client{Transport: g},
 		Cache:  auth.NewCache(),
 	}
 	client.SetUserAgent("provkit")
@@ -137,6 +151,9 @@ func NewRemote(repository string, opts ...Option) (*Store, error) {
 	repo.Client = client
 	repo.PlainHTTP = o.plainHTTP
 	repo.ReferrerListPageSize = o.pageSize
+	// One byte over the listing limit, so the guard's *provenance.SizeError, not oras-go's
+	// truncated decoding, reports a listing that is too large.
+	repo.MaxMetadataBytes = provenance.MaxManifestBytes + 1
 	// The previous referrers tag index is kept rather than deleted: with several writers, deleting
 	// "the old index" can delete the one another writer just tagged.
 	repo.SkipReferrersGC = true
@@ -566,19 +583,6 @@ type pageBudgetKey struct{}
 type pageBudget struct {
 	left  atomic.Int64
 	limit int
-}
-
-// pageLimiter stops a listing that asks for more referrers pages than its budget, so a
-// registry serving endless (even empty) pages cannot keep a caller busy.
-type pageLimiter struct{ next http.RoundTripper }
-
-func (p *pageLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
-	if b, ok := req.Context().Value(pageBudgetKey{}).(*pageBudget); ok && strings.Contains(req.URL.Path, "/referrers/") {
-		if b.left.Add(-1) < 0 {
-			return nil, &LimitError{What: "referrers pages", Limit: b.limit}
-		}
-	}
-	return p.next.RoundTrip(req)
 }
 
 // forEach runs fn on every item with at most n at once, stopping at the first error.
