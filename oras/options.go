@@ -37,13 +37,13 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		clock:        provenance.SystemClock(),
-		logger:       slog.New(slog.DiscardHandler),
-		maxReferrers: provenance.MaxReferrers,
-		concurrency:  8,
-		attempts:     10,
-		retryBase:    20 * time.Millisecond,
-		maxPages:     1000,
+		clock:         provenance.SystemClock(),
+		logger:        slog.New(slog.DiscardHandler),
+		maxReferrers:  provenance.MaxReferrers,
+		concurrency:   8,
+		attempts:      10,
+		retryBase:     20 * time.Millisecond,
+		maxPages:      1000,
 		stallTimeout:  DefaultStallTimeout,
 		maxFetchBytes: DefaultMaxFetchBytes,
 	}
