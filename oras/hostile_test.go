@@ -294,3 +294,46 @@ func TestHostileListingTooLarge(t *testing.T) {
 		t.Fatalf("Referrers error = %v, want a *LimitError", err)
 	}
 }
+
+// TestFetchAllSharedBlob: many attestations naming one bundle download it once.
+func TestFetchAllSharedBlob(t *testing.T) {
+	a := newAmplifier(t, 8, 1, 1<<20)
+	s := remoteStore(t, a.host, "repo", provoras.WithReferrersAPI(true))
+	as, err := s.Discover(hostileCtx(t), hostileSubject, provoras.Query{SkipNested: true, SkipLegacyTags: true})
+	if err != nil || len(as) != 8 {
+		t.Fatalf("Discover = %d, %v", len(as), err)
+	}
+	bundles, err := s.FetchAll(hostileCtx(t), as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bundles {
+		if b.Descriptor().Digest != a.blobs[0].Digest {
+			t.Fatalf("bundle %s, want %s", b.Descriptor().Digest, a.blobs[0].Digest)
+		}
+	}
+	if n := a.blobGET.Load(); n != 1 {
+		t.Fatalf("%d blob downloads, want 1", n)
+	}
+}
+
+// TestFetchAllBudget: declared sizes over the byte budget fail before anything is downloaded.
+func TestFetchAllBudget(t *testing.T) {
+	a := newAmplifier(t, 8, 8, 1<<20)
+	s := remoteStore(t, a.host, "repo", provoras.WithReferrersAPI(true), provoras.WithMaxFetchBytes(4<<20))
+	as, err := s.Discover(hostileCtx(t), hostileSubject, provoras.Query{SkipNested: true, SkipLegacyTags: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.FetchAll(hostileCtx(t), as)
+	var se *provenance.SizeError
+	if !errors.As(err, &se) || !errors.Is(err, provenance.ErrTooLarge) {
+		t.Fatalf("FetchAll error = %v, want a *provenance.SizeError", err)
+	}
+	if n := a.blobGET.Load(); n != 0 {
+		t.Fatalf("%d blob downloads before failing, want 0", n)
+	}
+	if _, err := s.FetchAll(hostileCtx(t), as[:3]); err != nil {
+		t.Fatalf("FetchAll within the budget: %v", err)
+	}
+}

@@ -482,20 +482,28 @@ func (s *Store) learnCapability() Source {
 // Fetch returns the bundle an attestation descriptor refers to. desc is either an attestation
 // manifest (as Attach and Referrers return) holding one layer, or a layer itself (as Discover
 // reports for cosign's legacy tags and BuildKit); digest and size are verified while reading,
-// and manifests are capped at provenance.MaxManifestBytes, bundles at provenance.MaxBundleBytes.
-// The bundle's PredicateType comes from the manifest or layer annotations.
+// and manifests are capped at provenance.MaxManifestBytes, bundles at provenance.MaxBundleBytes,
+// both together at the byte budget (WithMaxFetchBytes). The bundle's PredicateType comes from the manifest or layer annotations.
 func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (provenance.Bundle, error) {
+	return s.fetch(ctx, s.newFetchSession(), desc)
+}
+
+func (s *Store) fetch(ctx context.Context, fs *fetchSession, desc ocispec.Descriptor) (provenance.Bundle, error) {
 	if isIndex(desc.MediaType) {
 		return provenance.Bundle{}, &InputError{What: "attestation", Reason: fmt.Sprintf("%s is an index, not an attestation", desc.Digest)}
 	}
 	if !isManifest(desc.MediaType) {
-		data, err := fetchBytes(ctx, s.target, desc, "bundle", provenance.MaxBundleBytes)
+		data, err := fs.bytes(ctx, desc, "bundle", provenance.MaxBundleBytes)
 		if err != nil {
 			return provenance.Bundle{}, err
 		}
 		return provenance.Bundle{MediaType: desc.MediaType, Data: data, PredicateType: predicateType(desc.Annotations)}, nil
 	}
-	doc, _, err := fetchDocument(ctx, s.target, desc)
+	data, err := fs.bytes(ctx, desc, "manifest", provenance.MaxManifestBytes)
+	if err != nil {
+		return provenance.Bundle{}, err
+	}
+	doc, err := parseDocument(desc.Digest, data)
 	if err != nil {
 		return provenance.Bundle{}, err
 	}
@@ -504,7 +512,7 @@ func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (provenance.
 			Reason: fmt.Sprintf("manifest %s has %d layers; fetch one of the layers Discover reports", desc.Digest, len(doc.Layers))}
 	}
 	layer := doc.Layers[0]
-	data, err := fetchBytes(ctx, s.target, layer, "bundle", provenance.MaxBundleBytes)
+	data, err = fs.bytes(ctx, layer, "bundle", provenance.MaxBundleBytes)
 	if err != nil {
 		return provenance.Bundle{}, err
 	}
