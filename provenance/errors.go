@@ -26,6 +26,9 @@ var (
 	ErrSourceDateEpoch = errors.New("provenance: invalid SOURCE_DATE_EPOCH")
 	// ErrOutsideTree means a path, usually through a symbolic link, leads out of the tree being hashed.
 	ErrOutsideTree = errors.New("provenance: path leads outside the tree")
+	// ErrNotRegular means a path names a FIFO, device, socket or directory where a regular
+	// file's bytes were to be read.
+	ErrNotRegular = errors.New("provenance: not a regular file")
 )
 
 // MissingFieldError names a required field that is absent.
