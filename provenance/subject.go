@@ -104,7 +104,7 @@ func SubjectFromReader(name string, r io.Reader, opts ...HashOption) (*intoto.Re
 // A path that is not a regular file (a FIFO, a device) fails at once with a *PathError wrapping
 // ErrNotRegular.
 func SubjectFromFile(path string, opts ...HashOption) (*intoto.ResourceDescriptor, error) {
-	f, err := OpenRegular(path)
+	f, err := openRegular(path, "hash", func(flag int) (*os.File, error) { return os.OpenFile(path, flag, 0) })
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +121,12 @@ func SubjectFromFile(path string, opts ...HashOption) (*intoto.ResourceDescripto
 // blocking: a FIFO is opened without waiting for a writer, and its mode checked on the open
 // file, so swapping the path between a check and the open changes nothing.
 func OpenRegular(path string) (*os.File, error) {
-	return openRegular(path, func(flag int) (*os.File, error) { return os.OpenFile(path, flag, 0) })
+	return openRegular(path, "open", func(flag int) (*os.File, error) { return os.OpenFile(path, flag, 0) })
 }
 
-func openRegular(name string, open func(flag int) (*os.File, error)) (*os.File, error) {
+// openRegular opens name with open, refusing anything but a regular file with a *PathError of
+// operation op.
+func openRegular(name, op string, open func(flag int) (*os.File, error)) (*os.File, error) {
 	f, err := open(openFlags)
 	if err != nil {
 		return nil, &PathError{Op: "open", Path: name, Err: err}
@@ -136,7 +138,7 @@ func openRegular(name string, open func(flag int) (*os.File, error)) (*os.File, 
 	}
 	if !info.Mode().IsRegular() {
 		f.Close()
-		return nil, &PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, info.Mode().Type())}
+		return nil, &PathError{Op: op, Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, info.Mode().Type())}
 	}
 	return f, nil
 }
@@ -273,7 +275,7 @@ func walkTree(ctx context.Context, dir *os.Root, realRoot string, visit func(nam
 func hashTreeFile(dir *os.Root, name string, o *hashOptions, counter *atomic.Int64) (*intoto.ResourceDescriptor, error) {
 	// os.Root refuses to follow a link out of the tree, even one changed since the walk; a
 	// file replaced since the walk by a FIFO or device is refused rather than waited on.
-	f, err := openRegular(name, func(flag int) (*os.File, error) { return dir.OpenFile(filepath.FromSlash(name), flag, 0) })
+	f, err := openRegular(name, "hash", func(flag int) (*os.File, error) { return dir.OpenFile(filepath.FromSlash(name), flag, 0) })
 	if err != nil {
 		return nil, err
 	}
