@@ -188,7 +188,7 @@ func (s *Store) discoverReferrers(ctx context.Context, subject ocispec.Descripto
 			PredicateType: predicateType(r.Annotations)}
 		if len(r.Annotations) == 0 {
 			// Entries of a referrers tag index written by cosign carry no annotations: the manifest says.
-			doc, _, err := fetchDocument(ctx, s.target, r)
+			doc, _, err := fetchDocument(ctx, s.reader(), r)
 			if err != nil {
 				return err
 			}
@@ -216,7 +216,7 @@ func (s *Store) discoverCosignTag(ctx context.Context, subject ocispec.Descripto
 		suffix = ".sig"
 	}
 	tag := subject.Digest.Algorithm().String() + "-" + subject.Digest.Encoded() + suffix
-	desc, doc, err := fetchByTag(ctx, s.target, s.target, tag)
+	desc, doc, err := fetchByTag(ctx, s.reader(), s.target, tag)
 	if err != nil {
 		if errors.Is(err, provenance.ErrNotFound) {
 			return nil, nil
@@ -236,7 +236,7 @@ func (s *Store) discoverCosignTag(ctx context.Context, subject ocispec.Descripto
 // discoverBuildKit reads the attestation manifests BuildKit stores inside an image index, as
 // https://github.com/moby/buildkit/blob/master/docs/attestations/attestation-storage.md describes.
 func (s *Store) discoverBuildKit(ctx context.Context, index ocispec.Descriptor) ([]Attestation, error) {
-	doc, _, err := fetchDocument(ctx, s.target, index)
+	doc, _, err := fetchDocument(ctx, s.reader(), index)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +261,7 @@ func (s *Store) discoverBuildKit(ctx context.Context, index ocispec.Descriptor) 
 				"index", index.Digest, "manifest", m.Digest, "reference", ref)
 			return nil
 		}
-		am, _, err := fetchDocument(ctx, s.target, m)
+		am, _, err := fetchDocument(ctx, s.reader(), m)
 		if err != nil {
 			return err
 		}
@@ -446,7 +446,7 @@ func (fs *fetchSession) bytes(ctx context.Context, desc ocispec.Descriptor, what
 	b := &fetchedBlob{done: make(chan struct{})}
 	fs.blobs[key] = b
 	fs.mu.Unlock()
-	b.data, b.err = fetchBytes(ctx, fs.s.target, desc, what, limit)
+	b.data, b.err = fetchBytes(ctx, fs.s.reader(), desc, what, limit)
 	if b.err != nil && ctx.Err() != nil {
 		// A cancelled download says nothing about the blob: let a later caller try again.
 		fs.mu.Lock()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -36,6 +35,9 @@ const mediaTypeFile = "application/octet-stream"
 // appended meanwhile are not stored. Content already in the Store is not pushed again, so
 // pushing a file twice is harmless.
 //
+// A path that is not a regular file (a FIFO, a device, a directory) fails at once with a
+// *provenance.PathError wrapping provenance.ErrNotRegular.
+//
 // It returns the manifest's descriptor, which attestations attach to (Attach), and the file's
 // descriptor, whose digest statements about the file name as their subject: the sha256 digest
 // that provenance.SubjectFromFile computes for the same file.
@@ -48,19 +50,11 @@ func (s *Store) PushFile(ctx context.Context, path, tag string) (manifest, file 
 			return fail(&InputError{What: "tag", Reason: fmt.Sprintf("%q is not a valid tag", tag)})
 		}
 	}
-	f, err := os.Open(path)
+	f, err := provenance.OpenRegular(path)
 	if err != nil {
-		return fail(&provenance.PathError{Op: "open", Path: path, Err: err})
+		return fail(err)
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return fail(&provenance.PathError{Op: "stat", Path: path, Err: err})
-	}
-	if !info.Mode().IsRegular() {
-		return fail(&provenance.PathError{Op: "push", Path: path,
-			Err: fmt.Errorf("not a regular file (%s)", info.Mode().Type())})
-	}
 	d := digest.SHA256.Digester()
 	n, err := io.Copy(d.Hash(), f)
 	if err != nil {

@@ -37,6 +37,7 @@ type Store struct {
 	target orasgo.GraphTarget
 	repo   *remote.Repository // set for remote stores
 	lock   string             // key of the in-process lock for referrers tag index writes
+	dir    string             // absolute directory of an OCI layout store
 	o      options
 	cap    atomic.Value // capability, learnt from the first listing of a remote repository
 }
@@ -87,7 +88,7 @@ func NewLayout(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("oras: open OCI layout %s: %w", dir, err)
 	}
-	return &Store{target: layout, o: o}, nil
+	return &Store{target: layout, dir: absDir(dir), o: o}, nil
 }
 
 // NewRemote returns a Store over the registry repository named by repository ("host[:port]/name").
@@ -432,7 +433,7 @@ func (s *Store) referrers(ctx context.Context, subject ocispec.Descriptor, artif
 			if !isManifest(p.MediaType) && !isIndex(p.MediaType) {
 				return nil
 			}
-			doc, _, err := fetchDocument(ctx, s.target, p)
+			doc, _, err := fetchDocument(ctx, s.reader(), p)
 			if err != nil {
 				return err
 			}
