@@ -40,7 +40,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: admission -policy FILE -key FILE [-env NAME] [-insecure-ignore-tlog] [-plain-http] IMAGE...")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), os.Stdout, o); err != nil {
+	// A registry that stalls cannot keep the program for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := run(ctx, os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "admission:", err)
 		os.Exit(1)
 	}

@@ -302,3 +302,14 @@ func TestParseReference(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeoutFlag: --timeout before the command bounds the run; a bad value is a usage error.
+func TestTimeoutFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"--timeout", "nonsense", "help"}, &out, &errOut, nil); code != exitUsage {
+		t.Fatalf("bad --timeout: exit %d (%s), want %d", code, errOut.String(), exitUsage)
+	}
+	if code := run(t.Context(), []string{"--timeout=1m", "help"}, &out, &errOut, nil); code != exitOK {
+		t.Fatalf("--timeout=1m help: exit %d (%s)", code, errOut.String())
+	}
+}
