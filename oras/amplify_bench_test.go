@@ -75,7 +75,7 @@ func newAmplifier(tb testing.TB, entries, distinct int, size int64) *amplifier {
 		refs = append(refs, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest,
 			Digest: digest.FromString(fmt.Sprint("manifest ", i)), Size: 400, ArtifactType: provenance.MediaTypeBundleV03,
 			Annotations: map[string]string{provoras.AnnotationBundleDigest: b.Digest.String(),
-				provoras.AnnotationBundleSize: strconv.FormatInt(b.Size, 10),
+				provoras.AnnotationBundleSize:            strconv.FormatInt(b.Size, 10),
 				provenance.AnnotationBundlePredicateType: provenance.PredicateSLSAProvenanceV1}})
 	}
 	a.host = hostileRegistry(tb, func(w http.ResponseWriter, r *http.Request) {

@@ -411,7 +411,9 @@ func (s *Store) newFetchSession() *fetchSession {
 	return &fetchSession{s: s, limit: s.o.maxFetchBytes, blobs: map[string]*fetchedBlob{}}
 }
 
-func blobKey(d ocispec.Descriptor) string { return d.Digest.String() + "/" + strconv.FormatInt(d.Size, 10) }
+func blobKey(d ocispec.Descriptor) string {
+	return d.Digest.String() + "/" + strconv.FormatInt(d.Size, 10)
+}
 
 func (fs *fetchSession) overBudget(size int64) error {
 	return &budgetError{SizeError: provenance.SizeError{What: "content fetched in one call", Limit: fs.limit, Size: size}}
