@@ -92,9 +92,23 @@ func NewLayout(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 }
 
 // NewRemote returns a Store over the registry repository named by repository ("host[:port]/name").
-// It speaks HTTPS unless WithPlainHTTPUnsafe is given, retries requests answered 429 or 5xx with
-// backoff (oras-go's retry transport), sends credentials only when a credentials option is given,
-// and detects the referrers API on first use (or takes WithReferrersAPI) and remembers it.
+// It speaks HTTPS unless WithPlainHTTPUnsafe is given (for loopback, or hosts named there),
+// retries requests answered 429 or 5xx with backoff (oras-go's retry transport), sends
+// credentials only when a credentials option is given, and detects the referrers API on first
+// use (or takes WithReferrersAPI) and remembers it.
+//
+// A hostile registry cannot redirect the Store's credentials or keep it for ever:
+//   - Credentials are chosen by oras-go's auth.Client for the repository's host and sent to
+//     that host, and to the token realm it names (as Docker Hub's auth.docker.io), over HTTPS.
+//     A redirect to another host, such as a blob CDN, is followed over HTTPS without the
+//     Authorization and Cookie headers; one to plain HTTP fails with a *RedirectError.
+//   - A Link header must name the registry's own scheme and host, or the listing fails with a
+//     *RedirectError; every request of one listing counts against a budget of 1,000 pages,
+//     and a page over provenance.MaxManifestBytes fails with a *LimitError.
+//   - A response whose Content-Length differs from the descriptor fails with an *IntegrityError.
+//   - A registry silent for the stall timeout (WithStallTimeout) fails the request with a
+//     *StallError; dial and TLS handshake are bounded as well. The caller's ctx deadline is what
+//     bounds a whole operation: give every call one.
 func NewRemote(repository string, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
