@@ -313,3 +313,13 @@ func TestTimeoutFlag(t *testing.T) {
 		t.Fatalf("--timeout=1m help: exit %d (%s)", code, errOut.String())
 	}
 }
+
+// TestPlainHTTPLoopbackOnly: --plain-http is refused, before any request, for a registry off
+// loopback, as its help says.
+func TestPlainHTTPLoopbackOnly(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"discover", "--plain-http", "registry.example:5000/app:v1"}, &out, &errOut, nil)
+	if code != exitUsage || !strings.Contains(errOut.String(), "loopback") {
+		t.Fatalf("exit %d (%s), want %d naming loopback", code, errOut.String(), exitUsage)
+	}
+}
