@@ -1,11 +1,13 @@
 package oras_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -238,6 +240,21 @@ func TestHostileStall(t *testing.T) {
 			<-release
 		}},
 	}
+	tests = append(tests, struct {
+		name    string
+		handler http.HandlerFunc
+	}{"AfterUpload", func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost:
+			w.Header().Set("Location", "/v2/repo/blobs/uploads/session")
+			w.WriteHeader(http.StatusAccepted)
+		case http.MethodPut:
+			io.Copy(io.Discard, r.Body)
+			<-release
+		default:
+			http.NotFound(w, r)
+		}
+	}})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			release = make(chan struct{})
@@ -246,6 +263,10 @@ func TestHostileStall(t *testing.T) {
 			s := remoteStore(t, host, "repo", provoras.WithStallTimeout(200*time.Millisecond))
 			done := make(chan error, 1)
 			go func() {
+				if tc.name == "AfterUpload" {
+					done <- s.Target().Push(context.Background(), blobDesc, bytes.NewReader(blob))
+					return
+				}
 				_, err := s.Fetch(context.Background(), blobDesc)
 				done <- err
 			}()

@@ -189,7 +189,7 @@ func WithStallTimeout(d time.Duration) Option {
 // allows.
 const DefaultMaxFetchBytes = 2 * provenance.MaxBundleBytes
 
-// WithMaxFetchBytes sets the byte budget of one FetchAll or FetchAttestation call: the most
+// WithMaxFetchBytes sets the byte budget of one FetchAll, FetchAttestation or Fetch call: the most
 // bytes of manifests and bundles it downloads, counted by their declared sizes before each
 // download starts (1 MiB to 16 GiB, default DefaultMaxFetchBytes). Past it the call fails with
 // a *provenance.SizeError (wrapping provenance.ErrTooLarge), before downloading what would

@@ -253,7 +253,7 @@ func (st *stall) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		t.arm("response headers", u)
 	} else {
-		req.Body = &sentBody{ReadCloser: req.Body, sent: func() { t.arm("response headers", u) }}
+		req.Body = &sentBody{ReadCloser: req.Body, left: req.ContentLength, sent: func() { t.arm("response headers", u) }}
 	}
 	resp, err := st.next.RoundTrip(req)
 	t.disarm()
@@ -266,15 +266,23 @@ func (st *stall) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// sentBody calls sent once the transport has read the whole request body.
+// sentBody calls sent once the transport has read the whole request body: at EOF, or once the
+// declared length is read (a transport may stop there without reading EOF).
 type sentBody struct {
 	io.ReadCloser
+	left int64 // bytes still to send when the length is known, else -1 or 0
 	once sync.Once
 	sent func()
 }
 
 func (b *sentBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+		if b.left <= 0 {
+			b.once.Do(b.sent)
+		}
+	}
 	if errors.Is(err, io.EOF) {
 		b.once.Do(b.sent)
 	}
