@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -187,7 +188,7 @@ func (s *Store) discoverReferrers(ctx context.Context, subject ocispec.Descripto
 			PredicateType: predicateType(r.Annotations)}
 		if len(r.Annotations) == 0 {
 			// Entries of a referrers tag index written by cosign carry no annotations: the manifest says.
-			doc, _, err := fetchDocument(ctx, s.target, r)
+			doc, _, err := fetchDocument(ctx, s.reader(), r)
 			if err != nil {
 				return err
 			}
@@ -215,7 +216,7 @@ func (s *Store) discoverCosignTag(ctx context.Context, subject ocispec.Descripto
 		suffix = ".sig"
 	}
 	tag := subject.Digest.Algorithm().String() + "-" + subject.Digest.Encoded() + suffix
-	desc, doc, err := fetchByTag(ctx, s.target, s.target, tag)
+	desc, doc, err := fetchByTag(ctx, s.reader(), s.target, tag)
 	if err != nil {
 		if errors.Is(err, provenance.ErrNotFound) {
 			return nil, nil
@@ -235,7 +236,7 @@ func (s *Store) discoverCosignTag(ctx context.Context, subject ocispec.Descripto
 // discoverBuildKit reads the attestation manifests BuildKit stores inside an image index, as
 // https://github.com/moby/buildkit/blob/master/docs/attestations/attestation-storage.md describes.
 func (s *Store) discoverBuildKit(ctx context.Context, index ocispec.Descriptor) ([]Attestation, error) {
-	doc, _, err := fetchDocument(ctx, s.target, index)
+	doc, _, err := fetchDocument(ctx, s.reader(), index)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +261,7 @@ func (s *Store) discoverBuildKit(ctx context.Context, index ocispec.Descriptor) 
 				"index", index.Digest, "manifest", m.Digest, "reference", ref)
 			return nil
 		}
-		am, _, err := fetchDocument(ctx, s.target, m)
+		am, _, err := fetchDocument(ctx, s.reader(), m)
 		if err != nil {
 			return err
 		}
@@ -292,8 +293,12 @@ func (s *Store) discoverBuildKit(ctx context.Context, index ocispec.Descriptor) 
 // reads the manifest and then its layer. To read exactly the layer of a manifest you hold by
 // digest, use Fetch, which never takes the annotations' word.
 func (s *Store) FetchAttestation(ctx context.Context, a Attestation) (provenance.Bundle, error) {
+	return s.fetchAttestation(ctx, s.newFetchSession(), a)
+}
+
+func (s *Store) fetchAttestation(ctx context.Context, fs *fetchSession, a Attestation) (provenance.Bundle, error) {
 	if a.Layer.Digest != "" {
-		b, err := s.Fetch(ctx, a.Layer)
+		b, err := s.fetch(ctx, fs, a.Layer)
 		if err != nil {
 			return provenance.Bundle{}, err
 		}
@@ -319,18 +324,18 @@ func (s *Store) FetchAttestation(ctx context.Context, a Attestation) (provenance
 	// asks for its content, Fetch reads the manifest. When the named blob is missing or fails
 	// verification, the manifest is read instead, so a wrong hint costs requests, not bundles.
 	if hint, ok := bundleHint(a.Manifest); ok {
-		b, err := s.Fetch(ctx, hint)
+		b, err := s.fetch(ctx, fs, hint)
 		if err == nil {
 			b.PredicateType = a.PredicateType
 			return b, nil
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errBudget) {
 			return provenance.Bundle{}, err
 		}
 		s.o.logger.DebugContext(ctx, "bundle named by the listing unusable; reading the manifest",
 			"manifest", a.Manifest.Digest, "bundle", hint.Digest, "error", err)
 	}
-	b, err := s.Fetch(ctx, a.Manifest)
+	b, err := s.fetch(ctx, fs, a.Manifest)
 	if err == nil && b.PredicateType == "" {
 		b.PredicateType = a.PredicateType
 	}
@@ -339,10 +344,37 @@ func (s *Store) FetchAttestation(ctx context.Context, a Attestation) (provenance
 
 // FetchAll fetches every attestation in as, at most WithConcurrency at once, and returns the
 // bundles in the same order. It stops at the first error.
+//
+// Each distinct blob is downloaded once, however many attestations name it, and bundles of the
+// same blob share their Data: treat it as read-only. Everything FetchAll downloads counts
+// against the byte budget (WithMaxFetchBytes) by declared size: the sizes the attestations
+// declare are added up before any download, and each further download (a manifest read when a
+// listing named no bundle, or named one that failed) is charged before it starts. Past the
+// budget FetchAll fails with a *provenance.SizeError (wrapping provenance.ErrTooLarge) and
+// downloads nothing more, so a registry declaring large bundles costs its declared bytes at
+// most, never their multiple.
 func (s *Store) FetchAll(ctx context.Context, as []Attestation) ([]provenance.Bundle, error) {
+	fs := s.newFetchSession()
+	declared := map[string]int64{}
+	var total int64
+	for _, a := range as {
+		d := a.Manifest
+		if a.Layer.Digest != "" {
+			d = a.Layer
+		} else if hint, ok := bundleHint(a.Manifest); ok {
+			d = hint
+		}
+		if k := blobKey(d); d.Size > 0 && declared[k] == 0 {
+			declared[k] = d.Size
+			total += d.Size
+		}
+	}
+	if total > fs.limit {
+		return nil, fs.overBudget(total)
+	}
 	out := make([]provenance.Bundle, len(as))
 	err := forEach(ctx, s.o.concurrency, indexes(len(as)), func(ctx context.Context, i int) error {
-		b, err := s.FetchAttestation(ctx, as[i])
+		b, err := s.fetchAttestation(ctx, fs, as[i])
 		if err != nil {
 			return err
 		}
@@ -353,6 +385,78 @@ func (s *Store) FetchAll(ctx context.Context, as []Attestation) ([]provenance.Bu
 		return nil, err
 	}
 	return out, nil
+}
+
+// errBudget marks the SizeError of a spent byte budget, which no fallback may work around.
+var errBudget = errors.New("byte budget spent")
+
+// fetchSession is the state of one FetchAll, Fetch or FetchAttestation call: the blobs
+// downloaded so far, by digest and size, and what is left of the byte budget.
+type fetchSession struct {
+	s     *Store
+	limit int64
+	mu    sync.Mutex
+	spent int64
+	blobs map[string]*fetchedBlob
+}
+
+// fetchedBlob is one download, shared by every caller asking for the same blob.
+type fetchedBlob struct {
+	done chan struct{}
+	data []byte
+	err  error
+}
+
+func (s *Store) newFetchSession() *fetchSession {
+	return &fetchSession{s: s, limit: s.o.maxFetchBytes, blobs: map[string]*fetchedBlob{}}
+}
+
+func blobKey(d ocispec.Descriptor) string {
+	return d.Digest.String() + "/" + strconv.FormatInt(d.Size, 10)
+}
+
+func (fs *fetchSession) overBudget(size int64) error {
+	return &budgetError{SizeError: provenance.SizeError{What: "content fetched in one call", Limit: fs.limit, Size: size}}
+}
+
+// budgetError is a *provenance.SizeError that also matches errBudget.
+type budgetError struct{ provenance.SizeError }
+
+func (e *budgetError) Unwrap() []error { return []error{&e.SizeError, errBudget} }
+
+// bytes downloads and verifies desc once per session, charging its declared size to the
+// budget before the download starts.
+func (fs *fetchSession) bytes(ctx context.Context, desc ocispec.Descriptor, what string, limit int64) ([]byte, error) {
+	key := blobKey(desc)
+	fs.mu.Lock()
+	if b, ok := fs.blobs[key]; ok {
+		fs.mu.Unlock()
+		select {
+		case <-b.done:
+			return b.data, b.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if desc.Size > 0 && desc.Size <= limit {
+		if fs.spent+desc.Size > fs.limit {
+			fs.mu.Unlock()
+			return nil, fs.overBudget(fs.spent + desc.Size)
+		}
+		fs.spent += desc.Size
+	}
+	b := &fetchedBlob{done: make(chan struct{})}
+	fs.blobs[key] = b
+	fs.mu.Unlock()
+	b.data, b.err = fetchBytes(ctx, fs.s.reader(), desc, what, limit)
+	if b.err != nil && ctx.Err() != nil {
+		// A cancelled download says nothing about the blob: let a later caller try again.
+		fs.mu.Lock()
+		delete(fs.blobs, key)
+		fs.mu.Unlock()
+	}
+	close(b.done)
+	return b.data, b.err
 }
 
 func indexes(n int) []int {

@@ -26,7 +26,12 @@
 // Attestation says where it was found (Source). Fetch, FetchAttestation and FetchAll verify
 // digest and size while reading. Every size and count an attacker controls is capped:
 // provenance.MaxManifestBytes, provenance.MaxBundleBytes, provenance.MaxReferrers and a page
-// budget, with errors wrapping provenance.ErrTooLarge.
+// budget, with errors wrapping provenance.ErrTooLarge. FetchAll downloads each distinct blob
+// once, within a byte budget (WithMaxFetchBytes) checked against declared sizes before any
+// download. A remote Store follows redirects and Link headers only where they are safe (see
+// NewRemote), and gives up on a registry that stalls (WithStallTimeout); the caller's context
+// deadline bounds each whole call. FIFOs and other non-regular files, given to PushFile or
+// found in an OCI layout, are refused with errors wrapping provenance.ErrNotRegular.
 //
 // Resolve turns a tag into a digest; CheckDrift reports a tag that has moved since; ResolveAll
 // resolves one tag in several stores (environments, registries) at once, for

@@ -3,6 +3,7 @@ package oras
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -162,3 +163,50 @@ func (e *EnvironmentError) Error() string {
 
 // Unwrap returns the cause.
 func (e *EnvironmentError) Unwrap() error { return e.Err }
+
+// More sentinel errors of remote Stores.
+var (
+	// ErrRedirect means a registry sent the client somewhere a remote Store does not go: plain
+	// HTTP to a host not allowed it, or a Link header naming another host or scheme.
+	ErrRedirect = errors.New("oras: registry sent the client where it does not go")
+	// ErrStalled means a registry sent nothing for longer than the stall timeout
+	// (WithStallTimeout).
+	ErrStalled = errors.New("oras: registry stalled")
+)
+
+// RedirectError reports a request or a Link header a remote Store refused to follow.
+type RedirectError struct {
+	// URL is where the registry pointed, without any password.
+	URL string
+	// Reason says why it was refused.
+	Reason string
+}
+
+// Error implements error.
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("oras: refused to go to %s: %s", e.URL, e.Reason)
+}
+
+// Unwrap returns ErrRedirect.
+func (e *RedirectError) Unwrap() error { return ErrRedirect }
+
+// StallError reports a registry that sent nothing for the stall timeout.
+type StallError struct {
+	// URL is the request's, without any password.
+	URL string
+	// Waiting is what the client was waiting for: "response headers" or "response body".
+	Waiting string
+	// After is the stall timeout.
+	After time.Duration
+}
+
+// Error implements error.
+func (e *StallError) Error() string {
+	return fmt.Sprintf("oras: %s: no %s for %s", e.URL, e.Waiting, e.After)
+}
+
+// Unwrap returns ErrStalled.
+func (e *StallError) Unwrap() error { return ErrStalled }
+
+// Timeout reports true, as net.Error timeouts do (os.IsTimeout).
+func (e *StallError) Timeout() bool { return true }

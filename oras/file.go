@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 	orasgo "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 )
 
 // ArtifactTypeFile is the artifactType of the OCI 1.1 manifests PushFile writes: one file,
@@ -36,6 +37,9 @@ const mediaTypeFile = "application/octet-stream"
 // appended meanwhile are not stored. Content already in the Store is not pushed again, so
 // pushing a file twice is harmless.
 //
+// A path that is not a regular file (a FIFO, a device, a directory) fails at once with a
+// *provenance.PathError wrapping provenance.ErrNotRegular.
+//
 // It returns the manifest's descriptor, which attestations attach to (Attach), and the file's
 // descriptor, whose digest statements about the file name as their subject: the sha256 digest
 // that provenance.SubjectFromFile computes for the same file.
@@ -48,19 +52,11 @@ func (s *Store) PushFile(ctx context.Context, path, tag string) (manifest, file 
 			return fail(&InputError{What: "tag", Reason: fmt.Sprintf("%q is not a valid tag", tag)})
 		}
 	}
-	f, err := os.Open(path)
+	f, err := provenance.OpenRegular(path)
 	if err != nil {
-		return fail(&provenance.PathError{Op: "open", Path: path, Err: err})
+		return fail(err)
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return fail(&provenance.PathError{Op: "stat", Path: path, Err: err})
-	}
-	if !info.Mode().IsRegular() {
-		return fail(&provenance.PathError{Op: "push", Path: path,
-			Err: fmt.Errorf("not a regular file (%s)", info.Mode().Type())})
-	}
 	d := digest.SHA256.Digester()
 	n, err := io.Copy(d.Hash(), f)
 	if err != nil {
@@ -76,16 +72,30 @@ func (s *Store) PushFile(ctx context.Context, path, tag string) (manifest, file 
 	if err != nil {
 		return fail(fmt.Errorf("oras: check file %s: %w", file.Digest, err))
 	}
-	if !ok {
+	// oras-go's retry transport cannot send a streamed body again, so a blob upload answered
+	// 429 or 5xx is retried here, from the start of the file, as a new upload.
+	for attempt := 0; !ok; attempt++ {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return fail(&provenance.PathError{Op: "seek", Path: path, Err: err})
 		}
 		cr := &checkedReader{r: f, v: file.Digest.Verifier(), left: n}
-		if err := s.target.Push(ctx, file, cr); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-			if cr.changed {
-				return fail(&provenance.PathError{Op: "push", Path: path, Err: &IntegrityError{Descriptor: file, Err: errFileChanged}})
-			}
+		err := s.target.Push(ctx, file, cr)
+		if err == nil || errors.Is(err, errdef.ErrAlreadyExists) {
+			break
+		}
+		if cr.changed {
+			return fail(&provenance.PathError{Op: "push", Path: path, Err: &IntegrityError{Descriptor: file, Err: errFileChanged}})
+		}
+		var er *errcode.ErrorResponse
+		if attempt >= fileUploadRetries || !errors.As(err, &er) ||
+			(er.StatusCode != http.StatusTooManyRequests && er.StatusCode < 500) {
 			return fail(fmt.Errorf("oras: push file %s (%s): %w", path, file.Digest, err))
+		}
+		s.o.logger.WarnContext(ctx, "file upload refused; uploading again", "path", path, "status", er.StatusCode, "attempt", attempt+1)
+		select {
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(200 * time.Millisecond << attempt):
 		}
 	}
 	manifest, err = orasgo.PackManifest(ctx, s.target, orasgo.PackManifestVersion1_1, ArtifactTypeFile, orasgo.PackManifestOptions{
@@ -103,6 +113,10 @@ func (s *Store) PushFile(ctx context.Context, path, tag string) (manifest, file 
 	s.o.logger.DebugContext(ctx, "pushed file", "path", path, "file", file.Digest, "manifest", manifest.Digest, "tag", tag)
 	return manifest, file, nil
 }
+
+// fileUploadRetries is how many times PushFile uploads a file again after a 429 or 5xx answer,
+// as oras-go's retry transport does for requests whose body it can send again.
+const fileUploadRetries = 4
 
 // errFileChanged is the cause reported when a file's bytes differ between hashing and pushing.
 var errFileChanged = errors.New("file changed after it was hashed")

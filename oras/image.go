@@ -39,7 +39,7 @@ func (s *Store) Image(ctx context.Context, desc ocispec.Descriptor) (diff.Image,
 		return diff.Image{}, &InputError{What: "image",
 			Reason: fmt.Sprintf("media type %q of %s is not an image manifest or index", desc.MediaType, desc.Digest)}
 	}
-	data, err := fetchBytes(ctx, s.target, desc, "manifest", provenance.MaxManifestBytes)
+	data, err := fetchBytes(ctx, s.reader(), desc, "manifest", provenance.MaxManifestBytes)
 	if err != nil {
 		return diff.Image{}, err
 	}
@@ -51,7 +51,7 @@ func (s *Store) Image(ctx context.Context, desc ocispec.Descriptor) (diff.Image,
 		return img, nil
 	}
 	cfg := img.Manifest.Config
-	raw, err := fetchBytes(ctx, s.target, cfg, "image config", MaxConfigBytes)
+	raw, err := fetchBytes(ctx, s.reader(), cfg, "image config", MaxConfigBytes)
 	if err != nil {
 		return diff.Image{}, err
 	}

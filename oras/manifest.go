@@ -176,7 +176,7 @@ func fetchBytes(ctx context.Context, f content.Fetcher, desc ocispec.Descriptor,
 	if desc.Size < 0 {
 		return nil, &InputError{What: what, Reason: fmt.Sprintf("%s has negative size %d", desc.Digest, desc.Size)}
 	}
-	rc, err := f.Fetch(ctx, desc)
+	rc, err := f.Fetch(expecting(ctx, desc), desc)
 	if err != nil {
 		return nil, notFound(err, what+" "+desc.Digest.String())
 	}

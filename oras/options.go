@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/provkit/provkit/provenance"
@@ -22,6 +23,9 @@ type options struct {
 	concurrency   int
 	attempts      int
 	plainHTTP     bool
+	plainHosts    []string // hosts named in WithPlainHTTPUnsafe, besides loopback
+	stallTimeout  time.Duration
+	maxFetchBytes int64
 	transport     http.RoundTripper
 	credStore     credentials.Store
 	dockerConfig  *string // nil: no credentials; "": the default location; else a path
@@ -33,13 +37,15 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		clock:        provenance.SystemClock(),
-		logger:       slog.New(slog.DiscardHandler),
-		maxReferrers: provenance.MaxReferrers,
-		concurrency:  8,
-		attempts:     10,
-		retryBase:    20 * time.Millisecond,
-		maxPages:     1000,
+		clock:         provenance.SystemClock(),
+		logger:        slog.New(slog.DiscardHandler),
+		maxReferrers:  provenance.MaxReferrers,
+		concurrency:   8,
+		attempts:      10,
+		retryBase:     20 * time.Millisecond,
+		maxPages:      1000,
+		stallTimeout:  DefaultStallTimeout,
+		maxFetchBytes: DefaultMaxFetchBytes,
 	}
 }
 
@@ -137,18 +143,71 @@ func WithAttempts(n int) Option {
 	}
 }
 
-// WithPlainHTTPUnsafe makes a remote Store talk plain HTTP instead of HTTPS. Use it for a
-// registry on loopback only: credentials and content travel unprotected.
-func WithPlainHTTPUnsafe() Option {
+// WithPlainHTTPUnsafe makes a remote Store talk plain HTTP instead of HTTPS to a registry on
+// loopback ("localhost", 127.0.0.0/8, ::1), or on one of hosts ("host[:port]", as the
+// repository names it): credentials and content travel unprotected. NewRemote refuses it for
+// any other registry. Plain-HTTP requests go only to the repository's registry and to hosts:
+// a redirect, Link header or token realm naming plain HTTP elsewhere, even on loopback, fails
+// with a *RedirectError.
+func WithPlainHTTPUnsafe(hosts ...string) Option {
 	return func(o *options) error {
+		for _, h := range hosts {
+			if h == "" || strings.ContainsAny(h, "/ ") {
+				return &OptionError{Option: "WithPlainHTTPUnsafe", Reason: fmt.Sprintf("%q is not host[:port]", h)}
+			}
+			o.plainHosts = append(o.plainHosts, strings.ToLower(h))
+		}
 		o.remoteOnly("WithPlainHTTPUnsafe")
 		o.plainHTTP = true
 		return nil
 	}
 }
 
+// DefaultStallTimeout is how long a remote Store waits, by default, for a registry that sends
+// nothing (WithStallTimeout).
+const DefaultStallTimeout = time.Minute
+
+// WithStallTimeout sets how long a remote Store waits for a registry that sends nothing: for
+// the response headers once a request is sent, and for the next bytes of a response body
+// (1 ms to 1 h, default DefaultStallTimeout). A stalled request fails with a *StallError
+// (wrapping ErrStalled) and is not retried. The dial (30 s) and TLS handshake (10 s) of the
+// default transport are bounded too. These bound silence, not work: a registry trickling bytes
+// keeps a call alive, so give every call a context with a deadline to bound the whole of it.
+func WithStallTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < time.Millisecond || d > time.Hour {
+			return &OptionError{Option: "WithStallTimeout", Reason: fmt.Sprintf("%s is outside 1ms..1h", d)}
+		}
+		o.remoteOnly("WithStallTimeout")
+		o.stallTimeout = d
+		return nil
+	}
+}
+
+// DefaultMaxFetchBytes is the default byte budget of one FetchAll or FetchAttestation call
+// (WithMaxFetchBytes): 128 MiB, two bundles of the largest size provenance.MaxBundleBytes
+// allows.
+const DefaultMaxFetchBytes = 2 * provenance.MaxBundleBytes
+
+// WithMaxFetchBytes sets the byte budget of one FetchAll, FetchAttestation or Fetch call: the most
+// bytes of manifests and bundles it downloads, counted by their declared sizes before each
+// download starts (1 MiB to 16 GiB, default DefaultMaxFetchBytes). Past it the call fails with
+// a *provenance.SizeError (wrapping provenance.ErrTooLarge), before downloading what would
+// exceed it. Each distinct blob counts once, however many attestations name it.
+func WithMaxFetchBytes(n int64) Option {
+	return func(o *options) error {
+		if n < 1<<20 || n > 16<<30 {
+			return &OptionError{Option: "WithMaxFetchBytes", Reason: fmt.Sprintf("%d is outside 1 MiB..16 GiB", n)}
+		}
+		o.maxFetchBytes = n
+		return nil
+	}
+}
+
 // WithTransport sets the HTTP transport under the retrying, authenticating client of a remote
-// Store. The default is a clone of http.DefaultTransport.
+// Store. The default is a clone of http.DefaultTransport with dial, TLS handshake, response
+// header and idle connection timeouts; a transport given here keeps its own, and the stall
+// timeout (WithStallTimeout) applies over it either way.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(o *options) error {
 		if rt == nil {
@@ -208,4 +267,23 @@ func WithReferrersAPI(served bool) Option {
 		o.referrersAPI = &served
 		return nil
 	}
+}
+
+// plainAllowed reports whether plain HTTP may go to host ("host[:port]"): the repository's
+// registry, checked to be on loopback or named by NewRemote, or a host named in
+// WithPlainHTTPUnsafe.
+func (o *options) plainAllowed(registry, host string) bool {
+	if !o.plainHTTP {
+		return false
+	}
+	host = strings.ToLower(host)
+	if host == strings.ToLower(registry) {
+		return true
+	}
+	for _, h := range o.plainHosts {
+		if h == host || h+":80" == host || h == host+":80" {
+			return true
+		}
+	}
+	return false
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ type Store struct {
 	target orasgo.GraphTarget
 	repo   *remote.Repository // set for remote stores
 	lock   string             // key of the in-process lock for referrers tag index writes
+	dir    string             // absolute directory of an OCI layout store
 	o      options
 	cap    atomic.Value // capability, learnt from the first listing of a remote repository
 }
@@ -86,13 +88,27 @@ func NewLayout(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("oras: open OCI layout %s: %w", dir, err)
 	}
-	return &Store{target: layout, o: o}, nil
+	return &Store{target: layout, dir: absDir(dir), o: o}, nil
 }
 
 // NewRemote returns a Store over the registry repository named by repository ("host[:port]/name").
-// It speaks HTTPS unless WithPlainHTTPUnsafe is given, retries requests answered 429 or 5xx with
-// backoff (oras-go's retry transport), sends credentials only when a credentials option is given,
-// and detects the referrers API on first use (or takes WithReferrersAPI) and remembers it.
+// It speaks HTTPS unless WithPlainHTTPUnsafe is given (for loopback, or hosts named there),
+// retries requests answered 429 or 5xx with backoff (oras-go's retry transport), sends
+// credentials only when a credentials option is given, and detects the referrers API on first
+// use (or takes WithReferrersAPI) and remembers it.
+//
+// A hostile registry cannot redirect the Store's credentials or keep it for ever:
+//   - Credentials are chosen by oras-go's auth.Client for the repository's host and sent to
+//     that host, and to the token realm it names (as Docker Hub's auth.docker.io), over HTTPS.
+//     A redirect to another host, such as a blob CDN, is followed over HTTPS without the
+//     Authorization and Cookie headers; one to plain HTTP fails with a *RedirectError.
+//   - A Link header must name the registry's own scheme and host, or the listing fails with a
+//     *RedirectError; every request of one listing counts against a budget of 1,000 pages,
+//     and a page over provenance.MaxManifestBytes fails with a *LimitError.
+//   - A response whose Content-Length differs from the descriptor fails with an *IntegrityError.
+//   - A registry silent for the stall timeout (WithStallTimeout) fails the request with a
+//     *StallError; dial and TLS handshake are bounded as well. The caller's ctx deadline is what
+//     bounds a whole operation: give every call one.
 func NewRemote(repository string, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
@@ -122,12 +138,25 @@ func NewRemote(repository string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oras: load Docker credentials: %w", err)
 	}
+	if o.plainHTTP && !isLoopback(ref.Registry) && !o.plainAllowed("", ref.Registry) {
+		return nil, &OptionError{Option: "WithPlainHTTPUnsafe",
+			Reason: fmt.Sprintf("registry %s is not on loopback; name it to allow plain HTTP to it", ref.Registry)}
+	}
 	base := o.transport
 	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
+		base = defaultTransport(o.stallTimeout)
+	}
+	scheme := "https"
+	if o.plainHTTP {
+		scheme = "http"
+	}
+	g := &guard{
+		origin: originOf(&url.URL{Scheme: scheme, Host: ref.Host()}),
+		plain:  func(host string) bool { return o.plainAllowed(ref.Host(), host) },
+		next:   retry.NewTransport(&stall{d: o.stallTimeout, next: base}),
 	}
 	client := &auth.Client{
-		Client: &http.Client{Transport: &pageLimiter{next: retry.NewTransport(base)}},
+		Client: &http.Client{Transport: g},
 		Cache:  auth.NewCache(),
 	}
 	client.SetUserAgent("provkit")
@@ -137,6 +166,9 @@ func NewRemote(repository string, opts ...Option) (*Store, error) {
 	repo.Client = client
 	repo.PlainHTTP = o.plainHTTP
 	repo.ReferrerListPageSize = o.pageSize
+	// One byte over the listing limit, so the guard's *provenance.SizeError, not oras-go's
+	// truncated decoding, reports a listing that is too large.
+	repo.MaxMetadataBytes = provenance.MaxManifestBytes + 1
 	// The previous referrers tag index is kept rather than deleted: with several writers, deleting
 	// "the old index" can delete the one another writer just tagged.
 	repo.SkipReferrersGC = true
@@ -415,7 +447,7 @@ func (s *Store) referrers(ctx context.Context, subject ocispec.Descriptor, artif
 			if !isManifest(p.MediaType) && !isIndex(p.MediaType) {
 				return nil
 			}
-			doc, _, err := fetchDocument(ctx, s.target, p)
+			doc, _, err := fetchDocument(ctx, s.reader(), p)
 			if err != nil {
 				return err
 			}
@@ -465,20 +497,28 @@ func (s *Store) learnCapability() Source {
 // Fetch returns the bundle an attestation descriptor refers to. desc is either an attestation
 // manifest (as Attach and Referrers return) holding one layer, or a layer itself (as Discover
 // reports for cosign's legacy tags and BuildKit); digest and size are verified while reading,
-// and manifests are capped at provenance.MaxManifestBytes, bundles at provenance.MaxBundleBytes.
-// The bundle's PredicateType comes from the manifest or layer annotations.
+// and manifests are capped at provenance.MaxManifestBytes, bundles at provenance.MaxBundleBytes,
+// both together at the byte budget (WithMaxFetchBytes). The bundle's PredicateType comes from the manifest or layer annotations.
 func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (provenance.Bundle, error) {
+	return s.fetch(ctx, s.newFetchSession(), desc)
+}
+
+func (s *Store) fetch(ctx context.Context, fs *fetchSession, desc ocispec.Descriptor) (provenance.Bundle, error) {
 	if isIndex(desc.MediaType) {
 		return provenance.Bundle{}, &InputError{What: "attestation", Reason: fmt.Sprintf("%s is an index, not an attestation", desc.Digest)}
 	}
 	if !isManifest(desc.MediaType) {
-		data, err := fetchBytes(ctx, s.target, desc, "bundle", provenance.MaxBundleBytes)
+		data, err := fs.bytes(ctx, desc, "bundle", provenance.MaxBundleBytes)
 		if err != nil {
 			return provenance.Bundle{}, err
 		}
 		return provenance.Bundle{MediaType: desc.MediaType, Data: data, PredicateType: predicateType(desc.Annotations)}, nil
 	}
-	doc, _, err := fetchDocument(ctx, s.target, desc)
+	data, err := fs.bytes(ctx, desc, "manifest", provenance.MaxManifestBytes)
+	if err != nil {
+		return provenance.Bundle{}, err
+	}
+	doc, err := parseDocument(desc.Digest, data)
 	if err != nil {
 		return provenance.Bundle{}, err
 	}
@@ -487,7 +527,7 @@ func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (provenance.
 			Reason: fmt.Sprintf("manifest %s has %d layers; fetch one of the layers Discover reports", desc.Digest, len(doc.Layers))}
 	}
 	layer := doc.Layers[0]
-	data, err := fetchBytes(ctx, s.target, layer, "bundle", provenance.MaxBundleBytes)
+	data, err = fs.bytes(ctx, layer, "bundle", provenance.MaxBundleBytes)
 	if err != nil {
 		return provenance.Bundle{}, err
 	}
@@ -566,19 +606,6 @@ type pageBudgetKey struct{}
 type pageBudget struct {
 	left  atomic.Int64
 	limit int
-}
-
-// pageLimiter stops a listing that asks for more referrers pages than its budget, so a
-// registry serving endless (even empty) pages cannot keep a caller busy.
-type pageLimiter struct{ next http.RoundTripper }
-
-func (p *pageLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
-	if b, ok := req.Context().Value(pageBudgetKey{}).(*pageBudget); ok && strings.Contains(req.URL.Path, "/referrers/") {
-		if b.left.Add(-1) < 0 {
-			return nil, &LimitError{What: "referrers pages", Limit: b.limit}
-		}
-	}
-	return p.next.RoundTrip(req)
 }
 
 // forEach runs fn on every item with at most n at once, stopping at the first error.

@@ -28,6 +28,9 @@ var (
 	ErrOutsideTree = errors.New("provenance: path leads outside the tree")
 	// ErrInvalidRepository means a source repository location has no canonical identity.
 	ErrInvalidRepository = errors.New("provenance: invalid repository")
+	// ErrNotRegular means a path names a FIFO, device, socket or directory where a regular
+	// file's bytes were to be read.
+	ErrNotRegular = errors.New("provenance: not a regular file")
 )
 
 // MissingFieldError names a required field that is absent.

@@ -101,24 +101,46 @@ func SubjectFromReader(name string, r io.Reader, opts ...HashOption) (*intoto.Re
 }
 
 // SubjectFromFile returns a subject for the file at path, named by its base name.
+// A path that is not a regular file (a FIFO, a device) fails at once with a *PathError wrapping
+// ErrNotRegular.
 func SubjectFromFile(path string, opts ...HashOption) (*intoto.ResourceDescriptor, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path, "hash", func(flag int) (*os.File, error) { return os.OpenFile(path, flag, 0) })
 	if err != nil {
-		return nil, &PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, &PathError{Op: "stat", Path: path, Err: err}
-	}
-	if !info.Mode().IsRegular() {
-		return nil, &PathError{Op: "hash", Path: path, Err: fmt.Errorf("not a regular file (%s)", info.Mode().Type())}
-	}
 	rd, err := SubjectFromReader(filepath.Base(path), f, opts...)
 	if err != nil {
 		return nil, &PathError{Op: "hash", Path: path, Err: err}
 	}
 	return rd, nil
+}
+
+// OpenRegular opens the file at path for reading when it is a regular file (following
+// symbolic links), and otherwise fails with a *PathError wrapping ErrNotRegular, without
+// blocking: a FIFO is opened without waiting for a writer, and its mode checked on the open
+// file, so swapping the path between a check and the open changes nothing.
+func OpenRegular(path string) (*os.File, error) {
+	return openRegular(path, "open", func(flag int) (*os.File, error) { return os.OpenFile(path, flag, 0) })
+}
+
+// openRegular opens name with open, refusing anything but a regular file with a *PathError of
+// operation op.
+func openRegular(name, op string, open func(flag int) (*os.File, error)) (*os.File, error) {
+	f, err := open(openFlags)
+	if err != nil {
+		return nil, &PathError{Op: "open", Path: name, Err: err}
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, &PathError{Op: "stat", Path: name, Err: err}
+	}
+	if !info.Mode().IsRegular() {
+		f.Close()
+		return nil, &PathError{Op: op, Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, info.Mode().Type())}
+	}
+	return f, nil
 }
 
 // SubjectFromDescriptor returns the subject for an OCI manifest: named by repository (such as
@@ -141,7 +163,8 @@ func SubjectFromDescriptor(repository string, desc ocispec.Descriptor) (*intoto.
 // bounded pool of workers (see WithWorkers). A symbolic link to a file inside the tree is hashed
 // under the link's own name; a link to a directory is not descended (its files are in the tree
 // already); a link that leads outside root fails with an error wrapping ErrOutsideTree. Devices,
-// sockets and pipes are skipped. An empty tree yields ErrNoSubjects.
+// sockets and pipes are skipped; one that replaces a file after the walk saw it fails with a
+// *PathError wrapping ErrNotRegular, never blocking. An empty tree yields ErrNoSubjects.
 func SubjectsFromDir(ctx context.Context, root string, opts ...HashOption) ([]*intoto.ResourceDescriptor, error) {
 	o, err := newHashOptions(opts)
 	if err != nil {
@@ -250,10 +273,11 @@ func walkTree(ctx context.Context, dir *os.Root, realRoot string, visit func(nam
 }
 
 func hashTreeFile(dir *os.Root, name string, o *hashOptions, counter *atomic.Int64) (*intoto.ResourceDescriptor, error) {
-	// os.Root refuses to follow a link out of the tree, even one changed since the walk.
-	f, err := dir.Open(filepath.FromSlash(name))
+	// os.Root refuses to follow a link out of the tree, even one changed since the walk; a
+	// file replaced since the walk by a FIFO or device is refused rather than waited on.
+	f, err := openRegular(name, "hash", func(flag int) (*os.File, error) { return dir.OpenFile(filepath.FromSlash(name), flag, 0) })
 	if err != nil {
-		return nil, &PathError{Op: "open", Path: name, Err: err}
+		return nil, err
 	}
 	defer f.Close()
 	set, _, err := digestStream(f, o.algorithms, o.progress, counter)

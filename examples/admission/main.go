@@ -41,7 +41,10 @@ func main() {
 		_ = textout.New(os.Stderr).Literal("usage: admission -policy FILE -key FILE [-env NAME] [-insecure-ignore-tlog] [-plain-http] IMAGE...\n")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), os.Stdout, o); err != nil {
+	// A registry that stalls cannot keep the program for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := run(ctx, os.Stdout, o); err != nil {
 		_ = textout.New(os.Stderr).Printf("admission: %s\n", err)
 		os.Exit(1)
 	}

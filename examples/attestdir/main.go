@@ -40,7 +40,10 @@ func main() {
 		os.Exit(2)
 	}
 	o.env = collect.ProcessEnv()
-	if err := run(context.Background(), os.Stdout, o); err != nil {
+	// A registry that stalls cannot keep the program for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := run(ctx, os.Stdout, o); err != nil {
 		_ = textout.New(os.Stderr).Printf("attestdir: %s\n", err)
 		os.Exit(1)
 	}

@@ -64,7 +64,10 @@ func main() {
 		}
 		*dir = tmp
 	}
-	if err := run(context.Background(), os.Stdout, *dir, ""); err != nil {
+	// A registry that stalls cannot keep the program for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := run(ctx, os.Stdout, *dir, ""); err != nil {
 		_ = textout.New(os.Stderr).Printf("lineage: %s\n", err)
 		os.Exit(1)
 	}

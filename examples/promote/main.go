@@ -63,7 +63,10 @@ func main() {
 		os.Exit(2)
 	}
 	o.password = os.Getenv("PROVKIT_PASSWORD")
-	if err := run(context.Background(), os.Stdout, o); err != nil {
+	// A registry that stalls cannot keep the program for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := run(ctx, os.Stdout, o); err != nil {
 		_ = textout.New(os.Stderr).Printf("promote: %s\n", err)
 		os.Exit(1)
 	}

@@ -3,6 +3,7 @@
 // (provkit's, and cosign's in both its bundle format and its legacy ".att" tags), decides with a
 // policy, and copies images with their attestations between registries and OCI layouts.
 //
+//	provctl [--timeout DURATION] <command> ...   (default 5m for the whole run)
 //	provctl key generate --out PREFIX
 //	provctl attest --key FILE [--predicate FILE --type URI] [--source DIR] [--plain-http] [--oci-layout] REF
 //	provctl discover [--plain-http] [--oci-layout] [--output json] REF
@@ -40,6 +41,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/provkit/provkit/examples/internal/textout"
 )
@@ -51,7 +53,10 @@ const (
 	exitUsage  = 2
 )
 
-const usageText = `usage: provctl <command> [flags] ARGS
+// defaultTimeout bounds a whole provctl run unless --timeout says otherwise.
+const defaultTimeout = 5 * time.Minute
+
+const usageText = `usage: provctl [--timeout DURATION] <command> [flags] ARGS
 
 commands:
   key generate --out PREFIX      write PREFIX.key (cosign's encrypted format, password from
@@ -96,6 +101,26 @@ func processEnv() map[string]string {
 // run runs provctl with args (without the program name) and returns the exit status. Everything
 // it reads from the environment comes from env, so tests drive it in-process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) int {
+	// --timeout, before the command, bounds the whole run: a registry that stalls or trickles
+	// cannot keep provctl for ever.
+	timeout := defaultTimeout
+	if len(args) > 0 && (args[0] == "--timeout" || strings.HasPrefix(args[0], "--timeout=")) {
+		v, inline := strings.CutPrefix(args[0], "--timeout=")
+		rest, ok := args[1:], true
+		if !inline {
+			v, ok = "", len(rest) > 0
+			if ok {
+				v, rest = rest[0], rest[1:]
+			}
+		}
+		d, err := time.ParseDuration(v)
+		if !ok || err != nil || d <= 0 {
+			return report(stderr, usagef("--timeout wants a positive duration such as 5m, got %q", v))
+		}
+		timeout, args = d, rest
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	if len(args) == 0 {
 		_ = textout.New(stderr).Literal(usageText)
 		return exitUsage

@@ -302,3 +302,24 @@ func TestParseReference(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeoutFlag: --timeout before the command bounds the run; a bad value is a usage error.
+func TestTimeoutFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"--timeout", "nonsense", "help"}, &out, &errOut, nil); code != exitUsage {
+		t.Fatalf("bad --timeout: exit %d (%s), want %d", code, errOut.String(), exitUsage)
+	}
+	if code := run(t.Context(), []string{"--timeout=1m", "help"}, &out, &errOut, nil); code != exitOK {
+		t.Fatalf("--timeout=1m help: exit %d (%s)", code, errOut.String())
+	}
+}
+
+// TestPlainHTTPLoopbackOnly: --plain-http is refused, before any request, for a registry off
+// loopback, as its help says.
+func TestPlainHTTPLoopbackOnly(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"discover", "--plain-http", "registry.example:5000/app:v1"}, &out, &errOut, nil)
+	if code != exitUsage || !strings.Contains(errOut.String(), "loopback") {
+		t.Fatalf("exit %d (%s), want %d naming loopback", code, errOut.String(), exitUsage)
+	}
+}

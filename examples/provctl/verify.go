@@ -240,16 +240,19 @@ func verifyAttached(ctx context.Context, store *oras.Store, subject ocispec.Desc
 		if wantType != "" && a.PredicateType != "" && a.PredicateType != wantType {
 			continue
 		}
-		b, err := store.FetchAttestation(ctx, a)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("fetch %s: %w", a.Manifest.Digest, err)
-		}
-		item := verify.Item{Bundle: b, Subject: artifact, Identity: id}
+		tried = append(tried, a)
+	}
+	// One FetchAll downloads each bundle once and within the Store's byte budget.
+	bundles, err := store.FetchAll(ctx, tried)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("fetch the attestations of %s: %w", subject.Digest, err)
+	}
+	for i, a := range tried {
+		item := verify.Item{Bundle: bundles[i], Subject: artifact, Identity: id}
 		if a.Source == oras.SourceCosignAttTag {
 			item.Annotations = maps.Clone(a.Layer.Annotations)
 		}
 		items = append(items, item)
-		tried = append(tried, a)
 	}
 	return tried, items, v.VerifyAll(ctx, items, 4), nil
 }

@@ -50,7 +50,10 @@ func main() {
 	dir := flag.String("dir", "", "OCI layout folder to use (default: a new temporary folder)")
 	keyPath := flag.String("key", "", "private key to sign with: cosign.key (password from PROVKIT_PASSWORD) or PEM (default: a new ephemeral key)")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *dir, *keyPath); err != nil {
+	// A registry that stalls cannot keep the program for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := run(ctx, os.Stdout, *dir, *keyPath); err != nil {
 		_ = textout.New(os.Stderr).Printf("quickstart: %s\n", err)
 		os.Exit(1)
 	}
