@@ -20,7 +20,6 @@ import (
 	orasgo "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/memory"
-	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
@@ -71,9 +70,19 @@ func NewMemory(opts ...Option) (*Store, error) {
 	return New(memory.New(), opts...)
 }
 
-// NewLayout returns a Store over the OCI image layout in directory dir (oras-go content/oci),
-// creating the layout when dir holds none. An image copied there with Copy keeps its
-// attestations, so the directory works as an offline evidence pack.
+// NewLayout returns a Store over the OCI image layout in directory dir, creating the layout
+// when dir holds none. An image copied there with Copy keeps its attestations, so the
+// directory works as an offline evidence pack.
+//
+// Several Stores, in one process or many, may share one layout, on a local disk or a network
+// file system: blobs are written to temporary files and renamed into place (oras-go's
+// content/oci.Storage), and every change to index.json is merged with the file on disk while
+// holding a lock on index.json.lock and replaced atomically (temporary file, fsync, rename,
+// directory fsync), so no writer drops another's entries, a reader never sees a torn index,
+// and a writer killed at any point leaves a layout that opens with everything acknowledged
+// before the kill. A Store reads index.json again whenever another writer replaced it. On a
+// network file system, what other clients wrote shows once the client's attribute cache
+// expires.
 func NewLayout(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
@@ -82,7 +91,7 @@ func NewLayout(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if o.remoteOnlyOpt != "" {
 		return nil, &OptionError{Option: o.remoteOnlyOpt, Reason: "applies to NewRemote only"}
 	}
-	layout, err := oci.NewWithContext(ctx, dir)
+	layout, err := openLayout(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("oras: open OCI layout %s: %w", dir, err)
 	}
