@@ -1,0 +1,157 @@
+package oras_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/provkit/provkit/internal/storetest"
+	"github.com/provkit/provkit/internal/testenv"
+	"github.com/provkit/provkit/provenance"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry/remote"
+)
+
+// TestRegistryManyProcesses has ten processes attach ten attestations each to one subject in
+// one repository, on registries with and without the referrers API: every acknowledged
+// attestation must be listed, both by a new Store and, where the registry has no referrers
+// API, in the referrers tag index itself, as other clients read it.
+func TestRegistryManyProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts helper processes")
+	}
+	type registry struct {
+		name string
+		host func(t testing.TB) string
+	}
+	for _, reg := range []registry{
+		{"olareg", testenv.OlaregServer},
+		{"ggcr", testenv.GGCRServer},
+		{"distribution-program", testenv.Distribution},
+		{"olareg-program", testenv.Olareg},
+	} {
+		t.Run(reg.name, func(t *testing.T) {
+			host := reg.host(t)
+			ctx := t.Context()
+			repo := "multi/" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")) + strconv.Itoa(rand.IntN(1e6))
+			s := remoteStore(t, host, repo)
+			subject := pushImage(t, s.Target(), "img", "v1")
+			const procs, each = 10, 10
+			acks := runWriters(t, "remote="+host+"/"+repo, subject, procs, each)
+			if len(acks) != procs*each {
+				t.Errorf("writers acknowledged %d of %d attestations", len(acks), procs*each)
+			}
+			refs, err := remoteStore(t, host, repo).Referrers(ctx, subject, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := countListed(acks, refs)
+			t.Logf("%d processes x %d attestations: %d of %d acknowledged listed", procs, each, found, len(acks))
+			if found != len(acks) {
+				t.Errorf("a new Store lists %d of %d acknowledged attestations", found, len(acks))
+			}
+			raw := rawReferrers(t, host, repo, subject)
+			if n := countListed(acks, raw); n != len(acks) {
+				t.Errorf("the registry's own listing holds %d of %d acknowledged attestations", n, len(acks))
+			}
+		})
+	}
+}
+
+// rawReferrers lists subject's referrers with oras-go alone, as another client would.
+func rawReferrers(t *testing.T, host, repo string, subject ocispec.Descriptor) []ocispec.Descriptor {
+	t.Helper()
+	r, err := remote.NewRepository(host + "/" + repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.PlainHTTP = true
+	var out []ocispec.Descriptor
+	if err := r.Referrers(t.Context(), subject, "", func(page []ocispec.Descriptor) error {
+		out = append(out, page...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestRepairRelistsLostReferrers has another client overwrite the referrers tag index with a
+// copy that lost attestations, as a concurrent writer does: Repair lists them again, in the
+// index itself, and says which; a listing of the subject by a Store repairs the same way.
+func TestRepairRelistsLostReferrers(t *testing.T) {
+	for _, viaListing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Repair", true: "Referrers"}[viaListing], func(t *testing.T) {
+			ctx := t.Context()
+			host := testenv.GGCRServer(t)
+			s := remoteStore(t, host, "repair/img")
+			subject := pushImage(t, s.Target(), "img", "v1")
+			var attached []ocispec.Descriptor
+			for i := range 4 {
+				d, err := s.Attach(ctx, subject, storetest.Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSLSAProvenanceV1, i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				attached = append(attached, d)
+			}
+			// A stale writer puts back the index as it was with the first attestation only.
+			raw := rawReferrers(t, host, "repair/img", subject)
+			stale := ocispec.Index{Versioned: specV2, MediaType: ocispec.MediaTypeImageIndex,
+				Manifests: slices.DeleteFunc(raw, func(d ocispec.Descriptor) bool { return d.Digest != attached[0].Digest })}
+			data, err := json.Marshal(stale)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := remote.NewRepository(host + "/repair/img")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.PlainHTTP = true
+			desc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageIndex, data)
+			if err := r.Manifests().PushReference(ctx, desc, bytes.NewReader(data), "sha256-"+subject.Digest.Encoded()); err != nil {
+				t.Fatal(err)
+			}
+			if n := countListed(digests(attached), rawReferrers(t, host, "repair/img", subject)); n != 1 {
+				t.Fatalf("after the stale write the index lists %d of %d", n, len(attached))
+			}
+			fresh := remoteStore(t, host, "repair/img")
+			if viaListing {
+				refs, err := fresh.Referrers(ctx, subject, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := countListed(digests(attached), refs); n != len(attached) {
+					t.Errorf("Referrers lists %d of %d", n, len(attached))
+				}
+			} else {
+				got, err := fresh.Repair(ctx, subject)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := countListed(digests(attached[1:]), got); n != 3 || len(got) != 3 {
+					t.Errorf("Repair re-listed %v, want the 3 lost attestations", digests(got))
+				}
+				again, err := fresh.Repair(ctx, subject)
+				if err != nil || len(again) != 0 {
+					t.Errorf("second Repair = %v, %v; want nothing to do", digests(again), err)
+				}
+			}
+			if n := countListed(digests(attached), rawReferrers(t, host, "repair/img", subject)); n != len(attached) {
+				t.Errorf("after the repair the index lists %d of %d", n, len(attached))
+			}
+		})
+	}
+}
+
+func digests(ds []ocispec.Descriptor) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Digest.String()
+	}
+	return out
+}
