@@ -492,3 +492,64 @@ func (l *layoutTarget) Tags(ctx context.Context, last string, fn func(tags []str
 	slices.Sort(tags)
 	return fn(tags)
 }
+
+// repair adds to index.json every stored manifest whose subject is subject but that
+// index.json does not list, as a writer that rewrote index.json from a stale copy (oras-go's
+// oci.Store in another process) leaves them. It reads every blob no larger than a manifest may
+// be, and takes only blobs whose bytes match their name.
+func (l *layoutTarget) repair(ctx context.Context, subject digest.Digest) ([]ocispec.Descriptor, error) {
+	v, err := l.refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var lost []ocispec.Descriptor
+	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA384, digest.SHA512} {
+		dir := filepath.Join(l.root, ocispec.ImageBlobsDir, alg.String())
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			d := digest.NewDigestFromEncoded(alg, e.Name())
+			if d.Validate() != nil || !e.Type().IsRegular() {
+				continue
+			}
+			if _, ok := v.byDigest[d]; ok {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil || info.Size() > provenance.MaxManifestBytes {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil || alg.FromBytes(data) != d {
+				continue
+			}
+			doc, err := parseDocument(d, data)
+			if err != nil || doc.Subject == nil || doc.Subject.Digest != subject || !isManifest(doc.MediaType) && !isIndex(doc.MediaType) {
+				continue
+			}
+			lost = append(lost, listingEntry(ocispec.Descriptor{MediaType: doc.MediaType, Digest: d, Size: int64(len(data))}, doc))
+		}
+	}
+	if len(lost) == 0 {
+		return nil, nil
+	}
+	var added []ocispec.Descriptor
+	err = l.updateIndex(func(idx *ocispec.Index) bool {
+		for _, m := range lost {
+			if !slices.ContainsFunc(idx.Manifests, func(d ocispec.Descriptor) bool { return d.Digest == m.Digest }) {
+				idx.Manifests = append(idx.Manifests, m)
+				added = append(added, m)
+			}
+		}
+		return len(added) > 0
+	})
+	return added, err
+}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/provkit/provkit/internal/storetest"
 	provoras "github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/provenance"
 )
@@ -293,5 +295,53 @@ func TestLayoutSurvivesKill(t *testing.T) {
 	t.Logf("%d kills: %d of %d acknowledged attestations listed", kills, found, len(acks))
 	if found != len(acks) {
 		t.Errorf("%d of %d acknowledged attestations listed after %d kills", found, len(acks), kills)
+	}
+}
+
+// TestLayoutRepair rewrites index.json as a tool holding a stale copy of it does, listing the
+// image but none of its attestations: Repair finds the attestation manifests among the blobs
+// and lists them again, once.
+func TestLayoutRepair(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := mustLayout(t, dir)
+	subject := pushImage(t, s.Target(), "layout", "v1")
+	var attached []ocispec.Descriptor
+	for i := range 3 {
+		d, err := s.Attach(ctx, subject, storetest.Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSLSAProvenanceV1, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		attached = append(attached, d)
+	}
+	idx := ocispec.Index{Versioned: specV2, MediaType: ocispec.MediaTypeImageIndex,
+		Manifests: []ocispec.Descriptor{{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size,
+			Annotations: map[string]string{ocispec.AnnotationRefName: "v1"}}}}
+	data, err := json.Marshal(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if refs, err := s.Referrers(ctx, subject, ""); err != nil || len(refs) != 0 {
+		t.Fatalf("after the stale rewrite Referrers = %d, %v; want none", len(refs), err)
+	}
+	got, err := mustLayout(t, dir).Repair(ctx, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countListed(digests(attached), got); n != len(attached) || len(got) != len(attached) {
+		t.Fatalf("Repair re-listed %v, want %v", digests(got), digests(attached))
+	}
+	refs, err := s.Referrers(ctx, subject, "")
+	if err != nil || countListed(digests(attached), refs) != len(attached) {
+		t.Fatalf("after Repair Referrers = %v, %v", digests(refs), err)
+	}
+	if again, err := s.Repair(ctx, subject); err != nil || len(again) != 0 {
+		t.Fatalf("second Repair = %v, %v; want nothing", digests(again), err)
+	}
+	if d, err := s.Resolve(ctx, "v1"); err != nil || d.Digest != subject.Digest {
+		t.Fatalf("Resolve(v1) = %s, %v", d.Digest, err)
 	}
 }

@@ -175,14 +175,21 @@ func listingEntry(desc ocispec.Descriptor, doc *document) ocispec.Descriptor {
 	return d
 }
 
-// relist puts entries back among subject's referrers: merged into the referrers tag index, or
-// pushed again (raw holds their manifests) where the registry lists referrers itself.
-func (s *Store) relist(ctx context.Context, subject ocispec.Descriptor, entries []ocispec.Descriptor, raw [][]byte) error {
+// relist puts entries back among subject's referrers: merged into the referrers tag index
+// idx as read (read afresh when nil), or pushed again (raw holds their manifests) where the
+// registry lists referrers itself.
+func (s *Store) relist(ctx context.Context, subject ocispec.Descriptor, idx *ocispec.Index, entries []ocispec.Descriptor, raw [][]byte) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	if s.capability() == capTag {
-		return s.mergeTagIndex(ctx, subject, entries)
+		if idx == nil {
+			var err error
+			if idx, err = s.fetchTagIndex(ctx, subject.Digest); err != nil {
+				return err
+			}
+		}
+		return s.writeTagIndex(ctx, subject.Digest, idx, entries)
 	}
 	for i, d := range entries {
 		if err := s.pushManifest(ctx, subject.Digest, d, raw[i]); err != nil {
@@ -199,35 +206,56 @@ func referrersTag(subject digest.Digest) string {
 
 // mergeTagIndex adds entries to subject's referrers tag index as it is now.
 func (s *Store) mergeTagIndex(ctx context.Context, subject ocispec.Descriptor, entries []ocispec.Descriptor) error {
-	tag := referrersTag(subject.Digest)
-	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
-	desc, rc, err := s.repo.Manifests().FetchReference(ctx, tag)
-	switch {
-	case err == nil:
-		data, err := readVerified(rc, desc, "referrers tag index", provenance.MaxManifestBytes*4)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(data, &idx); err != nil {
-			return &MalformedError{Digest: desc.Digest, Reason: err.Error()}
-		}
-	case !errors.Is(err, errdef.ErrNotFound):
-		return fmt.Errorf("oras: read referrers tag index %s: %w", tag, err)
+	idx, err := s.fetchTagIndex(ctx, subject.Digest)
+	if err != nil {
+		return err
 	}
+	return s.writeTagIndex(ctx, subject.Digest, idx, entries)
+}
+
+// fetchTagIndex reads subject's referrers tag index; an empty one when there is none yet.
+func (s *Store) fetchTagIndex(ctx context.Context, subject digest.Digest) (*ocispec.Index, error) {
+	tag := referrersTag(subject)
+	idx := &ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	desc, rc, err := s.repo.Manifests().FetchReference(ctx, tag)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return idx, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oras: read referrers tag index %s: %w", tag, err)
+	}
+	data, err := readVerified(rc, desc, "referrers tag index", provenance.MaxManifestBytes*4)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, idx); err != nil {
+		return nil, &MalformedError{Digest: desc.Digest, Reason: err.Error()}
+	}
+	if len(idx.Manifests) > s.o.maxReferrers {
+		return nil, &LimitError{What: "referrers of " + subject.String(), Limit: s.o.maxReferrers}
+	}
+	return idx, nil
+}
+
+// writeTagIndex writes idx, as read, with entries added, as subject's referrers tag index.
+func (s *Store) writeTagIndex(ctx context.Context, subject digest.Digest, idx *ocispec.Index, entries []ocispec.Descriptor) error {
+	merged := *idx
+	merged.Manifests = slices.Clone(idx.Manifests)
 	changed := false
 	for _, e := range entries {
-		if !slices.ContainsFunc(idx.Manifests, func(d ocispec.Descriptor) bool { return d.Digest == e.Digest }) {
-			idx.Manifests = append(idx.Manifests, e)
+		if !slices.ContainsFunc(merged.Manifests, func(d ocispec.Descriptor) bool { return d.Digest == e.Digest }) {
+			merged.Manifests = append(merged.Manifests, e)
 			changed = true
 		}
 	}
 	if !changed {
 		return nil
 	}
-	data, err := json.Marshal(idx)
+	data, err := json.Marshal(merged)
 	if err != nil {
 		return err
 	}
+	tag := referrersTag(subject)
 	nd := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: digest.FromBytes(data), Size: int64(len(data))}
 	if err := s.repo.Manifests().PushReference(ctx, nd, bytes.NewReader(data), tag); err != nil {
 		return fmt.Errorf("oras: write referrers tag index %s: %w", tag, err)
@@ -255,53 +283,82 @@ func (s *Store) pushManifest(ctx context.Context, subject digest.Digest, desc oc
 // with a *LostUpdateError when that does not hold after the Store's attempts.
 func (s *Store) settle(ctx context.Context, subject ocispec.Descriptor, own ocispec.Descriptor, ownData []byte) ([]ocispec.Descriptor, error) {
 	var relisted []ocispec.Descriptor
+	ownEntry := own
+	if own.Digest != "" {
+		doc, err := parseDocument(own.Digest, ownData)
+		if err != nil {
+			return nil, err
+		}
+		ownEntry = listingEntry(own, doc)
+	}
 	for attempt := 1; ; attempt++ {
-		listed, _, err := s.listReferrers(ctx, subject, "")
-		if err != nil && !errors.Is(err, provenance.ErrNotFound) {
+		// On the tag schema the index is read as it is, to be written back with what is missing.
+		var idx *ocispec.Index
+		var listed []ocispec.Descriptor
+		var err error
+		if s.capability() == capTag {
+			if idx, err = s.fetchTagIndex(ctx, subject.Digest); err != nil {
+				return relisted, err
+			}
+			listed = idx.Manifests
+		} else if listed, _, err = s.listReferrers(ctx, subject, ""); err != nil && !errors.Is(err, provenance.ErrNotFound) {
 			return relisted, err
 		}
-		missing, raw, err := s.orphans(ctx, subject, listed)
+		ownListed := own.Digest == "" || slices.ContainsFunc(listed, func(d ocispec.Descriptor) bool { return d.Digest == own.Digest })
+		known := listed
+		if !ownListed {
+			known = append(slices.Clip(listed), own)
+		}
+		missing, raw, err := s.orphans(ctx, subject, known)
 		if err != nil {
 			return relisted, err
 		}
-		if own.Digest != "" && !slices.ContainsFunc(listed, func(d ocispec.Descriptor) bool { return d.Digest == own.Digest }) &&
-			!slices.ContainsFunc(missing, func(d ocispec.Descriptor) bool { return d.Digest == own.Digest }) {
-			missing, raw = append(missing, own), append(raw, ownData)
+		if !ownListed {
+			missing, raw = append(missing, ownEntry), append(raw, ownData)
 		}
 		if len(missing) == 0 {
 			return relisted, nil
 		}
 		if attempt > s.o.attempts {
+			if own.Digest != "" && ownListed {
+				// Ours is listed; what is left belongs to writers still at work, which check
+				// their own entries, and any later listing or Repair lists it again.
+				s.o.logger.WarnContext(ctx, "recorded referrers still missing from the subject's listing",
+					"subject", subject.Digest, "missing", len(missing))
+				return relisted, nil
+			}
 			d := own.Digest
-			if d == "" || !slices.ContainsFunc(missing, func(m ocispec.Descriptor) bool { return m.Digest == own.Digest }) {
+			if ownListed {
 				d = missing[0].Digest
 			}
 			return relisted, &LostUpdateError{Subject: subject.Digest, Attestation: d, Attempts: attempt - 1}
 		}
-		if attempt > 1 {
-			wait := s.o.retryBase << min(attempt-2, 6)
-			wait = wait/2 + rand.N(wait)
-			s.o.logger.WarnContext(ctx, "referrers missing from the subject's listing; listing them again",
-				"subject", subject.Digest, "missing", len(missing), "attempt", attempt, "wait", wait)
-			select {
-			case <-ctx.Done():
-				return relisted, ctx.Err()
-			case <-time.After(wait):
-			}
-		}
-		if err := s.relist(ctx, subject, missing, raw); err != nil {
+		if err := s.relist(ctx, subject, idx, missing, raw); err != nil {
 			// A concurrent writer can make one write fail (distribution refuses an index whose
 			// entries it has not yet linked); the next attempt reads the state again.
 			s.o.logger.WarnContext(ctx, "listing referrers again failed", "subject", subject.Digest, "err", err)
 			if attempt == s.o.attempts {
 				return relisted, err
 			}
+		} else {
+			for _, m := range missing {
+				if m.Digest != own.Digest && !slices.ContainsFunc(relisted, func(d ocispec.Descriptor) bool { return d.Digest == m.Digest }) {
+					relisted = append(relisted, m)
+				}
+			}
+		}
+		// A lone writer, which found only its own entry to add, checks at once. Otherwise check
+		// after a jittered pause, growing with each attempt, so writers that met here fall out
+		// of step instead of overwriting each other again.
+		if attempt == 1 && len(missing) == 1 && !ownListed {
 			continue
 		}
-		for _, m := range missing {
-			if m.Digest != own.Digest && !slices.ContainsFunc(relisted, func(d ocispec.Descriptor) bool { return d.Digest == m.Digest }) {
-				relisted = append(relisted, m)
-			}
+		wait := s.o.retryBase << min(attempt-1, 6)
+		wait = wait/2 + rand.N(wait)
+		select {
+		case <-ctx.Done():
+			return relisted, ctx.Err()
+		case <-time.After(wait):
 		}
 	}
 }
@@ -313,11 +370,18 @@ func (s *Store) settle(ctx context.Context, subject ocispec.Descriptor, own ocis
 // is missing. Attach and, on registries without the referrers API, every listing of subject
 // repair as well; Repair is for a subject no provkit Store writes or lists any more. Only
 // referrers that Attach recorded can be found: an attestation another client wrote and a
-// registry lost is out of reach. On an OCI layout or in memory nothing can be lost and Repair
-// returns none.
+// registry lost is out of reach.
+//
+// On an OCI layout (NewLayout) provkit's writers lose nothing, but a layout written by other
+// tools can list less than it stores (oras-go's oci.Store in two processes rewrites index.json
+// from a stale copy): there Repair reads every stored blob small enough to be a manifest and
+// adds those whose subject is subject to index.json. In memory it returns none.
 func (s *Store) Repair(ctx context.Context, subject ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 	if err := checkSubject(subject); err != nil {
 		return nil, err
+	}
+	if l, ok := s.target.(*layoutTarget); ok {
+		return l.repair(ctx, subject.Digest)
 	}
 	if s.repo == nil {
 		return nil, nil

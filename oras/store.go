@@ -170,8 +170,14 @@ func (s *Store) Target() orasgo.GraphTarget { return s.target }
 // org.opencontainers.image.created from the Store's clock), plus AnnotationBundleDigest and
 // AnnotationBundleSize naming the bundle bytes. When subject already has a referrer holding
 // the same bundle bytes, Attach returns it and writes nothing; for referrers Attach wrote, one
-// referrers listing tells, without reading their manifests. On a registry without the
-// referrers API it checks that the entry survived concurrent writers and pushes again if not.
+// referrers listing tells, without reading their manifests.
+//
+// In a registry the manifest is pushed by its record tag, and Attach returns only once the
+// subject's listing holds it and every other recorded referrer, re-listing what concurrent
+// writers in other processes dropped (see Repair); when that does not hold after the Store's
+// attempts it fails with a *LostUpdateError rather than report an attestation nobody can find.
+// Writers in one process also take turns per subject. An OCI layout serialises writers across
+// processes with a file lock (see NewLayout).
 func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b provenance.Bundle) (ocispec.Descriptor, error) {
 	if err := checkSubject(subject); err != nil {
 		return ocispec.Descriptor{}, err
