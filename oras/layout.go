@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -280,12 +281,23 @@ func (l *layoutTarget) updateIndex(change func(*ocispec.Index) bool) error {
 	return nil
 }
 
-// removeStaleTemps deletes temporary index files a killed writer left. It runs under the file
-// lock, while no other writer can have one in progress.
+// staleIngest is the age past which a blob upload file in the layout's ingest folder is taken
+// for one a killed writer left.
+const staleIngest = 24 * time.Hour
+
+// removeStaleTemps deletes temporary files killed writers left: index files (it runs under
+// the file lock, while no other writer can have one in progress) and blob uploads older than
+// staleIngest.
 func removeStaleTemps(root string) {
 	names, _ := filepath.Glob(filepath.Join(root, indexTempPrefix+"*"))
 	for _, n := range names {
 		_ = os.Remove(n)
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, "ingest"))
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && time.Since(info.ModTime()) > staleIngest {
+			_ = os.Remove(filepath.Join(root, "ingest", e.Name()))
+		}
 	}
 }
 

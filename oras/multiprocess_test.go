@@ -247,6 +247,7 @@ func TestLayoutSurvivesKill(t *testing.T) {
 	s := mustLayout(t, dir)
 	subject := pushImage(t, s.Target(), "layout", "v1")
 	var acks []string
+	midWrite := 0 // kills that left a temporary index file: the child was writing index.json
 	const kills = 50
 	for i := range kills {
 		cmd := helperCmd(t, "layout="+dir, subject, "k"+strconv.Itoa(i), 0)
@@ -277,19 +278,31 @@ func TestLayoutSurvivesKill(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("helper acknowledged nothing in 30 s")
 		}
-		time.Sleep(time.Duration(rand.IntN(20_000)) * time.Microsecond)
+		time.Sleep(time.Duration(rand.IntN(40_000)) * time.Microsecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
 		acks = append(acks, <-lines...)
+		if left, _ := filepath.Glob(filepath.Join(dir, ".index.json-*")); len(left) > 0 {
+			midWrite++
+		}
 		if _, err := provoras.NewLayout(ctx, dir); err != nil {
 			t.Fatalf("after kill %d the layout does not open: %v", i+1, err)
 		}
 	}
-	refs, err := mustLayout(t, dir).Referrers(ctx, subject, "")
+	after := mustLayout(t, dir)
+	refs, err := after.Referrers(ctx, subject, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The next write clears the temporary index files killed writers left.
+	t.Logf("%d of %d kills landed while index.json was being written", midWrite, kills)
+	if err := after.Target().Tag(ctx, subject, "after-kills"); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".index.json-*")); len(left) != 0 {
+		t.Errorf("temporary index files left after a write: %v", left)
 	}
 	found := countListed(acks, refs)
 	t.Logf("%d kills: %d of %d acknowledged attestations listed", kills, found, len(acks))
