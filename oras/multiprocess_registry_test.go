@@ -155,3 +155,44 @@ func digests(ds []ocispec.Descriptor) []string {
 	}
 	return out
 }
+
+// TestRecordOfAnotherSubjectIgnored pushes, under a record tag of one image, attestation
+// manifests that are not that image's: one about another image, one whose digest the tag does
+// not name. Neither listing nor Repair may list them as the image's referrers.
+func TestRecordOfAnotherSubjectIgnored(t *testing.T) {
+	ctx := t.Context()
+	host := testenv.GGCRServer(t)
+	s := remoteStore(t, host, "records/img")
+	subject := pushImage(t, s.Target(), "img", "v1")
+	other := pushImage(t, s.Target(), "other", "v2")
+	mine, err := s.Attach(ctx, subject, storetest.Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSLSAProvenanceV1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := s.Attach(ctx, other, storetest.Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSLSAProvenanceV1, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := remote.NewRepository(host + "/records/img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.PlainHTTP = true
+	prefix := "sha256-" + subject.Digest.Encoded() + ".prov-"
+	if err := r.Tag(ctx, theirs, prefix+theirs.Digest.Encoded()[:32]); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Tag(ctx, mine, prefix+strings.Repeat("0", 32)); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := remoteStore(t, host, "records/img").Referrers(ctx, subject, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := digests(refs); len(got) != 1 || got[0] != mine.Digest.String() {
+		t.Errorf("Referrers = %v, want only %s", got, mine.Digest)
+	}
+	if got, err := remoteStore(t, host, "records/img").Repair(ctx, subject); err != nil || len(got) != 0 {
+		t.Errorf("Repair = %v, %v; want nothing", digests(got), err)
+	}
+}
