@@ -3,7 +3,12 @@ package oras_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,11 +89,22 @@ func rawReferrers(t *testing.T, host, repo string, subject ocispec.Descriptor) [
 // TestRepairRelistsLostReferrers has another client overwrite the referrers tag index with a
 // copy that lost attestations, as a concurrent writer does: Repair lists them again, in the
 // index itself, and says which; a listing of the subject by a Store repairs the same way.
+//
+// Behind unsortedTags the registry lists tags as distribution 2.8 does, ignoring last and in
+// no order, with the image's own tag first.
 func TestRepairRelistsLostReferrers(t *testing.T) {
-	for _, viaListing := range []bool{false, true} {
-		t.Run(map[bool]string{false: "Repair", true: "Referrers"}[viaListing], func(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		viaListing bool
+		unsorted   bool
+	}{{"Repair", false, false}, {"Referrers", true, false}, {"Repair/unsorted-tags", false, true}, {"Referrers/unsorted-tags", true, true}} {
+		viaListing := tc.viaListing
+		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
 			host := testenv.GGCRServer(t)
+			if tc.unsorted {
+				host = unsortedTags(t, host)
+			}
 			s := remoteStore(t, host, "repair/img")
 			subject := pushImage(t, s.Target(), "img", "v1")
 			var attached []ocispec.Descriptor
@@ -195,4 +211,46 @@ func TestRecordOfAnotherSubjectIgnored(t *testing.T) {
 	if got, err := remoteStore(t, host, "records/img").Repair(ctx, subject); err != nil || len(got) != 0 {
 		t.Errorf("Repair = %v, %v; want nothing", digests(got), err)
 	}
+}
+
+// unsortedTags puts a proxy in front of the registry at host that answers tag listings as
+// distribution 2.8 does: every tag, whatever last asks, in reverse order with "v1" first.
+func unsortedTags(t *testing.T, host string) string {
+	t.Helper()
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: host})
+	proxy.Director = func(r *http.Request) {
+		r.URL.Scheme, r.URL.Host = "http", host
+		if strings.HasSuffix(r.URL.Path, "/tags/list") {
+			r.URL.RawQuery = ""
+		}
+	}
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if !strings.HasSuffix(resp.Request.URL.Path, "/tags/list") || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		var list struct {
+			Name string   `json:"name"`
+			Tags []string `json:"tags"`
+		}
+		err := json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		slices.Reverse(list.Tags)
+		if i := slices.Index(list.Tags, "v1"); i > 0 {
+			list.Tags = append([]string{"v1"}, slices.Delete(list.Tags, i, i+1)...)
+		}
+		data, err := json.Marshal(list)
+		if err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(data))
+		resp.ContentLength = int64(len(data))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(data)))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
 }

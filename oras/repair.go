@@ -69,46 +69,35 @@ func recordTag(subject, manifest digest.Digest) string {
 	return p + manifest.Encoded()[:recordHexLen]
 }
 
-// errStopTags ends a tag listing early.
-var errStopTags = errors.New("stop listing tags")
-
 // maxTagsScanned bounds how many tags one listing of records reads.
 const maxTagsScanned = 100_000
 
 // records lists the record tags of subject's referrers. The listing asks for the tags after
-// the subject's records begin; a registry that answers in lexical order (as the distribution
-// spec asks when last is given) lets it stop after them, one that does not (distribution 2.8
-// ignores last and does not sort) is read to the end, up to maxTagsScanned tags.
+// the subject's records begin, which registries that honour last (as the distribution spec
+// asks) use to skip the tags before them; the rest is read to the end, up to maxTagsScanned
+// tags, since a registry may ignore last and answer in any order (distribution 2.8 does).
 func (s *Store) records(ctx context.Context, subject digest.Digest) ([]string, error) {
 	prefix := recordPrefix(subject)
 	if prefix == "" || s.repo == nil {
 		return nil, nil
 	}
-	last := strings.TrimSuffix(prefix, "-")
 	var tags []string
-	sorted, prev, scanned := true, last, 0
-	err := s.repo.Tags(ctx, last, func(page []string) error {
+	scanned := 0
+	err := s.repo.Tags(ctx, strings.TrimSuffix(prefix, "-"), func(page []string) error {
 		for _, t := range page {
 			if scanned++; scanned > maxTagsScanned {
 				return &LimitError{What: "tags read for records of referrers of " + subject.String(), Limit: maxTagsScanned}
 			}
-			if t <= prev {
-				sorted = false
-			}
-			prev = t
-			switch {
-			case strings.HasPrefix(t, prefix):
+			if strings.HasPrefix(t, prefix) {
 				tags = append(tags, t)
 				if len(tags) > s.o.maxReferrers {
 					return &LimitError{What: "records of referrers of " + subject.String(), Limit: s.o.maxReferrers}
 				}
-			case sorted && t > prefix:
-				return errStopTags
 			}
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, errStopTags) {
+	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
 			return nil, nil
 		}
