@@ -217,13 +217,13 @@ func TestRecordOfAnotherSubjectIgnored(t *testing.T) {
 // distribution 2.8 does: every tag, whatever last asks, in reverse order with "v1" first.
 func unsortedTags(t *testing.T, host string) string {
 	t.Helper()
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: host})
-	proxy.Director = func(r *http.Request) {
-		r.URL.Scheme, r.URL.Host = "http", host
-		if strings.HasSuffix(r.URL.Path, "/tags/list") {
-			r.URL.RawQuery = ""
+	target := &url.URL{Scheme: "http", Host: host}
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		if strings.HasSuffix(r.Out.URL.Path, "/tags/list") {
+			r.Out.URL.RawQuery = ""
 		}
-	}
+	}}
 	proxy.ModifyResponse = func(resp *http.Response) error {
 		if !strings.HasSuffix(resp.Request.URL.Path, "/tags/list") || resp.StatusCode != http.StatusOK {
 			return nil
