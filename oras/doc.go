@@ -15,10 +15,18 @@
 // AnnotationBundleDigest and AnnotationBundleSize, naming the layer, which those tools ignore;
 // because listings of referrers carry manifest annotations, they let Attach recognise a bundle
 // it already attached from one listing, and FetchAttestation fetch a bundle in one request.
-// Attaching the same bundle again returns the existing attestation. On registries without the referrers API,
-// oras-go maintains the referrers tag index (a read-modify-write of the "sha256-<hex>" tag);
-// Attach serialises writers in one process and re-reads the index after writing, pushing again
-// when a concurrent writer elsewhere overwrote its entry.
+// Attaching the same bundle again returns the existing attestation.
+//
+// Concurrent writers, in one process or many, lose nothing. An OCI layout (NewLayout) merges
+// every change to index.json with the file on disk under a file lock and replaces it
+// atomically, so a shared folder (an NFS share, a CI cache) survives concurrent writers and a
+// writer killed mid-write, and a Store sees what other processes wrote. In a registry, Attach
+// pushes each attestation manifest by a record tag of its own
+// ("sha256-<subject hex>.prov-<manifest digest prefix>"), then lists the subject's referrers
+// and records and lists again whatever concurrent writers dropped (from the referrers tag
+// index, or from a registry's own referrers list, as olareg v0.2.2 drops them), returning only
+// once its attestation is listed; listings of a referrers tag index merge lost referrers the
+// same way, and Repair does it on demand. Copy settles the referrers it copies the same way.
 //
 // Discover finds attestations wherever tools put them: referrers (API or tag schema), cosign's
 // legacy ".att" and ".sig" tags, BuildKit's attestation manifests inside an image index

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -21,7 +20,6 @@ import (
 	orasgo "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/memory"
-	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
@@ -36,10 +34,13 @@ import (
 type Store struct {
 	target orasgo.GraphTarget
 	repo   *remote.Repository // set for remote stores
-	lock   string             // key of the in-process lock for referrers tag index writes
-	dir    string             // absolute directory of an OCI layout store
-	o      options
-	cap    atomic.Value // capability, learnt from the first listing of a remote repository
+	// pushRepo pushes attestation manifests to repo without oras-go's referrers tag index
+	// update, which settle does instead (see repair.go).
+	pushRepo *remote.Repository
+	dir      string // absolute directory of an OCI layout store
+	lock     string // key of the in-process lock for referrers tag index writes
+	o        options
+	cap      atomic.Value // capability, learnt from the first listing of a remote repository
 }
 
 var _ provenance.Store = (*Store)(nil)
@@ -62,6 +63,7 @@ func New(target orasgo.GraphTarget, opts ...Option) (*Store, error) {
 	s := &Store{target: target, o: o}
 	if r, ok := target.(*remote.Repository); ok {
 		s.repo = r
+		s.pushRepo = pushRepository(r)
 		s.lock = r.Reference.Registry + "/" + r.Reference.Repository
 	}
 	return s, nil
@@ -73,9 +75,19 @@ func NewMemory(opts ...Option) (*Store, error) {
 	return New(memory.New(), opts...)
 }
 
-// NewLayout returns a Store over the OCI image layout in directory dir (oras-go content/oci),
-// creating the layout when dir holds none. An image copied there with Copy keeps its
-// attestations, so the directory works as an offline evidence pack.
+// NewLayout returns a Store over the OCI image layout in directory dir, creating the layout
+// when dir holds none. An image copied there with Copy keeps its attestations, so the
+// directory works as an offline evidence pack.
+//
+// Several Stores, in one process or many, may share one layout, on a local disk or a network
+// file system: blobs are written to temporary files and renamed into place (oras-go's
+// content/oci.Storage), and every change to index.json is merged with the file on disk while
+// holding a lock on index.json.lock and replaced atomically (temporary file, fsync, rename,
+// directory fsync), so no writer drops another's entries, a reader never sees a torn index,
+// and a writer killed at any point leaves a layout that opens with everything acknowledged
+// before the kill. A Store reads index.json again whenever another writer replaced it. On a
+// network file system, what other clients wrote shows once the client's attribute cache
+// expires.
 func NewLayout(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
@@ -84,7 +96,7 @@ func NewLayout(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if o.remoteOnlyOpt != "" {
 		return nil, &OptionError{Option: o.remoteOnlyOpt, Reason: "applies to NewRemote only"}
 	}
-	layout, err := oci.NewWithContext(ctx, dir)
+	layout, err := openLayout(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("oras: open OCI layout %s: %w", dir, err)
 	}
@@ -177,7 +189,7 @@ func NewRemote(repository string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("oras: %w", err)
 		}
 	}
-	return &Store{target: repo, repo: repo, lock: ref.Registry + "/" + ref.Repository, o: o}, nil
+	return &Store{target: repo, repo: repo, pushRepo: pushRepository(repo), lock: ref.Registry + "/" + ref.Repository, o: o}, nil
 }
 
 // Target returns the oras-go graph target under the Store, for operations provkit does not wrap.
@@ -190,8 +202,14 @@ func (s *Store) Target() orasgo.GraphTarget { return s.target }
 // org.opencontainers.image.created from the Store's clock), plus AnnotationBundleDigest and
 // AnnotationBundleSize naming the bundle bytes. When subject already has a referrer holding
 // the same bundle bytes, Attach returns it and writes nothing; for referrers Attach wrote, one
-// referrers listing tells, without reading their manifests. On a registry without the
-// referrers API it checks that the entry survived concurrent writers and pushes again if not.
+// referrers listing tells, without reading their manifests.
+//
+// In a registry the manifest is pushed by its record tag, and Attach returns only once the
+// subject's listing holds it and every other recorded referrer, re-listing what concurrent
+// writers in other processes dropped (see Repair); when that does not hold after the Store's
+// attempts it fails with a *LostUpdateError rather than report an attestation nobody can find.
+// Writers in one process also take turns per subject. An OCI layout serialises writers across
+// processes with a file lock (see NewLayout).
 func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b provenance.Bundle) (ocispec.Descriptor, error) {
 	if err := checkSubject(subject); err != nil {
 		return ocispec.Descriptor{}, err
@@ -240,6 +258,11 @@ func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b proven
 		ann[provenance.AnnotationBundlePredicateType] = b.PredicateType
 	}
 	cp := &capturePusher{GraphTarget: s.target}
+	if s.repo != nil {
+		cp.push = func(ctx context.Context, desc ocispec.Descriptor, data []byte) error {
+			return s.pushManifest(ctx, subject.Digest, desc, data)
+		}
+	}
 	desc, err := orasgo.PackManifest(ctx, cp, orasgo.PackManifestVersion1_1, b.MediaType, orasgo.PackManifestOptions{
 		Subject:             &subject,
 		Layers:              []ocispec.Descriptor{layer},
@@ -249,7 +272,7 @@ func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b proven
 		return ocispec.Descriptor{}, fmt.Errorf("oras: push attestation manifest for %s: %w", subject.Digest, err)
 	}
 	if s.repo != nil {
-		if err := s.ensureIndexed(ctx, subject, desc, cp.manifest); err != nil {
+		if _, err := s.settle(ctx, subject, desc, cp.manifest); err != nil {
 			return ocispec.Descriptor{}, err
 		}
 	}
@@ -326,35 +349,6 @@ func (s *Store) findAttached(ctx context.Context, subject ocispec.Descriptor, b 
 	return ocispec.Descriptor{}, false, nil
 }
 
-// ensureIndexed checks that desc is listed among subject's referrers, pushing its manifest
-// again (which re-runs oras-go's referrers tag index update) until it is.
-func (s *Store) ensureIndexed(ctx context.Context, subject, desc ocispec.Descriptor, manifest []byte) error {
-	for attempt := 1; ; attempt++ {
-		refs, _, err := s.referrers(ctx, subject, desc.ArtifactType)
-		if err != nil && !errors.Is(err, provenance.ErrNotFound) {
-			return err
-		}
-		if slices.ContainsFunc(refs, func(r ocispec.Descriptor) bool { return r.Digest == desc.Digest }) {
-			return nil
-		}
-		if attempt >= s.o.attempts {
-			return &LostUpdateError{Subject: subject.Digest, Attestation: desc.Digest, Attempts: attempt}
-		}
-		wait := s.o.retryBase << min(attempt-1, 6)
-		wait = wait/2 + rand.N(wait)
-		s.o.logger.WarnContext(ctx, "attestation missing from referrers index; pushing again",
-			"subject", subject.Digest, "manifest", desc.Digest, "attempt", attempt, "wait", wait)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		if err := s.target.Push(ctx, desc, bytes.NewReader(manifest)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-			return fmt.Errorf("oras: push attestation manifest %s again: %w", desc.Digest, err)
-		}
-	}
-}
-
 type capability int
 
 const (
@@ -396,8 +390,46 @@ func (s *Store) Referrers(ctx context.Context, subject ocispec.Descriptor, artif
 	return refs, nil
 }
 
-// referrers lists subject's referrers and says where it found them.
+// referrers lists subject's referrers and says where it found them. From a referrers tag
+// index it also lists the recorded referrers the index lost, and merges them back into it when
+// the Store may write (see repair.go).
 func (s *Store) referrers(ctx context.Context, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, Source, error) {
+	if s.repo == nil || s.capability() != capTag {
+		refs, src, err := s.listReferrers(ctx, subject, artifactType)
+		if s.repo == nil || src != SourceReferrersTag {
+			return refs, src, err
+		}
+	}
+	all, _, err := s.listReferrers(ctx, subject, "")
+	if err != nil && !errors.Is(err, provenance.ErrNotFound) {
+		return nil, "", err
+	}
+	lost, _, oerr := s.orphans(ctx, subject, all)
+	if oerr != nil {
+		return nil, "", oerr
+	}
+	if len(lost) > 0 {
+		if merr := s.mergeTagIndex(ctx, subject, lost); merr != nil {
+			s.o.logger.WarnContext(ctx, "could not list lost referrers again", "subject", subject.Digest, "err", merr)
+		}
+		all = append(all, lost...)
+		err = nil
+	}
+	var refs []ocispec.Descriptor
+	for _, d := range all {
+		if artifactType == "" || d.ArtifactType == artifactType {
+			refs = append(refs, d)
+		}
+	}
+	if len(refs) > s.o.maxReferrers {
+		return nil, "", &LimitError{What: "referrers of " + subject.Digest.String(), Limit: s.o.maxReferrers}
+	}
+	slices.SortFunc(refs, func(a, b ocispec.Descriptor) int { return strings.Compare(a.Digest.String(), b.Digest.String()) })
+	return refs, SourceReferrersTag, err
+}
+
+// listReferrers lists subject's referrers as the store lists them and says where it found them.
+func (s *Store) listReferrers(ctx context.Context, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, Source, error) {
 	limitErr := &LimitError{What: "referrers of " + subject.Digest.String(), Limit: s.o.maxReferrers}
 	var out []ocispec.Descriptor
 	seen := map[string]bool{}
@@ -579,6 +611,7 @@ func pushIfAbsent(ctx context.Context, t content.Storage, desc ocispec.Descripto
 // referrers tag index loses it.
 type capturePusher struct {
 	orasgo.GraphTarget
+	push     func(context.Context, ocispec.Descriptor, []byte) error // pushes manifests, when set
 	manifest []byte
 }
 
@@ -591,6 +624,9 @@ func (c *capturePusher) Push(ctx context.Context, desc ocispec.Descriptor, r io.
 		return err
 	}
 	c.manifest = data
+	if c.push != nil {
+		return c.push(ctx, desc, data)
+	}
 	return c.GraphTarget.Push(ctx, desc, bytes.NewReader(data))
 }
 
