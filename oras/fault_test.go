@@ -3,6 +3,7 @@ package oras_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ func TestFaultyRegistryNeverSilentlyWrong(t *testing.T) {
 			for i := range 20 {
 				b := storetest.Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSLSAProvenanceV1, i)
 				if _, err := faulty.Attach(ctx, image, b); err != nil {
+					t.Logf("attach: %v", err)
 					attachErrs++
 					continue
 				}
@@ -51,11 +53,13 @@ func TestFaultyRegistryNeverSilentlyWrong(t *testing.T) {
 			for range 10 {
 				found, err := faulty.Discover(ctx, image, provoras.Query{})
 				if err != nil {
+					t.Logf("discover: %v", err)
 					readErrs++
 					continue
 				}
 				bundles, err := faulty.FetchAll(ctx, found)
 				if err != nil {
+					t.Logf("fetch: %v", err)
 					readErrs++
 					continue
 				}
@@ -74,6 +78,7 @@ func TestFaultyRegistryNeverSilentlyWrong(t *testing.T) {
 			for i := range 5 {
 				dst := remoteStore(t, proxy.Host(), fmt.Sprintf("copy%d", i))
 				if _, err := provoras.Copy(ctx, faulty, "v1", dst, ""); err != nil {
+					t.Logf("copy: %v", err)
 					copyErrs++
 					continue
 				}
@@ -128,5 +133,42 @@ func checkAllListed(ctx context.Context, t *testing.T, s *provoras.Store, image 
 	}
 	if lost > 0 {
 		t.Errorf("%s: %d of %d acknowledged attestations are not listed", where, lost, len(want))
+	}
+}
+
+// TestRereadBrokenAnswers checks that a read answered with a reset, a cut body or a body of
+// another digest is sent again, and that a registry that always answers so fails the read.
+func TestRereadBrokenAnswers(t *testing.T) {
+	for _, fault := range []testenv.Fault{testenv.FaultReset, testenv.FaultTruncated, testenv.FaultCorrupted} {
+		t.Run(fault.String(), func(t *testing.T) {
+			ctx := t.Context()
+			backend := testenv.GGCRServer(t)
+			direct := remoteStore(t, backend, "app")
+			image := pushImage(t, direct.Target(), "app", "v1")
+			b := storetest.Bundle(provenance.MediaTypeBundleV03, provenance.PredicateSLSAProvenanceV1, 1)
+			desc, err := direct.Attach(ctx, image, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			proxy := testenv.NewFaultProxy(t, backend, 0, 1)
+			proxy.FailNext(fault, 2)
+			got, err := remoteStore(t, proxy.Host(), "app").Fetch(ctx, desc)
+			if err != nil {
+				t.Fatalf("Fetch after two broken answers: %v", err)
+			}
+			if !bytes.Equal(got.Data, b.Data) {
+				t.Fatalf("Fetch returned other bytes")
+			}
+
+			proxy.FailNext(fault, 1000)
+			_, err = remoteStore(t, proxy.Host(), "app").Fetch(ctx, desc)
+			if err == nil {
+				t.Fatalf("Fetch through a registry that always answers %s succeeded", fault)
+			}
+			if fault == testenv.FaultCorrupted && !errors.Is(err, provoras.ErrIntegrity) {
+				t.Fatalf("Fetch of corrupted content: %v, want ErrIntegrity", err)
+			}
+		})
 	}
 }

@@ -168,7 +168,8 @@ func NewRemote(repository string, opts ...Option) (*Store, error) {
 		next:   retry.NewTransport(&stall{d: o.stallTimeout, next: base}),
 	}
 	client := &auth.Client{
-		Client: &http.Client{Transport: g},
+		// reread is outside guard, so that every attempt counts against a listing's budget.
+		Client: &http.Client{Transport: &reread{next: g}},
 		Cache:  auth.NewCache(),
 	}
 	client.SetUserAgent("provkit")

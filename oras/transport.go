@@ -1,6 +1,7 @@
 package oras
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -11,8 +12,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/provkit/provkit/provenance"
 )
@@ -324,3 +327,137 @@ func defaultTransport(stallTimeout time.Duration) *http.Transport {
 	t.ExpectContinueTimeout = time.Second
 	return t
 }
+
+// rereadAttempts bounds how often reread sends one request.
+const rereadAttempts = 3
+
+// reread sends a request again when what came back is broken rather than refused: the
+// connection reset, a body shorter than its Content-Length, or, for a request naming content by
+// digest (…/blobs/DIGEST, …/manifests/DIGEST), a body of another digest. It does so for the
+// requests a registry treats as idempotent: reads (GET, HEAD), manifest pushes (PUT …/manifests/…,
+// the same bytes under the same name) and the start of an upload session (POST …/blobs/uploads/,
+// which only opens a session), up to rereadAttempts times. It reads answers up to
+// provenance.MaxManifestBytes (manifests, listings, bundles) whole before returning them, so a
+// broken body is seen and asked for again here; larger bodies pass through as they come, checked
+// by the caller. oras-go's retry transport below it retries 429 and 5xx answers. When every
+// attempt fails, the last answer or error is returned unchanged, and the caller's digest check
+// still reports it.
+type reread struct{ next http.RoundTripper }
+
+func (r *reread) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !idempotent(req) {
+		return r.next.RoundTrip(req)
+	}
+	want := addressed(req.URL.Path)
+	var (
+		lastErr  error
+		lastResp *http.Response
+	)
+	for attempt := 0; attempt < rereadAttempts; attempt++ {
+		if attempt > 0 {
+			if err := req.Context().Err(); err != nil {
+				break
+			}
+			if req.GetBody != nil {
+				body, err := req.GetBody()
+				if err != nil {
+					break
+				}
+				req = req.Clone(req.Context())
+				req.Body = body
+			}
+		}
+		resp, err := r.next.RoundTrip(req)
+		if err != nil {
+			if !transient(err) {
+				return nil, err
+			}
+			lastErr, lastResp = err, nil
+			continue
+		}
+		if req.Method != http.MethodGet || resp.ContentLength > provenance.MaxManifestBytes {
+			return resp, nil
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, provenance.MaxManifestBytes+1))
+		if err != nil {
+			resp.Body.Close()
+			if !transient(err) {
+				return nil, err
+			}
+			lastErr, lastResp = err, nil
+			continue
+		}
+		rest := resp.Body
+		whole := int64(len(data)) <= provenance.MaxManifestBytes
+		if whole {
+			rest.Close()
+			rest = http.NoBody
+		}
+		resp.Body = &joinedBody{Reader: io.MultiReader(bytes.NewReader(data), rest), closer: rest}
+		if whole && resp.StatusCode == http.StatusOK && want != "" && want.Algorithm().FromBytes(data) != want {
+			lastErr, lastResp = nil, resp
+			continue
+		}
+		return resp, nil
+	}
+	if lastResp != nil {
+		return lastResp, nil
+	}
+	if lastErr == nil {
+		lastErr = req.Context().Err()
+	}
+	return nil, lastErr
+}
+
+// addressed returns the digest a path names content by (…/blobs/DIGEST or …/manifests/DIGEST),
+// or "" for every other path, listings by subject digest among them.
+func addressed(path string) digest.Digest {
+	dir, last := path, ""
+	if i := strings.LastIndex(path, "/"); i >= 0 {
+		dir, last = path[:i], path[i+1:]
+	}
+	if !strings.HasSuffix(dir, "/blobs") && !strings.HasSuffix(dir, "/manifests") {
+		return ""
+	}
+	d, err := digest.Parse(last)
+	if err != nil {
+		return ""
+	}
+	return d
+}
+
+// idempotent reports whether sending req twice does what sending it once does.
+func idempotent(req *http.Request) bool {
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	switch req.Method {
+	case http.MethodGet, http.MethodHead:
+		return !hasBody
+	case http.MethodPut:
+		return strings.Contains(req.URL.Path, "/manifests/") && (!hasBody || req.GetBody != nil)
+	case http.MethodPost:
+		return strings.HasSuffix(req.URL.Path, "/blobs/uploads/") && !hasBody
+	}
+	return false
+}
+
+// transient reports whether err is the connection failing, as opposed to the caller's context
+// ending, a stall, or one of provkit's own refusals, none of which a second try changes.
+func transient(err error) bool {
+	var stallErr *StallError
+	var limitErr *LimitError
+	var redirectErr *RedirectError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &stallErr), errors.As(err, &limitErr), errors.As(err, &redirectErr):
+		return false
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE)
+}
+
+type joinedBody struct {
+	io.Reader
+	closer io.Closer
+}
+
+func (b *joinedBody) Close() error { return b.closer.Close() }

@@ -61,6 +61,8 @@ type FaultProxy struct {
 	rng    *rand.Rand
 	rate   float64
 	counts [numFaults]int
+	next   Fault // injected into the next forced responses
+	forced int
 }
 
 // NewFaultProxy starts a proxy on loopback in front of the plain-HTTP registry at hostPort that
@@ -90,6 +92,13 @@ func (p *FaultProxy) SetRate(rate float64) {
 	p.rate = rate
 }
 
+// FailNext makes the next n responses get fault f, whatever the rate.
+func (p *FaultProxy) FailNext(f Fault, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.next, p.forced = f, n
+}
+
 // Counts returns how many responses got each fault so far, FaultNone included.
 func (p *FaultProxy) Counts() map[Fault]int {
 	p.mu.Lock()
@@ -105,7 +114,10 @@ func (p *FaultProxy) pick() Fault {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := FaultNone
-	if p.rng.Float64() < p.rate {
+	if p.forced > 0 {
+		p.forced--
+		f = p.next
+	} else if p.rng.Float64() < p.rate {
 		f = Fault(1 + p.rng.IntN(int(numFaults)-1))
 	}
 	p.counts[f]++
