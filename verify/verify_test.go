@@ -240,8 +240,8 @@ func TestSubjectBindingNormalForm(t *testing.T) {
 		t.Fatalf("upper-case subject: %v", err)
 	}
 	for name, set := range map[string]string{
-		"md5 only":        `{"md5":"` + artifact.Encoded()[:32] + `"}`,
-		"made-up":         `{"mine":"` + artifact.Encoded() + `"}`,
+		"md5 only": `{"md5":"` + artifact.Encoded()[:32] + `"}`,
+		"made-up":  `{"mine":"` + artifact.Encoded() + `"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := v.Verify(bg, stmt(set), artifact, verify.KeyIDs("k"))
