@@ -150,10 +150,10 @@ type rawEdge struct {
 type builder struct {
 	parent  map[digest.Digest]digest.Digest   // union-find over identifying digests and source keys
 	namedBy map[digest.Digest][]digest.Digest // the activities that named each digest
-	seen   map[digest.Digest]*seen         // names and URIs, by the first digest of a descriptor
-	acts   map[digest.Digest]*Activity
-	raw    []rawEdge
-	actIO  []ioRef
+	seen    map[digest.Digest]*seen           // names and URIs, by the first digest of a descriptor
+	acts    map[digest.Digest]*Activity
+	raw     []rawEdge
+	actIO   []ioRef
 }
 
 // ioRef ties an activity to one of its inputs ('i'), instruments ('t') or outputs ('o').
