@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/provkit/provkit/provenance"
 	// The pure-Go SQLite driver; it registers the database/sql driver "sqlite".
 	_ "modernc.org/sqlite"
 )
@@ -180,11 +182,68 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX signature_extensions_name_value ON signature_extensions (name, value, statement_id)`,
 	},
+	// Version 4: identities in one normal form. A certificate signer's label carries the length
+	// of its issuer, so that issuer "a b" with SAN "c" and issuer "a" with SAN "b c" are two
+	// signers; parameter paths are JSON Pointers; commits are lower case; and source
+	// repositories are provenance.RepositoryID values (rewritten by upgradeRepositories). Paths
+	// recorded by earlier versions are converted on the assumption that no key held a ".":
+	// adding the results again records their exact paths.
+	{
+		`UPDATE signature_extensions SET signer = (SELECT ` + certLabelSQL + ` FROM signatures g
+			WHERE g.statement_id = signature_extensions.statement_id AND g.signer = signature_extensions.signer)
+			WHERE EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = signature_extensions.statement_id
+			AND g.signer = signature_extensions.signer AND (g.issuer <> '' OR g.san <> ''))`,
+		`UPDATE signatures SET signer = ` + certLabelSQL + ` WHERE issuer <> '' OR san <> ''`,
+		`UPDATE parameters SET path = '/' || REPLACE(REPLACE(REPLACE(path, '~', '~0'), '/', '~1'), '.', '/')`,
+		`UPDATE statements SET source_commit = LOWER(source_commit)`,
+	},
+}
+
+// certLabelSQL computes certLabel from the issuer and san columns of a signatures row.
+const certLabelSQL = `'cert:' || CAST(LENGTH(issuer) AS TEXT) || ':' || issuer || ' ' || san`
+
+// migrationCode is the part of a migration step that SQL cannot do, by the version it takes the
+// schema to; it runs after that step's SQL, in the same transaction.
+var migrationCode = map[int]func(ctx context.Context, tx *sql.Tx, d dialect) error{
+	4: upgradeRepositories,
+}
+
+// upgradeRepositories rewrites each recorded source repository URL as its
+// provenance.RepositoryID, or as empty when it has none.
+func upgradeRepositories(ctx context.Context, tx *sql.Tx, d dialect) error {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT source_repository FROM statements WHERE source_repository <> ''`)
+	if err != nil {
+		return err
+	}
+	var urls []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			rows.Close()
+			return err
+		}
+		urls = append(urls, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	update := d.bind(`UPDATE statements SET source_repository = ? WHERE source_repository = ?`)
+	for _, u := range urls {
+		id, _ := provenance.RepositoryID(u) // idempotent: an ID is its own ID
+		if id == u {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, update, id, u); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SchemaVersion is the version of the schema this package creates and reads. Opening an index
 // of an older version migrates it, one step per version, in one transaction.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrateLock is the PostgreSQL advisory lock key that serializes migrations, so that
 // processes opening one database at the same moment create its schema once.
@@ -220,6 +279,11 @@ func (ix *Index) migrate(ctx context.Context, target int) error {
 	for i := current; i < target; i++ {
 		for _, stmt := range migrations[i] {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migrate to schema version %d: %w", i+1, err)
+			}
+		}
+		if code := migrationCode[i+1]; code != nil {
+			if err := code(ctx, tx, ix.dialect); err != nil {
 				return fmt.Errorf("migrate to schema version %d: %w", i+1, err)
 			}
 		}
