@@ -173,6 +173,7 @@ func retryable(err error) bool {
 
 // write writes items in one transaction: every statement row, then the rows of each.
 func (ix *Index) write(ctx context.Context, items []item) error {
+	defer ix.lockWrites()()
 	tx, err := ix.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("index: add: %w", err)

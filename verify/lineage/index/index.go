@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -26,6 +27,10 @@ type Index struct {
 	// schema is the version of the schema: SchemaVersion, but in tests of migrations, where
 	// Add writes only the tables of an older version.
 	schema int
+	// fileLock, for SQLite, serialises the schema's creation and write transactions across
+	// processes; mu serialises its holders within this Index, since flock locks per open file.
+	fileLock *fileLock
+	mu       sync.Mutex
 }
 
 // dialect is the one place the two backends differ: how a query names its parameters.
@@ -76,7 +81,18 @@ func OpenSQLite(ctx context.Context, path string) (*Index, error) {
 	}
 	// One connection: SQLite allows one writer, and a single connection spares waiting on locks.
 	db.SetMaxOpenConns(1)
-	return open(ctx, db, dialect{name: "sqlite"}, len(migrations))
+	// Processes that open one new file at once would each try to switch it to WAL and create its
+	// schema; the lock file beside it lets one do so while the others wait.
+	l := openLock(path + ".lock")
+	l.lock()
+	ix, err := open(ctx, db, dialect{name: "sqlite"}, len(migrations))
+	l.unlock()
+	if err != nil {
+		l.close()
+		return nil, err
+	}
+	ix.fileLock = l
+	return ix, nil
 }
 
 // OpenPostgres opens the PostgreSQL database named by dsn (a URL such as
@@ -113,7 +129,25 @@ func open(ctx context.Context, db *sql.DB, d dialect, schema int) (*Index, error
 }
 
 // Close closes the database.
-func (ix *Index) Close() error { return ix.db.Close() }
+func (ix *Index) Close() error {
+	err := ix.db.Close()
+	ix.fileLock.close()
+	return err
+}
+
+// lockWrites takes the SQLite lock file for one write transaction, and returns its release; a
+// no-op for PostgreSQL.
+func (ix *Index) lockWrites() func() {
+	if ix.fileLock == nil {
+		return func() {}
+	}
+	ix.mu.Lock()
+	ix.fileLock.lock()
+	return func() {
+		ix.fileLock.unlock()
+		ix.mu.Unlock()
+	}
+}
 
 // migrations are the schema, one step per version: migrations[i] takes the database from
 // version i to version i+1. Steps are only ever appended. The SQL is common to both backends.
