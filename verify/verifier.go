@@ -652,11 +652,12 @@ func stageless(err error, prefix string) error {
 	return &upstreamError{msg: msg, err: err}
 }
 
-// checkSubject requires st to name subject.
+// checkSubject requires st to name subject, compared in provenance's normal form: a subject
+// entry binds only by an identifying algorithm with a well-formed value.
 func checkSubject(st *intoto.Statement, subject digest.Digest) error {
-	alg, hex := subject.Algorithm().String(), subject.Encoded()
+	alg := subject.Algorithm().String()
 	for _, s := range st.GetSubject() {
-		if strings.EqualFold(s.GetDigest()[alg], hex) {
+		if provenance.HasDigest(s.GetDigest(), subject) {
 			return nil
 		}
 	}

@@ -231,6 +231,30 @@ func TestSubjectBinding(t *testing.T) {
 	})
 }
 
+// A subject written in upper-case hex names the same artifact; one named only by a weak or
+// unknown algorithm binds nothing, even when its value is the artifact's sha256 hex.
+func TestSubjectBindingNormalForm(t *testing.T) {
+	kf := newKeyFixture(t, "k")
+	v := newVerifier(t, kf.keys, verify.WithUntimestampedKeysUnsafe())
+	stmt := func(subjectDigest string) provenance.Bundle {
+		payload := []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":[{"name":"a","digest":` + subjectDigest + `}],"predicate":{}}`)
+		return bundleOf(t, signKey(t, kf.kp, provenance.MediaTypeInToto, payload))
+	}
+	upper := strings.ToUpper(artifact.Encoded())
+	if _, err := v.Verify(bg, stmt(`{"sha256":"`+upper+`"}`), artifact, verify.KeyIDs("k")); err != nil {
+		t.Fatalf("upper-case subject: %v", err)
+	}
+	for name, set := range map[string]string{
+		"md5 only": `{"md5":"` + artifact.Encoded()[:32] + `"}`,
+		"made-up":  `{"mine":"` + artifact.Encoded() + `"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := v.Verify(bg, stmt(set), artifact, verify.KeyIDs("k"))
+			wantCheck(t, err, verify.CheckSubject)
+		})
+	}
+}
+
 func TestStatementV01(t *testing.T) {
 	kf := newKeyFixture(t, "k")
 	v := newVerifier(t, kf.keys, verify.WithUntimestampedKeysUnsafe())

@@ -33,9 +33,13 @@
 //
 // # Model
 //
-// Nodes are artifacts, keyed by digest: sha256 when the artifact has one, but any algorithm is
-// accepted, and descriptors sharing a digest are one node (Node.Digests lists them all, with
-// the names and URIs statements gave the artifact). Each verified statement is an Activity,
+// Nodes are artifacts, keyed by digest: sha256 when the artifact has one, else another
+// identifying algorithm (provenance.IdentifyingAlgorithm). Only those identify: md5, sha1,
+// gitCommit and unknown algorithms never join two descriptors, and are not kept. Descriptors
+// sharing an identifying digest are one node (Node.Digests lists its digests, with the names and
+// URIs statements gave the artifact); results that would join two values of one algorithm are
+// refused with a *DigestConflictError. A source repository named by gitCommit alone is a node of
+// its own kind, keyed by SourceKey (repository and commit), never joined with an artifact. Each verified statement is an Activity,
 // identified by the sha256 of its canonical form. For SLSA Provenance v1 statements, an Edge
 // leads from each resolved dependency to each subject, labelled with the activity, its step
 // name and who signed it (SignerLabel). Steps recorded with package provenance/workflow are

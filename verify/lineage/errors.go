@@ -20,6 +20,9 @@ var (
 	ErrUnknownArtifact = errors.New("lineage: artifact not in graph")
 	// ErrNoPath means no chain of edges leads from one artifact to the other.
 	ErrNoPath = errors.New("lineage: no path")
+	// ErrDigestConflict means the results give one artifact two different digests of one
+	// algorithm: descriptors that share a digest disagree on another.
+	ErrDigestConflict = errors.New("lineage: conflicting digests for one artifact")
 	// ErrInvalidCrate means the RO-Crate description lacks a required property.
 	ErrInvalidCrate = errors.New("lineage: invalid RO-Crate description")
 )
@@ -39,6 +42,26 @@ func (e *ResultError) Error() string {
 
 // Unwrap returns ErrInvalidResult and the reason.
 func (e *ResultError) Unwrap() []error { return []error{ErrInvalidResult, e.Err} }
+
+// DigestConflictError reports digests that descriptors join into one artifact although two of
+// them are different values of one algorithm, such as a sha512 given once with one sha256 and once
+// with another. No graph is made from such results: the descriptors are either different
+// artifacts sharing a digest, which that digest then cannot identify, or one artifact with a
+// wrong digest, and the graph cannot tell which. Leave out the statements named and build again.
+type DigestConflictError struct {
+	// Digests are the joined digests, sorted.
+	Digests []digest.Digest
+	// Statements are the IDs of the activities that named any of them, sorted.
+	Statements []digest.Digest
+}
+
+// Error implements error.
+func (e *DigestConflictError) Error() string {
+	return fmt.Sprintf("lineage: descriptors join conflicting digests %v into one artifact (statements %v)", e.Digests, e.Statements)
+}
+
+// Unwrap returns ErrDigestConflict.
+func (e *DigestConflictError) Unwrap() error { return ErrDigestConflict }
 
 // UnknownArtifactError reports a digest that names no node of the graph.
 type UnknownArtifactError struct {

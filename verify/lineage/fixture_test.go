@@ -30,7 +30,7 @@ type pipeline struct {
 	subjects                                   map[string]digest.Digest // statement -> subject to verify against
 	verifier                                   *verify.Verifier
 	identity                                   verify.Identity
-	alice                                      crypto.Signer
+	alice, bob                                 crypto.Signer
 }
 
 func ecdsaKey(t testing.TB) *ecdsa.PrivateKey {
@@ -166,7 +166,7 @@ func newPipeline(t testing.TB) *pipeline {
 		t.Fatal(err)
 	}
 	p.identity = verify.KeyIDs("alice", "bob")
-	p.alice = alice
+	p.alice, p.bob = alice, bob
 	return p
 }
 

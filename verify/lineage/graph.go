@@ -32,12 +32,16 @@ type Graph struct {
 	index      map[digest.Digest]int
 }
 
-// Node is one artifact: a file, dataset, image or any other thing named by digest.
+// Node is one artifact (a file, dataset, image or any other thing named by an identifying
+// digest) or one source repository at a commit.
 type Node struct {
-	// Digest is the node's key: its sha256 digest when it has one, else (in order of preference)
-	// sha512, sha384, or the first of its digests in lexical order.
+	// Digest is the node's key: for an artifact, its sha256 digest when it has one, else (in
+	// order of preference) sha512, sha384, or the first of its digests in lexical order; for a
+	// source, its SourceKey.
 	Digest digest.Digest
-	// Digests are every digest seen for the artifact, Digest included, sorted.
+	// Digests are every identifying digest seen for the artifact, Digest included, sorted; for a
+	// source, its key alone. Digests of algorithms that do not identify an artifact (md5, sha1,
+	// gitCommit, any unknown name: see provenance.IdentifyingAlgorithm) are not kept.
 	Digests []digest.Digest
 	// Names and URIs are the names and URIs statements gave the artifact, sorted and unique.
 	Names, URIs []string
@@ -112,20 +116,28 @@ func SignerLabel(s verify.Signer) string {
 // verify package makes a *verify.Result. For each result, every subject of the statement is
 // a node; when the predicate is SLSA Provenance v1, every resolved dependency with a digest is
 // a node too, with an edge to each subject (but none to itself, when a step's output is one of
-// its inputs). Descriptors without a valid digest are left out.
-// Descriptors that share any digest are one node, so an artifact named by sha256 in one
-// statement and by sha256 and sha512 in another is one artifact.
+// its inputs).
+//
+// A descriptor is identified only by its identifying digests, in provenance's normal form
+// (provenance.IdentifyingDigests): md5, sha1, gitCommit and made-up algorithms identify nothing,
+// so no statement can join two artifacts by giving them a shared weak digest. Descriptors that
+// share an identifying digest are one node, so an artifact named by sha256 in one statement and
+// by sha256 and sha512 in another is one artifact; when that would join two different values of
+// one algorithm, New fails with a *DigestConflictError rather than merge them. A descriptor with
+// no identifying digest but a gitCommit and a repository URI is a source node, keyed by
+// SourceKey, which never joins an artifact. Other descriptors, and those with a malformed
+// identifying digest, are left out.
 //
 // A nil result, a zero Result, or a SLSA predicate that does not decode fails with a
 // *ResultError. Time and memory grow linearly with the number of statements and descriptors.
 func New(results []*verify.Result) (*Graph, error) {
-	b := builder{parent: map[digest.Digest]digest.Digest{}, acts: map[digest.Digest]*Activity{}, seen: map[digest.Digest]*seen{}}
+	b := builder{parent: map[digest.Digest]digest.Digest{}, namedBy: map[digest.Digest][]digest.Digest{}, acts: map[digest.Digest]*Activity{}, seen: map[digest.Digest]*seen{}}
 	for i, r := range results {
 		if err := b.add(r); err != nil {
 			return nil, &ResultError{Index: i, Err: err}
 		}
 	}
-	return b.finish(), nil
+	return b.finish()
 }
 
 type seen struct{ names, uris []string }
@@ -136,11 +148,12 @@ type rawEdge struct {
 }
 
 type builder struct {
-	parent map[digest.Digest]digest.Digest // union-find over digests
-	seen   map[digest.Digest]*seen         // names and URIs, by the first digest of a descriptor
-	acts   map[digest.Digest]*Activity
-	raw    []rawEdge
-	actIO  []ioRef
+	parent  map[digest.Digest]digest.Digest   // union-find over identifying digests and source keys
+	namedBy map[digest.Digest][]digest.Digest // the activities that named each digest
+	seen    map[digest.Digest]*seen           // names and URIs, by the first digest of a descriptor
+	acts    map[digest.Digest]*Activity
+	raw     []rawEdge
+	actIO   []ioRef
 }
 
 // ioRef ties an activity to one of its inputs ('i'), instruments ('t') or outputs ('o').
@@ -180,7 +193,7 @@ func (b *builder) add(r *verify.Result) error {
 
 	var outputs []digest.Digest
 	for _, s := range st.GetSubject() {
-		if d, ok := b.descriptor(s); ok {
+		if d, ok := b.descriptor(s, id); ok {
 			outputs = append(outputs, d)
 			b.actIO = append(b.actIO, ioRef{id, d, 'o'})
 		}
@@ -210,7 +223,7 @@ func (b *builder) add(r *verify.Result) error {
 		act.Workflow = f.external["workflow"].GetStringValue()
 	}
 	for _, dep := range f.dependencies {
-		d, ok := b.descriptor(dep)
+		d, ok := b.descriptor(dep, id)
 		if !ok {
 			continue
 		}
@@ -226,24 +239,28 @@ func (b *builder) add(r *verify.Result) error {
 	return nil
 }
 
-// descriptor records rd's digests, names and URIs and returns one of its digests; false when
-// it has no valid digest.
-func (b *builder) descriptor(rd *intoto.ResourceDescriptor) (digest.Digest, bool) {
-	var ds []digest.Digest
-	for alg, enc := range rd.GetDigest() {
-		if !validAlgorithm(alg) || !validEncoded(enc) {
-			continue
+// descriptor records rd's identity, names and URIs and returns its node key before joining
+// (see New); false when it identifies nothing.
+func (b *builder) descriptor(rd *intoto.ResourceDescriptor, act digest.Digest) (digest.Digest, bool) {
+	ds, err := provenance.IdentifyingDigests(rd.GetDigest())
+	if err != nil {
+		return "", false // a malformed strong digest: the descriptor names nothing for sure
+	}
+	if len(ds) == 0 {
+		key, ok := sourceKeyOf(rd)
+		if !ok {
+			return "", false
 		}
-		d := digest.Digest(alg + ":" + enc)
+		ds = []digest.Digest{key}
+	}
+	for _, d := range ds {
 		if _, ok := b.parent[d]; !ok {
 			b.parent[d] = d
 		}
-		ds = append(ds, d)
+		if !slices.Contains(b.namedBy[d], act) {
+			b.namedBy[d] = append(b.namedBy[d], act)
+		}
 	}
-	if len(ds) == 0 {
-		return "", false
-	}
-	slices.Sort(ds)
 	first := ds[0]
 	for _, d := range ds[1:] {
 		b.union(first, d)
@@ -262,6 +279,49 @@ func (b *builder) descriptor(rd *intoto.ResourceDescriptor) (digest.Digest, bool
 		}
 	}
 	return first, true
+}
+
+// sourceAlgorithm is the algorithm part of the key of a source node (see SourceKey). It is not an
+// identifying algorithm, so no artifact key can ever be equal to a source key.
+const sourceAlgorithm = "source"
+
+// SourceKey returns the node key of the source repository at uri checked out at commit: the
+// node New makes for a descriptor that has no identifying digest (see
+// provenance.IdentifyingAlgorithm) but a gitCommit (or, on a git+ URI, a sha1) and a repository URI. The key is
+// "source:" + provenance.RepositoryID(uri) + "@" + the commit in lower case: a git commit names
+// a tree in one repository and is not a content digest of an artifact, so a source node is never
+// joined with an artifact, and the same commit in two repositories is two nodes. The error is a
+// *provenance.RepositoryError or *provenance.DigestError.
+func SourceKey(uri, commit string) (digest.Digest, error) {
+	repo, err := provenance.RepositoryID(uri)
+	if err != nil {
+		return "", err
+	}
+	if !validCommit(commit) {
+		return "", &provenance.DigestError{Algorithm: "gitCommit", Value: commit, Reason: "want 40 or 64 hexadecimal digits"}
+	}
+	return digest.Digest(sourceAlgorithm + ":" + repo + "@" + strings.ToLower(commit)), nil
+}
+
+func sourceKeyOf(rd *intoto.ResourceDescriptor) (digest.Digest, bool) {
+	commit, ok := rd.GetDigest()["gitCommit"]
+	if !ok && strings.HasPrefix(rd.GetUri(), "git+") {
+		// SLSA Provenance v0.2 and its generators record a git commit as "sha1" on a git+ URI.
+		commit, ok = rd.GetDigest()["sha1"]
+	}
+	if !ok {
+		return "", false
+	}
+	key, err := SourceKey(rd.GetUri(), commit)
+	return key, err == nil
+}
+
+func validCommit(c string) bool {
+	if len(c) != 40 && len(c) != 64 {
+		return false
+	}
+	_, err := provenance.NormalizeDigest("sha256", strings.Repeat("0", 64-len(c))+c)
+	return err == nil
 }
 
 func (b *builder) find(d digest.Digest) digest.Digest {
@@ -303,7 +363,7 @@ func preferred(a, b digest.Digest) int {
 	return strings.Compare(string(a), string(b))
 }
 
-func (b *builder) finish() *Graph {
+func (b *builder) finish() (*Graph, error) {
 	g := &Graph{
 		nodes:      map[digest.Digest]*Node{},
 		alias:      make(map[digest.Digest]digest.Digest, len(b.parent)),
@@ -316,6 +376,9 @@ func (b *builder) finish() *Graph {
 		groups[r] = append(groups[r], d)
 	}
 	for _, members := range groups {
+		if err := b.conflict(members); err != nil {
+			return nil, err
+		}
 		slices.SortFunc(members, preferred)
 		n := &Node{Digest: members[0], Digests: slices.Clone(members)}
 		slices.Sort(n.Digests)
@@ -379,48 +442,32 @@ func (b *builder) finish() *Graph {
 		g.outEdge[f] = append(g.outEdge[f], int32(i))
 		g.in[t] = append(g.in[t], int32(f))
 	}
-	return g
+	return g, nil
+}
+
+// conflict returns a *DigestConflictError when the digests joined into one artifact hold two
+// values of one algorithm.
+func (b *builder) conflict(members []digest.Digest) error {
+	byAlg := map[digest.Algorithm]digest.Digest{}
+	for _, d := range members {
+		if other, ok := byAlg[d.Algorithm()]; ok && other != d {
+			e := &DigestConflictError{Digests: slices.Clone(members)}
+			slices.Sort(e.Digests)
+			for _, m := range members {
+				e.Statements = append(e.Statements, b.namedBy[m]...)
+			}
+			slices.Sort(e.Statements)
+			e.Statements = slices.Compact(e.Statements)
+			return e
+		}
+		byAlg[d.Algorithm()] = d
+	}
+	return nil
 }
 
 func compareEdges(x, y Edge) int {
 	return cmp.Or(strings.Compare(string(x.From), string(y.From)), strings.Compare(string(x.To), string(y.To)),
 		strings.Compare(string(x.Activity), string(y.Activity)))
-}
-
-// validAlgorithm accepts digest algorithm names as in-toto and go-digest write them: letters
-// and digits, with single separators ("sha256", "gitCommit", "sha3_256", "dirHash").
-func validAlgorithm(alg string) bool {
-	if alg == "" || len(alg) > 64 {
-		return false
-	}
-	prevSep := true
-	for _, c := range alg {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-			prevSep = false
-		case c == '+' || c == '.' || c == '_' || c == '-':
-			if prevSep {
-				return false
-			}
-			prevSep = true
-		default:
-			return false
-		}
-	}
-	return !prevSep
-}
-
-// validEncoded accepts encoded digests of go-digest's alphabet, up to 1,024 characters.
-func validEncoded(enc string) bool {
-	if enc == "" || len(enc) > 1024 {
-		return false
-	}
-	for _, c := range enc {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '=' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // Nodes returns every node, sorted by digest. Nodes, activities and edges returned by a Graph
@@ -435,7 +482,7 @@ func (g *Graph) Nodes() []*Node {
 
 // Node returns the node holding digest d (any of its digests), and false when there is none.
 func (g *Graph) Node(d digest.Digest) (*Node, bool) {
-	key, ok := g.alias[d]
+	key, ok := g.alias[normal(d)]
 	if !ok {
 		return nil, false
 	}
@@ -461,11 +508,20 @@ func (g *Graph) Activity(id digest.Digest) (*Activity, bool) {
 }
 
 func (g *Graph) lookup(d digest.Digest) (int, error) {
-	key, ok := g.alias[d]
+	key, ok := g.alias[normal(d)]
 	if !ok {
 		return 0, &UnknownArtifactError{Digest: d}
 	}
 	return g.index[key], nil
+}
+
+// normal returns d in provenance's normal form when it is an identifying digest, else as given
+// (a source key, or a digest no node has).
+func normal(d digest.Digest) digest.Digest {
+	if n, err := provenance.ParseDigest(string(d)); err == nil {
+		return n
+	}
+	return d
 }
 
 // String summarises the graph's size.

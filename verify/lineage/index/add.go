@@ -44,6 +44,10 @@ const batchRows = 64
 // extensionsSchema is the first schema version with the table of signature extensions.
 const extensionsSchema = 3
 
+// identitySchema is the first schema version that records signers by unambiguous labels,
+// parameters by JSON Pointer and source repositories by provenance.RepositoryID.
+const identitySchema = 4
+
 // insert returns the INSERT of rows rows into t, with ? placeholders.
 func (t rowsTable) insert(rows int) string {
 	tuple := "(" + strings.Repeat("?, ", t.n-1) + "?)"
@@ -106,10 +110,12 @@ func (b *batch) flush(ctx context.Context) error {
 // only that signature. For each statement the index records its predicate type and subjects
 // and, for SLSA Provenance v1, its build type, builder id, source repository and commit (the
 // dependency with role provenance.RoleSource, else the first with a gitCommit digest), the
-// digests of its resolved dependencies, and its external parameters by dotted path; and who
-// signed it (key id, or certificate issuer and SAN, with the certificate's extensions) and
-// when (the verified signing time, if any). Only sha256, sha384 and sha512 digests are
-// indexed.
+// digests of its resolved dependencies, and its external parameters by JSON Pointer (see
+// Pointer); and who signed it (key id, or certificate issuer and SAN, with the certificate's
+// extensions) and when (the verified signing time, if any). Only identifying digests
+// (provenance.IdentifyingAlgorithm) are indexed, in normal form (lower-case hex); a descriptor
+// with a malformed one is not. The source repository is recorded as its
+// provenance.RepositoryID (empty when it has none) and the commit in lower case.
 //
 // A signature is identified by its statement and signer: a key id, or a certificate's issuer
 // and SAN. Adding a statement again with a signature by the same signer keeps the signature
@@ -167,6 +173,7 @@ func retryable(err error) bool {
 
 // write writes items in one transaction: every statement row, then the rows of each.
 func (ix *Index) write(ctx context.Context, items []item) error {
+	defer ix.lockWrites()()
 	tx, err := ix.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("index: add: %w", err)
@@ -191,10 +198,15 @@ func (ix *Index) write(ctx context.Context, items []item) error {
 		}
 		defer (*x.b).close()
 	}
+	legacy := ix.schema < identitySchema
 	added := make([]bool, len(items))
 	for i, it := range items {
 		f, id := it.f, it.f.id.String()
-		res, err := st.ExecContext(ctx, id, f.predicateType, f.buildType, f.builderID, f.repo, f.commit)
+		repo := f.repo
+		if legacy {
+			repo = f.repoURL
+		}
+		res, err := st.ExecContext(ctx, id, f.predicateType, f.buildType, f.builderID, repo, f.commit)
 		if err != nil {
 			return fmt.Errorf("index: add statement %s: %w", id, err)
 		}
@@ -218,21 +230,33 @@ func (ix *Index) write(ctx context.Context, items []item) error {
 					return err
 				}
 			}
+			seen := make(map[[2]string]bool, len(f.params))
 			for _, p := range f.params {
-				if err := par.add(ctx, id, p[0], p[1]); err != nil {
-					return err
+				path := Pointer(p.path...)
+				if legacy {
+					path = dotted(p.path)
+				}
+				if k := [2]string{path, p.value}; !seen[k] { // dotted paths can meet
+					seen[k] = true
+					if err := par.add(ctx, id, path, p.value); err != nil {
+						return err
+					}
 				}
 			}
 		}
 		s := it.s
-		if err := sig.add(ctx, id, s.label, s.keyID, s.issuer, s.san, s.signedAt); err != nil {
+		label := s.label
+		if legacy {
+			label = s.legacy
+		}
+		if err := sig.add(ctx, id, label, s.keyID, s.issuer, s.san, s.signedAt); err != nil {
 			return err
 		}
 		if ext == nil {
 			continue
 		}
 		for _, e := range s.extensions {
-			if err := ext.add(ctx, id, s.label, e[0], e[1]); err != nil {
+			if err := ext.add(ctx, id, label, e[0], e[1]); err != nil {
 				return err
 			}
 		}

@@ -21,7 +21,7 @@
 //
 // Find selects artifacts (statement subjects) by source commit, source repository, builder
 // id, material digest (a dataset, input file, base image or module), external parameter value
-// by dotted path, predicate type, subject digest (every statement about an artifact), signer
+// by JSON Pointer, predicate type, subject digest (every statement about an artifact), signer
 // (a key id or a certificate's subject alternative name), signing-time range and certificate
 // extensions, in any combination, and returns each artifact's digest and name with the id of
 // the statement that names it, in a deterministic order. The conditions on a signature (the

@@ -11,6 +11,9 @@ var (
 	ErrOpen = errors.New("index: cannot open")
 	// ErrSchemaVersion means the database holds a schema newer than this package knows.
 	ErrSchemaVersion = errors.New("index: unsupported schema version")
+	// ErrInvalidQuery means a Query names a digest, repository or parameter path that cannot be
+	// compared with what the index records.
+	ErrInvalidQuery = errors.New("index: invalid query")
 	// ErrNotVerified means Add was given a nil or zero *verify.Result, which verify never returns.
 	ErrNotVerified = errors.New("index: not a result made by verify")
 )
@@ -60,3 +63,20 @@ func (e *ResultError) Error() string {
 
 // Unwrap returns the cause.
 func (e *ResultError) Unwrap() error { return e.Err }
+
+// QueryError says which field of a Query is invalid, and why. It matches ErrInvalidQuery with
+// errors.Is and unwraps to the cause (such as a *provenance.DigestError or
+// *provenance.RepositoryError).
+type QueryError struct {
+	// Field is the Query field, such as "Subject" or "Parameters".
+	Field string
+	// Err is the cause.
+	Err error
+}
+
+func (e *QueryError) Error() string {
+	return fmt.Sprintf("index: invalid query %s: %v", e.Field, e.Err)
+}
+
+// Unwrap returns ErrInvalidQuery and the cause.
+func (e *QueryError) Unwrap() []error { return []error{ErrInvalidQuery, e.Err} }

@@ -83,7 +83,7 @@ func Example() {
 
 	found, err := ix.Find(ctx, index.Query{
 		SourceCommit: "4f2e1c0d9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e",
-		Parameters:   map[string]string{"target": "release"},
+		Parameters:   map[string]string{"/target": "release"},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -4,10 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
@@ -22,11 +24,21 @@ import (
 
 // facts are the rows one verified statement contributes.
 type facts struct {
-	id                                                digest.Digest
-	predicateType, buildType, builderID, repo, commit string
-	subjects                                          []subjectRow
-	materials                                         []digest.Digest
-	params                                            [][2]string // path, value
+	id                                  digest.Digest
+	predicateType, buildType, builderID string
+	// repo is the source repository's provenance.RepositoryID, empty when it has none; repoURL
+	// is its URL as schema versions before 4 recorded it. commit is in lower case.
+	repo, repoURL, commit string
+	subjects              []subjectRow
+	materials             []digest.Digest
+	params                []param
+}
+
+// param is one scalar leaf of the external parameters: its path, as object keys and list
+// indexes, and its value as text.
+type param struct {
+	path  []string
+	value string
 }
 
 type subjectRow struct {
@@ -103,40 +115,29 @@ func readFacts(st *intoto.Statement, full bool) (*facts, error) {
 		}
 	}
 	if src := sourceOf(deps); src != nil {
-		f.repo, _ = provenance.SplitGitURI(src.uri)
-		if f.repo == "" {
-			f.repo = src.uri
+		f.repoURL, _ = provenance.SplitGitURI(src.uri)
+		if f.repoURL == "" {
+			f.repoURL = src.uri
 		}
+		f.repo, _ = provenance.RepositoryID(src.uri) // empty when it names no network repository
 		f.commit = src.digest["gitCommit"]
 		if f.commit == "" {
 			f.commit = src.digest["sha1"]
 		}
+		f.commit = strings.ToLower(f.commit)
 	}
-	flatten("", structpb.NewStructValue(external), &f.params)
-	// Distinct paths can meet: a key "a.b" and a key "b" under "a".
-	seenParam := make(map[[2]string]bool, len(f.params))
-	params := f.params[:0]
-	for _, p := range f.params {
-		if !seenParam[p] {
-			seenParam[p] = true
-			params = append(params, p)
-		}
-	}
-	f.params = params
+	flatten(nil, structpb.NewStructValue(external), &f.params)
 	return f, nil
 }
 
-// digests returns the valid digests of a descriptor's digest set (sha256, sha384, sha512),
-// sorted.
+// digests returns the identifying digests of a descriptor's digest set in normal form
+// (provenance.IdentifyingDigests), sorted; none when one of them is malformed, since such a
+// descriptor names nothing for certain.
 func digests(set map[string]string) []digest.Digest {
-	var out []digest.Digest
-	for alg, enc := range set {
-		d := digest.NewDigestFromEncoded(digest.Algorithm(alg), enc)
-		if d.Validate() == nil {
-			out = append(out, d)
-		}
+	out, err := provenance.IdentifyingDigests(set)
+	if err != nil {
+		return nil
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
 
@@ -377,10 +378,10 @@ func str(s *structpb.Struct, jsonName, protoName string) (string, bool) {
 	return sv.StringValue, true
 }
 
-// flatten appends the scalar leaves of v with their dotted paths: object keys joined by dots,
-// list elements by their index ("command.0"). Strings are stored as they are, numbers in
-// JSON's shortest form (42, 0.5), booleans as true or false; nulls are left out.
-func flatten(path string, v *structpb.Value, out *[][2]string) {
+// flatten appends the scalar leaves of v with their paths: object keys and list indexes
+// ("command", "0"). Strings are stored as they are, numbers in JSON's shortest form (42, 0.5),
+// booleans as true or false; nulls are left out.
+func flatten(path []string, v *structpb.Value, out *[]param) {
 	switch k := v.GetKind().(type) {
 	case *structpb.Value_StructValue:
 		keys := make([]string, 0, len(k.StructValue.GetFields()))
@@ -389,42 +390,80 @@ func flatten(path string, v *structpb.Value, out *[][2]string) {
 		}
 		sort.Strings(keys)
 		for _, key := range keys {
-			flatten(join(path, key), k.StructValue.GetFields()[key], out)
+			flatten(append(slices.Clip(path), key), k.StructValue.GetFields()[key], out)
 		}
 	case *structpb.Value_ListValue:
 		for i, e := range k.ListValue.GetValues() {
-			flatten(join(path, strconv.Itoa(i)), e, out)
+			flatten(append(slices.Clip(path), strconv.Itoa(i)), e, out)
 		}
 	case *structpb.Value_StringValue:
-		*out = append(*out, [2]string{path, k.StringValue})
+		*out = append(*out, param{path, k.StringValue})
 	case *structpb.Value_NumberValue:
-		*out = append(*out, [2]string{path, strconv.FormatFloat(k.NumberValue, 'g', -1, 64)})
+		*out = append(*out, param{path, strconv.FormatFloat(k.NumberValue, 'g', -1, 64)})
 	case *structpb.Value_BoolValue:
-		*out = append(*out, [2]string{path, strconv.FormatBool(k.BoolValue)})
+		*out = append(*out, param{path, strconv.FormatBool(k.BoolValue)})
 	}
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
+// Pointer returns the JSON Pointer (RFC 6901) of a path of object keys and list indexes, the
+// form Query.Parameters names parameters by: "/" before each segment, "~" written "~0" and
+// "/" written "~1", so that {"a.b": 1}, {"a": {"b": 1}} and {"a/b": 1} have the distinct
+// paths "/a.b", "/a/b" and "/a~1b".
+func Pointer(path ...string) string {
+	var b strings.Builder
+	for _, seg := range path {
+		b.WriteByte('/')
+		b.WriteString(pointerEscaper.Replace(seg))
 	}
-	return path + "." + key
+	return b.String()
 }
 
-// signerRow is who signed one verified result, and when.
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
+// parsePointer splits a JSON Pointer into its segments. It refuses a pointer that is empty
+// (the whole parameters object is not a scalar), does not start with "/", or has a "~" not
+// followed by "0" or "1".
+func parsePointer(p string) ([]string, error) {
+	if !strings.HasPrefix(p, "/") {
+		return nil, fmt.Errorf("parameter path %q is not a JSON Pointer: it must start with \"/\"", p)
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		for j := 0; j < len(seg); j++ {
+			if seg[j] != '~' {
+				continue
+			}
+			if j+1 == len(seg) || (seg[j+1] != '0' && seg[j+1] != '1') {
+				return nil, fmt.Errorf("parameter path %q: \"~\" must be followed by 0 or 1", p)
+			}
+			j++
+		}
+		segs[i] = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+	}
+	return segs, nil
+}
+
+// dotted is a path as schema versions before 4 recorded it: segments joined by ".".
+func dotted(path []string) string { return strings.Join(path, ".") }
+
+// signerRow is who signed one verified result, and when. label is the signer's key in the
+// signatures table: "key:" and the key id, or "cert:", the issuer's length in characters, ":",
+// the issuer, " " and the SAN, so that no two signers share one; legacy is the label of schema
+// versions before 4, "cert:" + issuer + " " + SAN, which two certificate identities could share.
 type signerRow struct {
-	label, keyID, issuer, san string
-	signedAt                  *int64      // Unix nanoseconds
-	extensions                [][2]string // name, value; sorted by name
+	label, legacy, keyID, issuer, san string
+	signedAt                          *int64      // Unix nanoseconds
+	extensions                        [][2]string // name, value; sorted by name
 }
 
 func signerOf(r *verify.Result) signerRow {
 	s := r.Signer()
-	row := signerRow{label: "key:" + s.KeyID, keyID: s.KeyID}
-	if s.Certificate != nil {
+	row := signerRow{label: "key:" + s.KeyID, legacy: "key:" + s.KeyID, keyID: s.KeyID}
+	if c := s.Certificate; c != nil {
 		row = signerRow{
-			label:  "cert:" + s.Certificate.Issuer + " " + s.Certificate.SubjectAlternativeName,
-			issuer: s.Certificate.Issuer, san: s.Certificate.SubjectAlternativeName,
+			label:  certLabel(c.Issuer, c.SubjectAlternativeName),
+			legacy: "cert:" + c.Issuer + " " + c.SubjectAlternativeName,
+			issuer: c.Issuer, san: c.SubjectAlternativeName,
 			extensions: extensionsOf(s.Certificate.Extensions),
 		}
 	}
@@ -433,6 +472,12 @@ func signerOf(r *verify.Result) signerRow {
 		row.signedAt = &ns
 	}
 	return row
+}
+
+// certLabel is the label of a certificate identity. The upgrade to schema version 4 computes the
+// same in SQL, where LENGTH counts characters.
+func certLabel(issuer, san string) string {
+	return "cert:" + strconv.Itoa(utf8.RuneCountInString(issuer)) + ":" + issuer + " " + san
 }
 
 // extensionsOf returns a certificate's non-empty extensions by their JSON names, the names

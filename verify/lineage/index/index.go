@@ -8,9 +8,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/provkit/provkit/provenance"
 	// The pure-Go SQLite driver; it registers the database/sql driver "sqlite".
 	_ "modernc.org/sqlite"
 )
@@ -24,6 +27,10 @@ type Index struct {
 	// schema is the version of the schema: SchemaVersion, but in tests of migrations, where
 	// Add writes only the tables of an older version.
 	schema int
+	// fileLock, for SQLite, serialises the schema's creation and write transactions across
+	// processes; mu serialises its holders within this Index, since flock locks per open file.
+	fileLock *fileLock
+	mu       sync.Mutex
 }
 
 // dialect is the one place the two backends differ: how a query names its parameters.
@@ -74,7 +81,18 @@ func OpenSQLite(ctx context.Context, path string) (*Index, error) {
 	}
 	// One connection: SQLite allows one writer, and a single connection spares waiting on locks.
 	db.SetMaxOpenConns(1)
-	return open(ctx, db, dialect{name: "sqlite"}, len(migrations))
+	// Processes that open one new file at once would each try to switch it to WAL and create its
+	// schema; the lock file beside it lets one do so while the others wait.
+	l := openLock(path + ".lock")
+	l.lock()
+	ix, err := open(ctx, db, dialect{name: "sqlite"}, len(migrations))
+	l.unlock()
+	if err != nil {
+		l.close()
+		return nil, err
+	}
+	ix.fileLock = l
+	return ix, nil
 }
 
 // OpenPostgres opens the PostgreSQL database named by dsn (a URL such as
@@ -111,7 +129,25 @@ func open(ctx context.Context, db *sql.DB, d dialect, schema int) (*Index, error
 }
 
 // Close closes the database.
-func (ix *Index) Close() error { return ix.db.Close() }
+func (ix *Index) Close() error {
+	err := ix.db.Close()
+	ix.fileLock.close()
+	return err
+}
+
+// lockWrites takes the SQLite lock file for one write transaction, and returns its release; a
+// no-op for PostgreSQL.
+func (ix *Index) lockWrites() func() {
+	if ix.fileLock == nil {
+		return func() {}
+	}
+	ix.mu.Lock()
+	ix.fileLock.lock()
+	return func() {
+		ix.fileLock.unlock()
+		ix.mu.Unlock()
+	}
+}
 
 // migrations are the schema, one step per version: migrations[i] takes the database from
 // version i to version i+1. Steps are only ever appended. The SQL is common to both backends.
@@ -180,11 +216,68 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX signature_extensions_name_value ON signature_extensions (name, value, statement_id)`,
 	},
+	// Version 4: identities in one normal form. A certificate signer's label carries the length
+	// of its issuer, so that issuer "a b" with SAN "c" and issuer "a" with SAN "b c" are two
+	// signers; parameter paths are JSON Pointers; commits are lower case; and source
+	// repositories are provenance.RepositoryID values (rewritten by upgradeRepositories). Paths
+	// recorded by earlier versions are converted on the assumption that no key held a ".":
+	// adding the results again records their exact paths.
+	{
+		`UPDATE signature_extensions SET signer = (SELECT ` + certLabelSQL + ` FROM signatures g
+			WHERE g.statement_id = signature_extensions.statement_id AND g.signer = signature_extensions.signer)
+			WHERE EXISTS (SELECT 1 FROM signatures g WHERE g.statement_id = signature_extensions.statement_id
+			AND g.signer = signature_extensions.signer AND (g.issuer <> '' OR g.san <> ''))`,
+		`UPDATE signatures SET signer = ` + certLabelSQL + ` WHERE issuer <> '' OR san <> ''`,
+		`UPDATE parameters SET path = '/' || REPLACE(REPLACE(REPLACE(path, '~', '~0'), '/', '~1'), '.', '/')`,
+		`UPDATE statements SET source_commit = LOWER(source_commit)`,
+	},
+}
+
+// certLabelSQL computes certLabel from the issuer and san columns of a signatures row.
+const certLabelSQL = `'cert:' || CAST(LENGTH(issuer) AS TEXT) || ':' || issuer || ' ' || san`
+
+// migrationCode is the part of a migration step that SQL cannot do, by the version it takes the
+// schema to; it runs after that step's SQL, in the same transaction.
+var migrationCode = map[int]func(ctx context.Context, tx *sql.Tx, d dialect) error{
+	4: upgradeRepositories,
+}
+
+// upgradeRepositories rewrites each recorded source repository URL as its
+// provenance.RepositoryID, or as empty when it has none.
+func upgradeRepositories(ctx context.Context, tx *sql.Tx, d dialect) error {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT source_repository FROM statements WHERE source_repository <> ''`)
+	if err != nil {
+		return err
+	}
+	var urls []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			rows.Close()
+			return err
+		}
+		urls = append(urls, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	update := d.bind(`UPDATE statements SET source_repository = ? WHERE source_repository = ?`)
+	for _, u := range urls {
+		id, _ := provenance.RepositoryID(u) // idempotent: an ID is its own ID
+		if id == u {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, update, id, u); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SchemaVersion is the version of the schema this package creates and reads. Opening an index
 // of an older version migrates it, one step per version, in one transaction.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrateLock is the PostgreSQL advisory lock key that serializes migrations, so that
 // processes opening one database at the same moment create its schema once.
@@ -220,6 +313,11 @@ func (ix *Index) migrate(ctx context.Context, target int) error {
 	for i := current; i < target; i++ {
 		for _, stmt := range migrations[i] {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migrate to schema version %d: %w", i+1, err)
+			}
+		}
+		if code := migrationCode[i+1]; code != nil {
+			if err := code(ctx, tx, ix.dialect); err != nil {
 				return fmt.Errorf("migrate to schema version %d: %w", i+1, err)
 			}
 		}

@@ -216,7 +216,7 @@ func TestIndex(t *testing.T) {
 				if again := counts(t, ix); !equalCounts(again, got) {
 					t.Errorf("after adding the chain again: rows %v, want %v", again, got)
 				}
-				found, err := ix.Find(t.Context(), Query{Parameters: map[string]string{"parameters.seed": "57", "parameters.threshold": "0.25"}})
+				found, err := ix.Find(t.Context(), Query{Parameters: map[string]string{"/parameters/seed": "57", "/parameters/threshold": "0.25"}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -299,18 +299,18 @@ func testQueries(t *testing.T, ix *Index, f *fixture) {
 		{"config file", Query{Material: f.config}, sorted(model, metrics)},
 		{"base image", Query{Material: f.base}, []Artifact{app}},
 		{"forged input never indexed", Query{Material: f.poisoned}, nil},
-		{"parameter number", Query{Parameters: map[string]string{"parameters.seed": "42"}}, sorted(model, metrics)},
-		{"parameter nested", Query{Parameters: map[string]string{"parameters.optimizer.name": "adam", "parameters.optimizer.rate": "0.5"}}, sorted(model, metrics)},
-		{"parameter bool", Query{Parameters: map[string]string{"parameters.dropIncomplete": "true"}}, sorted(clean, clean512)},
-		{"parameter list element", Query{Parameters: map[string]string{"command.0": "ingest"}}, []Artifact{raw}},
-		{"parameter of a build", Query{Parameters: map[string]string{"workflow.ref": "refs/tags/v1.0.0"}}, []Artifact{app}},
-		{"parameter mismatch", Query{Parameters: map[string]string{"parameters.seed": "43"}}, nil},
+		{"parameter number", Query{Parameters: map[string]string{"/parameters/seed": "42"}}, sorted(model, metrics)},
+		{"parameter nested", Query{Parameters: map[string]string{"/parameters/optimizer/name": "adam", "/parameters/optimizer/rate": "0.5"}}, sorted(model, metrics)},
+		{"parameter bool", Query{Parameters: map[string]string{"/parameters/dropIncomplete": "true"}}, sorted(clean, clean512)},
+		{"parameter list element", Query{Parameters: map[string]string{"/command/0": "ingest"}}, []Artifact{raw}},
+		{"parameter of a build", Query{Parameters: map[string]string{"/workflow/ref": "refs/tags/v1.0.0"}}, []Artifact{app}},
+		{"parameter mismatch", Query{Parameters: map[string]string{"/parameters/seed": "43"}}, nil},
 		{"predicate type", Query{PredicateType: predicateVulns}, []Artifact{scanned}},
 		{"predicate type slsa", Query{PredicateType: provenance.PredicateSLSAProvenanceV1}, sorted(raw, clean, clean512, model, metrics, app)},
 		{"signed in the last hour", Query{SignedFrom: now.Add(-time.Hour), SignedBefore: now.Add(time.Hour)}, []Artifact{app}},
 		{"signed since", Query{SignedFrom: now.Add(-time.Hour)}, []Artifact{app}},
 		{"signed in 2020", Query{SignedFrom: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), SignedBefore: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)}, nil},
-		{"combined", Query{BuilderID: science, Parameters: map[string]string{"name": "clean"}}, sorted(clean, clean512)},
+		{"combined", Query{BuilderID: science, Parameters: map[string]string{"/name": "clean"}}, sorted(clean, clean512)},
 		{"combined disjoint", Query{BuilderID: gpu, SourceCommit: appCommit}, nil},
 		{"subject in two statements", Query{Subject: f.app}, sorted(app, scanned)},
 		{"subject of a step", Query{Subject: f.model}, []Artifact{model}},
@@ -332,7 +332,7 @@ func testQueries(t *testing.T, ix *Index, f *fixture) {
 		{"signer untimed, signed since", Query{Signer: "alice", SignedFrom: now.Add(-time.Hour)}, nil},
 		{"signer and subject, signed since", Query{Signer: appSAN, Subject: f.app, SignedFrom: now.Add(-time.Hour)}, []Artifact{app}},
 		{"signer untimed and subject, signed since", Query{Signer: "alice", Subject: f.app, SignedFrom: now.Add(-time.Hour)}, nil},
-		{"signer and parameter", Query{Signer: "alice", Parameters: map[string]string{"command.0": "ingest"}}, []Artifact{raw}},
+		{"signer and parameter", Query{Signer: "alice", Parameters: map[string]string{"/command/0": "ingest"}}, []Artifact{raw}},
 		{"extensions repository and ref", Query{SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo, "sourceRepositoryRef": appRef}}, []Artifact{app}},
 		{"extension other ref", Query{SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo, "sourceRepositoryRef": "refs/heads/main"}}, nil},
 		{"extension workflow", Query{SignerExtensions: map[string]string{"buildSignerURI": appSAN}}, []Artifact{app}},
@@ -729,7 +729,7 @@ func TestUpgrade(t *testing.T) {
 				}
 
 				ix := reopen(t)
-				if v := schemaVersion(t, ix); v != SchemaVersion || SchemaVersion != 3 {
+				if v := schemaVersion(t, ix); v != SchemaVersion || SchemaVersion != 4 {
 					t.Errorf("after upgrade: version %d, want %d", v, SchemaVersion)
 				}
 				for _, name := range later {

@@ -124,9 +124,16 @@ func (c *certifier) extensions() ([]pkix.Extension, error) {
 
 // GetCertificate implements sigstore-go's sign.CertificateProvider.
 func (c *certifier) GetCertificate(_ context.Context, kp sgsign.Keypair, _ *sgsign.CertificateProviderOptions) ([]byte, error) {
-	san, err := url.Parse(c.san)
-	if err != nil {
-		return nil, err
+	var uris []*url.URL
+	var emails []string
+	if strings.Contains(c.san, "://") {
+		san, err := url.Parse(c.san)
+		if err != nil {
+			return nil, err
+		}
+		uris = append(uris, san)
+	} else {
+		emails = append(emails, c.san)
 	}
 	exts, err := c.extensions()
 	if err != nil {
@@ -143,7 +150,8 @@ func (c *certifier) GetCertificate(_ context.Context, kp sgsign.Keypair, _ *sgsi
 		NotAfter:        now.Add(10 * time.Minute),
 		KeyUsage:        x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-		URIs:            []*url.URL{san},
+		URIs:            uris,
+		EmailAddresses:  emails,
 		ExtraExtensions: exts,
 	}
 	return x509.CreateCertificate(rand.Reader, tmpl, c.ca.cert, kp.GetPublicKey(), c.ca.key)

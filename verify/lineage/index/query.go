@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/verify"
 )
 
@@ -19,25 +20,31 @@ import (
 // The zero Query selects every indexed artifact.
 type Query struct {
 	// SourceCommit is the git commit the build ran from (the source dependency's gitCommit,
-	// else sha1, digest), as recorded.
+	// else sha1, digest), in either case.
 	SourceCommit string
-	// SourceRepository is the source repository's URL, without the "git+" prefix and the
-	// "@REF" suffix of SLSA's git URIs, such as "https://github.com/org/repo".
+	// SourceRepository is the source repository, in any form provenance.RepositoryID accepts:
+	// "https://github.com/org/repo" finds what was built from
+	// "git+ssh://git@github.com/org/repo.git@refs/heads/main". Both sides are compared as
+	// RepositoryID values; one it refuses fails Find with a *QueryError.
 	SourceRepository string
 	// BuilderID is the SLSA builder id, exactly.
 	BuilderID string
 	// Material is the digest of a resolved dependency: a dataset, file, image or module the
-	// statement's subjects were made from.
+	// statement's subjects were made from. Like Subject, it is compared in provenance's normal
+	// form (provenance.ParseDigest), and must be of an identifying algorithm.
 	Material digest.Digest
-	// Parameters are external parameters the statement must hold, by dotted path: object keys
-	// joined by ".", list elements by index ("command.0"). Values are compared as text: a
-	// string as it is, a number in JSON's shortest form ("42"), a boolean as "true" or "false".
+	// Parameters are external parameters the statement must hold, by JSON Pointer (RFC 6901,
+	// see Pointer): object keys and list indexes each after a "/" ("/command/0"), with "~"
+	// written "~0" and "/" written "~1". Values are compared as text: a string as it is, a
+	// number in JSON's shortest form ("42"), a boolean as "true" or "false".
 	Parameters map[string]string
 	// PredicateType is the statement's predicate type, exactly.
 	PredicateType string
 	// Subject selects the artifacts with this digest: every statement naming it as a subject,
-	// whatever its predicate type, gives one Artifact. It may be of any algorithm the index
-	// stores (sha256, sha384, sha512), and matches the subject's digest of that algorithm.
+	// whatever its predicate type, gives one Artifact. It may be of any identifying algorithm
+	// (provenance.IdentifyingAlgorithm), in either case, and matches the subject's digest of
+	// that algorithm; the index records no others. One that provenance.ParseDigest refuses
+	// fails Find with a *QueryError.
 	Subject digest.Digest
 	// Signer selects statements with a verified signature by this signer: a trusted key's id
 	// (verify.Signer.KeyID) or a certificate's subject alternative name
@@ -87,6 +94,10 @@ type Artifact struct {
 // Find returns the artifacts q selects, sorted by digest, then name, then statement, so the
 // same index and query always give the same answer on either backend.
 func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
+	q, err := q.normal()
+	if err != nil {
+		return nil, err
+	}
 	var b strings.Builder
 	var args []any
 	b.WriteString(`SELECT s.digest, s.name, s.statement_id FROM subjects s JOIN statements st ON st.id = s.statement_id WHERE 1 = 1`)
@@ -194,6 +205,38 @@ func (ix *Index) Find(ctx context.Context, q Query) ([]Artifact, error) {
 		return cmp.Or(cmp.Compare(x.Digest, y.Digest), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Statement, y.Statement))
 	})
 	return out, nil
+}
+
+// normal returns q with its digests, repository and commit in the form the index records them,
+// and its parameter paths checked.
+func (q Query) normal() (Query, error) {
+	for _, f := range []struct {
+		name string
+		d    *digest.Digest
+	}{{"Subject", &q.Subject}, {"Material", &q.Material}} {
+		if *f.d == "" {
+			continue
+		}
+		n, err := provenance.ParseDigest(string(*f.d))
+		if err != nil {
+			return q, &QueryError{Field: f.name, Err: err}
+		}
+		*f.d = n
+	}
+	if q.SourceRepository != "" {
+		id, err := provenance.RepositoryID(q.SourceRepository)
+		if err != nil {
+			return q, &QueryError{Field: "SourceRepository", Err: err}
+		}
+		q.SourceRepository = id
+	}
+	q.SourceCommit = strings.ToLower(q.SourceCommit)
+	for p := range q.Parameters {
+		if _, err := parsePointer(p); err != nil {
+			return q, &QueryError{Field: "Parameters", Err: err}
+		}
+	}
+	return q, nil
 }
 
 // Signature is one verified signature of an indexed statement.
