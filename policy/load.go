@@ -41,7 +41,8 @@ const (
 // range, unknown rule names in environments and expressions that do not compile are errors: a
 // *LoadError (wrapping ErrInvalidPolicy) with the line, column and field. An apiVersion or
 // kind other than APIVersionV1 and KindPolicy wraps ErrUnsupportedVersion as well. A document
-// over MaxPolicyBytes is refused with a *provenance.SizeError inside the LoadError.
+// over MaxPolicyBytes is refused with a *provenance.SizeError inside the LoadError, and one
+// nesting deeper than MaxPolicyDepth with ErrPolicyTooDeep, both before parsing.
 func Load(r io.Reader) (*Policy, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxPolicyBytes+1))
 	if err != nil {
@@ -50,6 +51,9 @@ func Load(r io.Reader) (*Policy, error) {
 	if len(data) > MaxPolicyBytes {
 		se := &provenance.SizeError{What: "policy document", Limit: MaxPolicyBytes, Size: -1}
 		return nil, &LoadError{Msg: se.Error(), Err: se}
+	}
+	if err := checkDepth(data); err != nil {
+		return nil, err
 	}
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
