@@ -504,8 +504,13 @@ func (c *compiler) slsa(field string, d *slsaDoc) rule {
 			tags:        c.globs(f+".tags", s.Tags, false),
 			tagVersions: c.semver(f+".tagVersions", s.TagVersions),
 		}
-		for _, repo := range s.Repositories {
-			m.repos = append(m.repos, normaliseRepo(repo))
+		for i, repo := range s.Repositories {
+			id, err := provenance.RepositoryID(repo)
+			if err != nil {
+				c.failf(fmt.Sprintf("%s.repositories[%d]", f, i), "%v", err)
+				continue
+			}
+			m.repos = append(m.repos, id)
 		}
 		r.source = m
 	}
@@ -541,8 +546,8 @@ func (c *compiler) materials(field string, d *materialsDoc) rule {
 	}
 	r := &materialsRule{
 		requirePinned: d.RequirePinned,
-		allow:         c.globs(field+".allow", d.Allow, false),
-		deny:          c.globs(field+".deny", d.Deny, false),
+		allow:         c.globs(field+".allow", canonicalAddresses(d.Allow), false),
+		deny:          c.globs(field+".deny", canonicalAddresses(d.Deny), false),
 	}
 	if b := d.BaseImages; b != nil {
 		if len(b.Registries) == 0 && !b.RequirePinned {
@@ -658,4 +663,14 @@ func (c *compiler) cel(field string, d *celDoc, env *cel.Env, limit uint64) rule
 	}
 	r.prg = prg
 	return r
+}
+
+// canonicalAddresses writes dependency patterns the way canonicalAddress writes the addresses
+// they are matched against.
+func canonicalAddresses(patterns []string) []string {
+	out := make([]string, len(patterns))
+	for i, p := range patterns {
+		out[i] = canonicalAddress(p)
+	}
+	return out
 }
