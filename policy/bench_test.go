@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -122,4 +123,22 @@ func BenchmarkGate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// nestedPolicy is a 200 KB document of nested flow sequences under a rule.
+func nestedPolicy() []byte {
+	const n = 100 << 10
+	return []byte(header + "rules: " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n")
+}
+
+// BenchmarkLoadNested measures refusing a deeply nested document.
+func BenchmarkLoadNested(b *testing.B) {
+	data := nestedPolicy()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := policy.Load(bytes.NewReader(data)); err == nil {
+			b.Fatal("nested document loaded")
+		}
+	}
 }

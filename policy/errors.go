@@ -12,6 +12,9 @@ var (
 	// of the wrong type or out of range, a regular expression or CEL expression that does not
 	// compile. A *LoadError carries the line and field.
 	ErrInvalidPolicy = errors.New("policy: invalid policy")
+	// ErrPolicyTooDeep means a policy document nests deeper than MaxPolicyDepth. Load refuses it
+	// before parsing, with a *LoadError that wraps this and ErrInvalidPolicy.
+	ErrPolicyTooDeep = errors.New("policy: document nests too deeply")
 	// ErrUnsupportedVersion means a policy document's apiVersion or kind is not one this package reads.
 	ErrUnsupportedVersion = errors.New("policy: unsupported apiVersion or kind")
 	// ErrDenied means a policy denied the artifact. A *DeniedError carries the Decision.

@@ -28,6 +28,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(header + "rules:\n  - &a {name: x}\n  - *a\n"))
 	f.Add([]byte(header + "rules:\n  - name: a\n    signers: {threshold: 99999999999999999999, identities: []}\n"))
 	f.Add([]byte("apiVersion: provkit.dev/policy/v1\nkind: Policy\n---\n"))
+	f.Add(nestedPolicy())
 	f.Add([]byte{0xff, 0xfe, '{'})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := policy.Load(bytes.NewReader(data))

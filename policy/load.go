@@ -41,7 +41,8 @@ const (
 // range, unknown rule names in environments and expressions that do not compile are errors: a
 // *LoadError (wrapping ErrInvalidPolicy) with the line, column and field. An apiVersion or
 // kind other than APIVersionV1 and KindPolicy wraps ErrUnsupportedVersion as well. A document
-// over MaxPolicyBytes is refused with a *provenance.SizeError inside the LoadError.
+// over MaxPolicyBytes is refused with a *provenance.SizeError inside the LoadError, and one
+// nesting deeper than MaxPolicyDepth with ErrPolicyTooDeep, both before parsing.
 func Load(r io.Reader) (*Policy, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxPolicyBytes+1))
 	if err != nil {
@@ -50,6 +51,9 @@ func Load(r io.Reader) (*Policy, error) {
 	if len(data) > MaxPolicyBytes {
 		se := &provenance.SizeError{What: "policy document", Limit: MaxPolicyBytes, Size: -1}
 		return nil, &LoadError{Msg: se.Error(), Err: se}
+	}
+	if err := checkDepth(data); err != nil {
+		return nil, err
 	}
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
@@ -500,8 +504,13 @@ func (c *compiler) slsa(field string, d *slsaDoc) rule {
 			tags:        c.globs(f+".tags", s.Tags, false),
 			tagVersions: c.semver(f+".tagVersions", s.TagVersions),
 		}
-		for _, repo := range s.Repositories {
-			m.repos = append(m.repos, normaliseRepo(repo))
+		for i, repo := range s.Repositories {
+			id, err := provenance.RepositoryID(repo)
+			if err != nil {
+				c.failf(fmt.Sprintf("%s.repositories[%d]", f, i), "%v", err)
+				continue
+			}
+			m.repos = append(m.repos, id)
 		}
 		r.source = m
 	}
@@ -537,8 +546,8 @@ func (c *compiler) materials(field string, d *materialsDoc) rule {
 	}
 	r := &materialsRule{
 		requirePinned: d.RequirePinned,
-		allow:         c.globs(field+".allow", d.Allow, false),
-		deny:          c.globs(field+".deny", d.Deny, false),
+		allow:         c.globs(field+".allow", canonicalAddresses(d.Allow), false),
+		deny:          c.globs(field+".deny", canonicalAddresses(d.Deny), false),
 	}
 	if b := d.BaseImages; b != nil {
 		if len(b.Registries) == 0 && !b.RequirePinned {
@@ -654,4 +663,14 @@ func (c *compiler) cel(field string, d *celDoc, env *cel.Env, limit uint64) rule
 	}
 	r.prg = prg
 	return r
+}
+
+// canonicalAddresses writes dependency patterns the way canonicalAddress writes the addresses
+// they are matched against.
+func canonicalAddresses(patterns []string) []string {
+	out := make([]string, len(patterns))
+	for i, p := range patterns {
+		out[i] = canonicalAddress(p)
+	}
+	return out
 }

@@ -67,6 +67,9 @@ type view struct {
 	signedAt      time.Time
 	hasSignedAt   bool
 	act           *celActivation // built on first use by a CEL rule
+	slsaFacts     *slsaFacts     // decoded on first use by a SLSA rule
+	slsaErr       error
+	slsaDone      bool
 }
 
 func newView(i int, r *verify.Result) *view {

@@ -20,37 +20,40 @@ type environmentRule struct {
 }
 
 func (r *environmentRule) eval(ec *evalContext) check {
-	views, shapes := ec.slsaViews()
-	if len(views) == 0 {
-		return noSLSA()
+	views, failed := ec.slsaProvenances()
+	if failed != nil {
+		return *failed
 	}
 	var bad []Evidence
 	var reasons []string
-	for vi, v := range views {
-		sh := shapes[vi]
+	for _, v := range views {
+		f, sh := v.facts, v.facts.shape
 		report := func(field, value, msg string) {
 			bad = append(bad, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field, Value: value, Message: msg})
 			reasons = append(reasons, fmt.Sprintf("%s: %s", field, msg))
 		}
-		for _, top := range [][]string{sh.external, sh.internal} {
-			if val := lookup(v.predicate, top...); val != nil {
-				w := walker{rule: r, report: report, path: []string{fieldPath(top)}}
-				w.walk(val)
+		tops := []struct {
+			path   []string
+			params *structpb.Struct
+		}{{sh.external, f.external}, {sh.internal, f.internal}}
+		for _, top := range tops {
+			if top.params != nil {
+				w := walker{rule: r, report: report, path: []string{fieldPath(top.path)}}
+				w.walk(structpb.NewStructValue(top.params))
 			}
 		}
 		for _, path := range r.required {
-			top := sh.external
+			top, params := sh.external, f.external
 			if path[0] == "internalParameters" {
-				top = sh.internal
+				top, params = sh.internal, f.internal
 			}
-			full := append(append([]string(nil), top...), path[1:]...)
-			if got := lookup(v.predicate, full...); got == nil || isNull(got) {
-				report(fieldPath(full), "", "required parameter missing")
+			if got := lookup(params, path[1:]...); got == nil || isNull(got) {
+				report(fieldPath(top, path[1:]...), "", "required parameter missing")
 			}
 		}
 	}
 	if len(bad) > 0 {
-		return fail(strings.Join(dedupe(reasons), "; "), bad...)
+		return fail(joinReasons(reasons), bad...)
 	}
 	return pass(fmt.Sprintf("%d SLSA provenance attestation(s): no forbidden variables or values, required parameters present", len(views)))
 }

@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 
-	"google.golang.org/protobuf/types/known/structpb"
-
 	"github.com/provkit/provkit/provenance"
 )
 
@@ -41,21 +39,6 @@ var (
 		internal:  []string{"invocation", "environment"},
 	}
 )
-
-// slsaViews returns the SLSA provenance attestations (v1 and v0.2) with their shapes.
-func (ec *evalContext) slsaViews() ([]*view, []*slsaShape) {
-	var views []*view
-	var shapes []*slsaShape
-	for _, v := range ec.views {
-		switch v.predicateType {
-		case slsaV1:
-			views, shapes = append(views, v), append(shapes, shapeV1)
-		case slsaV02:
-			views, shapes = append(views, v), append(shapes, shapeV02)
-		}
-	}
-	return views, shapes
-}
 
 func noSLSA() check {
 	return fail("no verified SLSA provenance attestation", Evidence{Attestation: -1, PredicateType: slsaV1, Message: "no SLSA provenance v1 or v0.2 among the attestations"})
@@ -107,7 +90,7 @@ func (b builderMatcher) String() string {
 }
 
 type sourceMatcher struct {
-	repos       []string // normalised
+	repos       []string // as provenance.RepositoryID gives them
 	branches    []glob
 	tags        []glob
 	tagVersions *semverRange
@@ -118,37 +101,31 @@ type expectedParam struct {
 	want any // normalised through encoding/json
 }
 
-func normaliseRepo(u string) string {
-	u = strings.TrimPrefix(u, "git+")
-	u = strings.TrimSuffix(u, "/")
-	return strings.TrimSuffix(u, ".git")
-}
-
 func (r *slsaRule) eval(ec *evalContext) check {
-	views, shapes := ec.slsaViews()
-	if len(views) == 0 {
-		return noSLSA()
+	views, failed := ec.slsaProvenances()
+	if failed != nil {
+		return *failed
 	}
 	var bad, good []Evidence
 	reasons := []string{}
-	for i, v := range views {
-		b, g, why := r.check(v, shapes[i])
+	for _, v := range views {
+		b, g, why := r.check(v)
 		bad, good = append(bad, b...), append(good, g...)
 		reasons = append(reasons, why...)
 	}
 	if len(bad) > 0 {
-		return fail(strings.Join(dedupe(reasons), "; "), bad...)
+		return fail(joinReasons(reasons), bad...)
 	}
 	return pass(fmt.Sprintf("%d SLSA provenance attestation(s) meet the requirements", len(views)), good...)
 }
 
-func (r *slsaRule) check(v *view, sh *slsaShape) (bad, good []Evidence, reasons []string) {
+func (r *slsaRule) check(v slsaView) (bad, good []Evidence, reasons []string) {
 	ev := func(field, value, msg string) Evidence {
 		return Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field, Value: value, Message: msg}
 	}
-	p := v.predicate
+	f, sh := v.facts, v.facts.shape
 	if len(r.builders) > 0 {
-		id := lookupString(p, sh.builder...)
+		id := f.builderID
 		ok := false
 		for _, b := range r.builders {
 			if b.match(id) {
@@ -166,7 +143,7 @@ func (r *slsaRule) check(v *view, sh *slsaShape) (bad, good []Evidence, reasons 
 		}
 	}
 	if len(r.buildTypes) > 0 {
-		bt := lookupString(p, sh.buildType...)
+		bt := f.buildType
 		e := ev(fieldPath(sh.buildType), bt, "")
 		if contains(r.buildTypes, bt) {
 			good = append(good, e)
@@ -177,14 +154,13 @@ func (r *slsaRule) check(v *view, sh *slsaShape) (bad, good []Evidence, reasons 
 		}
 	}
 	if r.source != nil {
-		b, g, why := r.source.check(v, sh, ev)
+		b, g, why := r.source.check(f, ev)
 		bad, good = append(bad, b...), append(good, g...)
 		reasons = append(reasons, why...)
 	}
-	ext := lookup(p, sh.external...).GetStructValue()
 	for _, want := range r.external {
 		field := fieldPath(sh.external, want.path...)
-		got := lookup(ext, want.path...)
+		got := lookup(f.external, want.path...)
 		if got == nil {
 			bad = append(bad, ev(field, "", "missing"))
 			reasons = append(reasons, fmt.Sprintf("external parameter %s missing", strings.Join(want.path, ".")))
@@ -204,50 +180,57 @@ func (r *slsaRule) check(v *view, sh *slsaShape) (bad, good []Evidence, reasons 
 // sourceOf finds the source repository and ref of a build: for SLSA v0.2 the config source;
 // then the dependency with role "source"; else the first with a gitCommit (or, in v0.2, sha1)
 // digest; else GitHub Actions' external parameters workflow.repository and workflow.ref.
-func sourceOf(p *structpb.Struct, sh *slsaShape) (repo, ref, field string) {
-	if sh == shapeV02 {
-		if uri := lookupString(p, "invocation", "configSource", "uri"); uri != "" {
-			repo, ref = provenance.SplitGitURI(uri)
-			return repo, ref, "predicate.invocation.configSource.uri"
-		}
+func sourceOf(f *slsaFacts) (repo, ref, field string) {
+	sh := f.shape
+	if sh == shapeV02 && f.configSource != "" {
+		repo, ref = provenance.SplitGitURI(f.configSource)
+		return repo, ref, "predicate.invocation.configSource.uri"
 	}
-	deps := lookup(p, sh.deps...).GetListValue().GetValues()
 	pick := -1
-	for i, d := range deps {
-		if lookupString(d.GetStructValue(), "annotations", provenance.AnnotationRole) == provenance.RoleSource {
+	for i, d := range f.deps {
+		if d.annotation(provenance.AnnotationRole) == provenance.RoleSource {
 			pick = i
 			break
 		}
 	}
 	if pick < 0 {
-		for i, d := range deps {
-			dg := d.GetStructValue()
-			if lookupString(dg, "digest", "gitCommit") != "" || (sh == shapeV02 && lookupString(dg, "digest", "sha1") != "") {
+		for i, d := range f.deps {
+			if d.digest["gitCommit"] != "" || (sh == shapeV02 && d.digest["sha1"] != "") {
 				pick = i
 				break
 			}
 		}
 	}
 	if pick >= 0 {
-		uri := lookupString(deps[pick].GetStructValue(), "uri")
-		repo, ref = provenance.SplitGitURI(uri)
+		repo, ref = provenance.SplitGitURI(f.deps[pick].uri)
 		return repo, ref, fmt.Sprintf("%s[%d].uri", fieldPath(sh.deps), pick)
 	}
-	wf := lookup(p, append(append([]string(nil), sh.external...), "workflow")...).GetStructValue()
-	if wf != nil {
+	if wf := lookup(f.external, "workflow").GetStructValue(); wf != nil {
 		return lookupString(wf, "repository"), lookupString(wf, "ref"), fieldPath(sh.external, "workflow")
 	}
 	return "", "", fieldPath(sh.deps)
 }
 
-func (s *sourceMatcher) check(v *view, sh *slsaShape, ev func(field, value, msg string) Evidence) (bad, good []Evidence, reasons []string) {
-	repo, ref, field := sourceOf(v.predicate, sh)
+// check compares the build's source with the allowed repositories (both in the form
+// provenance.RepositoryID gives, so every spelling of one repository matches it and no
+// spelling of another does) and refs. A source that is not a repository address is refused.
+func (s *sourceMatcher) check(f *slsaFacts, ev func(field, value, msg string) Evidence) (bad, good []Evidence, reasons []string) {
+	repo, ref, field := sourceOf(f)
 	if repo == "" {
 		return []Evidence{ev(field, "", "no source repository in the provenance")}, nil, []string{"no source repository in the provenance"}
 	}
-	if len(s.repos) > 0 && !contains(s.repos, normaliseRepo(repo)) {
-		bad = append(bad, ev(field, repo, "source repository not allowed"))
-		reasons = append(reasons, fmt.Sprintf("source repository %q not allowed", repo))
+	if len(s.repos) > 0 {
+		id, err := provenance.RepositoryID(repo)
+		switch {
+		case err != nil:
+			bad = append(bad, ev(field, repo, "source repository unreadable: "+err.Error()))
+			reasons = append(reasons, fmt.Sprintf("source repository %q unreadable", repo))
+		case !contains(s.repos, id):
+			bad = append(bad, ev(field, repo, "source repository not allowed"))
+			reasons = append(reasons, fmt.Sprintf("source repository %q not allowed", repo))
+		default:
+			good = append(good, ev(field, repo, ""))
+		}
 	} else {
 		good = append(good, ev(field, repo, ""))
 	}

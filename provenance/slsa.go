@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	slsa02 "github.com/in-toto/attestation/go/predicates/provenance/v02"
 	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	intoto "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -148,6 +149,22 @@ func SLSAProvenance(st *intoto.Statement) (*slsa.Provenance, error) {
 		return nil, fmt.Errorf("%w: predicate type is %q, not %q", ErrInvalidPredicate, st.GetPredicateType(), PredicateSLSAProvenanceV1)
 	}
 	p := &slsa.Provenance{}
+	if err := DecodePredicate(st, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SLSAProvenanceV02 decodes the SLSA Provenance v0.2 predicate of st (as cosign's
+// "slsaprovenance" writes it) the same way SLSAProvenance decodes v1: through protojson, so
+// fields written with their JSON or their protobuf names both decode. A statement of another
+// predicate type, or a predicate that is not of this shape, yields an error wrapping
+// ErrInvalidPredicate.
+func SLSAProvenanceV02(st *intoto.Statement) (*slsa02.Provenance, error) {
+	if st.GetPredicateType() != PredicateSLSAProvenanceV02 {
+		return nil, fmt.Errorf("%w: predicate type is %q, not %q", ErrInvalidPredicate, st.GetPredicateType(), PredicateSLSAProvenanceV02)
+	}
+	p := &slsa02.Provenance{}
 	if err := DecodePredicate(st, p); err != nil {
 		return nil, err
 	}
