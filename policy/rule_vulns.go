@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/provkit/provkit/provenance"
 )
@@ -101,7 +103,12 @@ func (r *vulnsRule) eval(ec *evalContext) check {
 	for _, v := range scans {
 		fs, err := findings(v)
 		if err != nil {
-			return broken(err, Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: "predicate.scanner.result"})
+			field := "predicate.scanner.result"
+			if se := (*shapeError)(nil); errors.As(err, &se) {
+				field = se.field
+			}
+			return broken(fmt.Errorf("scan attestation %d: %w", v.index, err),
+				Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field, Message: "a scan report of a shape this rule cannot read denies"})
 		}
 		total += len(fs)
 		for _, f := range fs {
@@ -134,65 +141,191 @@ func (r *vulnsRule) eval(ec *evalContext) check {
 }
 
 // findings reads the in-toto vulns v0.2 predicate, or cosign's vuln predicate whose
-// scanner.result is a Trivy or Grype JSON report.
+// scanner.result is a Trivy or Grype JSON report. Every value it reads must have the shape those
+// formats give it: a report of any other shape is a *shapeError, never zero findings. Only the
+// vulns v0.2 predicate may leave scanner.result out (its specification makes the list optional);
+// a finding without a severity is kept, of unknown severity.
 func findings(v *view) ([]finding, error) {
-	result := lookup(v.predicate, "scanner", "result")
-	if result == nil || isNull(result) {
-		return nil, nil
+	scanner, err := structAt(lookup(v.predicate, "scanner"), "predicate.scanner")
+	if err != nil {
+		return nil, err
+	}
+	result := lookup(scanner, "result")
+	field := "predicate.scanner.result"
+	if absent(result) {
+		if v.predicateType == provenance.PredicateVulnsV02 {
+			return nil, nil
+		}
+		return nil, &shapeError{field: field, want: "a Trivy or Grype report"}
+	}
+	if _, ok := result.GetKind().(*structpb.Value_ListValue); ok {
+		return vulnsV02Findings(result.GetListValue().GetValues(), field)
+	}
+	report, err := structAt(result, field)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case report.GetFields()["Results"] != nil:
+		return trivyFindings(report, field)
+	case report.GetFields()["matches"] != nil:
+		return grypeFindings(report, field)
+	case report.GetFields()["SchemaVersion"] != nil:
+		return nil, nil // a Trivy report that found nothing to scan has no Results
+	}
+	return nil, &shapeError{field: field, want: "a vulns v0.2 list, a Trivy report or a Grype report"}
+}
+
+func vulnsV02Findings(results []*structpb.Value, field string) ([]finding, error) {
+	out := make([]finding, 0, len(results))
+	for i, rv := range results {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		r, err := structAt(rv, at)
+		if err != nil {
+			return nil, err
+		}
+		f := finding{severity: sevNone, field: at}
+		if f.id, err = idAt(r, "id", at); err != nil {
+			return nil, err
+		}
+		sevs, err := optionalListAt(lookup(r, "severity"), at+".severity")
+		if err != nil {
+			return nil, err
+		}
+		if len(sevs) == 0 {
+			f.severity = sevUnknown
+		}
+		var raws []string
+		for j, sv := range sevs {
+			s, err := structAt(sv, fmt.Sprintf("%s.severity[%d]", at, j))
+			if err != nil {
+				return nil, err
+			}
+			score := lookupString(s, "score")
+			raws = append(raws, score)
+			n := parseSeverity(score)
+			if n == sevUnknown || (f.severity != sevUnknown && n > f.severity) {
+				f.severity = n
+			}
+		}
+		f.raw = strings.Join(raws, ",")
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func trivyFindings(report *structpb.Struct, field string) ([]finding, error) {
+	targets, err := optionalListAt(lookup(report, "Results"), field+".Results")
+	if err != nil {
+		return nil, err
 	}
 	var out []finding
-	if list := result.GetListValue(); list != nil {
-		for i, rv := range list.GetValues() {
-			r := rv.GetStructValue()
-			f := finding{id: lookupString(r, "id"), severity: sevNone, field: fmt.Sprintf("predicate.scanner.result[%d]", i)}
-			sevs := lookup(r, "severity").GetListValue().GetValues()
-			if len(sevs) == 0 {
-				f.severity = sevUnknown
-			}
-			var raws []string
-			for _, s := range sevs {
-				score := lookupString(s.GetStructValue(), "score")
-				raws = append(raws, score)
-				n := parseSeverity(score)
-				if n == sevUnknown || (f.severity != sevUnknown && n > f.severity) {
-					f.severity = n
-				}
-			}
-			f.raw = strings.Join(raws, ",")
-			out = append(out, f)
+	for i, tv := range targets {
+		at := fmt.Sprintf("%s.Results[%d]", field, i)
+		target, err := structAt(tv, at)
+		if err != nil {
+			return nil, err
 		}
-		return out, nil
-	}
-	rs := result.GetStructValue()
-	if trivy := lookup(rs, "Results"); trivy != nil {
-		for i, target := range trivy.GetListValue().GetValues() {
-			for j, vv := range lookup(target.GetStructValue(), "Vulnerabilities").GetListValue().GetValues() {
-				s := vv.GetStructValue()
-				sev := lookupString(s, "Severity")
-				out = append(out, finding{
-					id: lookupString(s, "VulnerabilityID"), severity: parseSeverity(sev), raw: sev,
-					field: fmt.Sprintf("predicate.scanner.result.Results[%d].Vulnerabilities[%d]", i, j),
-				})
-			}
+		vulns, err := optionalListAt(lookup(target, "Vulnerabilities"), at+".Vulnerabilities")
+		if err != nil {
+			return nil, err
 		}
-		return out, nil
-	}
-	if grype := lookup(rs, "matches"); grype != nil {
-		for i, m := range grype.GetListValue().GetValues() {
-			vs := lookup(m.GetStructValue(), "vulnerability").GetStructValue()
-			sev := lookupString(vs, "severity")
-			f := finding{id: lookupString(vs, "id"), severity: parseSeverity(sev), raw: sev, field: fmt.Sprintf("predicate.scanner.result.matches[%d].vulnerability", i)}
-			for _, rel := range lookup(m.GetStructValue(), "relatedVulnerabilities").GetListValue().GetValues() {
-				f.aliases = append(f.aliases, lookupString(rel.GetStructValue(), "id"))
+		for j, vv := range vulns {
+			vat := fmt.Sprintf("%s.Vulnerabilities[%d]", at, j)
+			s, err := structAt(vv, vat)
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, f)
+			id, err := idAt(s, "VulnerabilityID", vat)
+			if err != nil {
+				return nil, err
+			}
+			sev := lookupString(s, "Severity")
+			out = append(out, finding{id: id, severity: parseSeverity(sev), raw: sev, field: vat})
 		}
-		return out, nil
 	}
-	if len(rs.GetFields()) == 0 {
+	return out, nil
+}
+
+func grypeFindings(report *structpb.Struct, field string) ([]finding, error) {
+	matches, err := optionalListAt(lookup(report, "matches"), field+".matches")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]finding, 0, len(matches))
+	for i, mv := range matches {
+		at := fmt.Sprintf("%s.matches[%d]", field, i)
+		m, err := structAt(mv, at)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := structAt(lookup(m, "vulnerability"), at+".vulnerability")
+		if err != nil {
+			return nil, err
+		}
+		f := finding{severity: sevNone, field: at + ".vulnerability"}
+		if f.id, err = idAt(vs, "id", f.field); err != nil {
+			return nil, err
+		}
+		f.raw = lookupString(vs, "severity")
+		f.severity = parseSeverity(f.raw)
+		related, err := optionalListAt(lookup(m, "relatedVulnerabilities"), at+".relatedVulnerabilities")
+		if err != nil {
+			return nil, err
+		}
+		for j, rv := range related {
+			rat := fmt.Sprintf("%s.relatedVulnerabilities[%d]", at, j)
+			r, err := structAt(rv, rat)
+			if err != nil {
+				return nil, err
+			}
+			alias, err := idAt(r, "id", rat)
+			if err != nil {
+				return nil, err
+			}
+			f.aliases = append(f.aliases, alias)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// shapeError says where a scan report stops having the shape its format gives it.
+type shapeError struct {
+	field, want string
+}
+
+func (e *shapeError) Error() string {
+	return fmt.Sprintf("%s is not %s", e.field, e.want)
+}
+
+func absent(v *structpb.Value) bool {
+	return v == nil || isNull(v)
+}
+
+func structAt(v *structpb.Value, field string) (*structpb.Struct, error) {
+	if s, ok := v.GetKind().(*structpb.Value_StructValue); ok {
+		return s.StructValue, nil
+	}
+	return nil, &shapeError{field: field, want: "an object"}
+}
+
+func optionalListAt(v *structpb.Value, field string) ([]*structpb.Value, error) {
+	if absent(v) {
 		return nil, nil
 	}
-	return nil, fmt.Errorf("scanner.result of attestation %d is neither a vulns v0.2 list, a Trivy report nor a Grype report", v.index)
+	if l, ok := v.GetKind().(*structpb.Value_ListValue); ok {
+		return l.ListValue.GetValues(), nil
+	}
+	return nil, &shapeError{field: field, want: "a list"}
+}
+
+func idAt(s *structpb.Struct, key, field string) (string, error) {
+	id := lookupString(s, key)
+	if id == "" {
+		return "", &shapeError{field: field + "." + key, want: "a vulnerability id"}
+	}
+	return id, nil
 }
 
 // vexIndex holds the OpenVEX statements of the verified OpenVEX attestations, per subject.

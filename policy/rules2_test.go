@@ -140,3 +140,46 @@ func TestCELRule(t *testing.T) {
 		}
 	})
 }
+
+// TestVulnerabilityReportOfUnknownShapeDenies: every scan report this rule cannot read as a vulns
+// v0.2 list, a Trivy report or a Grype report denies, naming the field that broke; none reads as
+// zero findings.
+func TestVulnerabilityReportOfUnknownShapeDenies(t *testing.T) {
+	rule := "    vulnerabilities: {failAt: high}\n"
+	scan := func(predicateType string, scanner any) func(t *testing.T, k *kit) []*verify.Result {
+		return keyed([]string{"alice"}, pred(predicateType, map[string]any{"scanner": scanner}))
+	}
+	result := func(r any) map[string]any { return map[string]any{"uri": "pkg:github/example/scanner", "result": r} }
+	cases := []struct {
+		name, predicateType string
+		scanner             any
+		field               string
+	}{
+		{"scanner is a string", provenance.PredicateVulnsV02, "trivy", "predicate.scanner"},
+		{"result is a string", provenance.PredicateVulnsV02, result("no findings"), "predicate.scanner.result"},
+		{"result is a number", provenance.PredicateCosignVuln, result(0), "predicate.scanner.result"},
+		{"result is an object of no known report", provenance.PredicateCosignVuln, result(map[string]any{"findings": []any{map[string]any{"id": "CVE-2026-9"}}}), "predicate.scanner.result"},
+		{"result is an empty object", provenance.PredicateCosignVuln, result(map[string]any{}), "predicate.scanner.result"},
+		{"cosign scan without a result", provenance.PredicateCosignVuln, map[string]any{"uri": "pkg:github/aquasecurity/trivy"}, "predicate.scanner.result"},
+		{"list element is a string", provenance.PredicateVulnsV02, result([]any{"CVE-2026-9"}), "predicate.scanner.result[0]"},
+		{"finding without an id", provenance.PredicateVulnsV02, result([]any{map[string]any{"severity": []any{map[string]any{"score": "9.8"}}}}), "predicate.scanner.result[0].id"},
+		{"severity is an object", provenance.PredicateVulnsV02, result([]any{map[string]any{"id": "CVE-2026-9", "severity": map[string]any{"score": "9.8"}}}), "predicate.scanner.result[0].severity"},
+		{"trivy Results is an object", provenance.PredicateCosignVuln, result(map[string]any{"Results": map[string]any{"Vulnerabilities": []any{}}}), "predicate.scanner.result.Results"},
+		{"trivy Vulnerabilities is an object", provenance.PredicateCosignVuln, result(map[string]any{"Results": []any{map[string]any{"Vulnerabilities": map[string]any{"VulnerabilityID": "CVE-2026-9"}}}}), "predicate.scanner.result.Results[0].Vulnerabilities"},
+		{"trivy vulnerability without an id", provenance.PredicateCosignVuln, result(map[string]any{"Results": []any{map[string]any{"Vulnerabilities": []any{map[string]any{"Severity": "CRITICAL"}}}}}), "Vulnerabilities[0].VulnerabilityID"},
+		{"grype matches is an object", provenance.PredicateCosignVuln, result(map[string]any{"matches": map[string]any{}}), "predicate.scanner.result.matches"},
+		{"grype match without a vulnerability", provenance.PredicateCosignVuln, result(map[string]any{"matches": []any{map[string]any{"artifact": map[string]any{}}}}), "predicate.scanner.result.matches[0].vulnerability"},
+	}
+	var rc []ruleCase
+	for _, c := range cases {
+		rc = append(rc, ruleCase{name: c.name, rule: rule, results: scan(c.predicateType, c.scanner), want: policy.OutcomeFail, reason: "evaluation error", field: c.field})
+	}
+	// The shapes that do mean no findings still pass.
+	rc = append(rc,
+		ruleCase{name: "vulns v0.2 without a result", rule: rule, results: scan(provenance.PredicateVulnsV02, map[string]any{"uri": "pkg:github/aquasecurity/trivy"}), want: policy.OutcomePass},
+		ruleCase{name: "vulns v0.2 empty list", rule: rule, results: scan(provenance.PredicateVulnsV02, result([]any{})), want: policy.OutcomePass},
+		ruleCase{name: "trivy report with nothing to scan", rule: rule, results: scan(provenance.PredicateCosignVuln, result(map[string]any{"SchemaVersion": 2})), want: policy.OutcomePass},
+		ruleCase{name: "trivy target without vulnerabilities", rule: rule, results: scan(provenance.PredicateCosignVuln, result(map[string]any{"Results": []any{map[string]any{"Target": "app"}}})), want: policy.OutcomePass},
+	)
+	runRuleCases(t, rc)
+}
