@@ -202,6 +202,9 @@ func WithBuilderID(id string) Option {
 		if id == "" {
 			return optionError("WithBuilderID", "empty id")
 		}
+		if LooksSecret(id) {
+			return optionError("WithBuilderID", "the id holds a credential")
+		}
 		o.builderID = id
 		return nil
 	}
@@ -331,7 +334,7 @@ func Build(ctx context.Context, dir string, opts ...Option) (*provenance.Build, 
 		if err != nil {
 			return nil, err
 		}
-		captured := captureEnv(o.env, eo)
+		captured := captureEnv(o.env, eo, platform.Name)
 		internal["environment"] = captured.Vars
 		internal["redactedEnvironment"] = captured.Redacted
 	}
@@ -339,6 +342,18 @@ func Build(ctx context.Context, dir string, opts ...Option) (*provenance.Build, 
 	if o.toolchain != nil {
 		internal["toolchain"] = o.toolchain.Parameters()
 		deps = append(deps, o.toolchain.Dependencies()...)
+	}
+
+	// Defence in depth: whatever went into the predicate, from any source, passes the credential
+	// scanner once more, and what it withholds is listed by field.
+	var sc scrubber
+	external = sc.value("externalParameters", external).(map[string]any)
+	internal = sc.value("internalParameters", internal).(map[string]any)
+	for i, rd := range deps {
+		sc.dependency(i, rd)
+	}
+	if withheld := sc.sorted(); len(withheld) > 0 {
+		internal["redactedFields"] = withheld
 	}
 
 	b := &provenance.Build{

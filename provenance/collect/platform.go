@@ -80,18 +80,18 @@ type Platform struct {
 // looks secret (see SecretValueRules) is replaced by Redacted. env is not modified.
 func DetectPlatform(env map[string]string) Platform {
 	var p Platform
-	switch {
-	case env["GITHUB_ACTIONS"] == "true":
+	switch detectPlatformName(env) {
+	case PlatformGitHubActions:
 		p = gitHubActions(env)
-	case env["GITLAB_CI"] == "true":
+	case PlatformGitLabCI:
 		p = gitLabCI(env)
-	case env["BUILDKITE"] == "true":
+	case PlatformBuildkite:
 		p = buildkite(env)
-	case env["CIRCLECI"] == "true":
+	case PlatformCircleCI:
 		p = circleCI(env)
-	case strings.EqualFold(env["TF_BUILD"], "true"):
+	case PlatformAzurePipelines:
 		p = azurePipelines(env)
-	case env["JENKINS_URL"] != "":
+	case PlatformJenkins:
 		p = jenkins(env)
 	default:
 		p = Platform{Name: PlatformLocal, BuilderID: LocalBuilderID}
@@ -104,6 +104,26 @@ func DetectPlatform(env map[string]string) Platform {
 		}
 	}
 	return p
+}
+
+// detectPlatformName returns the name of the platform env describes, by the marker variable
+// each platform sets.
+func detectPlatformName(env map[string]string) string {
+	switch {
+	case env["GITHUB_ACTIONS"] == "true":
+		return PlatformGitHubActions
+	case env["GITLAB_CI"] == "true":
+		return PlatformGitLabCI
+	case env["BUILDKITE"] == "true":
+		return PlatformBuildkite
+	case env["CIRCLECI"] == "true":
+		return PlatformCircleCI
+	case strings.EqualFold(env["TF_BUILD"], "true"):
+		return PlatformAzurePipelines
+	case env["JENKINS_URL"] != "":
+		return PlatformJenkins
+	}
+	return PlatformLocal
 }
 
 // join concatenates parts when all are non-empty, else returns "".
