@@ -76,8 +76,8 @@ type Platform struct {
 //     BRANCH_NAME, TAG_NAME, CHANGE_ID.
 //
 // An environment that matches none is the local platform (builder LocalBuilderID): an unknown
-// platform is never an error. Repository URLs lose their credentials, and any fact whose value
-// looks secret (see SecretValueRules) is replaced by Redacted. env is not modified.
+// platform is never an error. Repository URLs lose their credentials, and any fact in which
+// LooksSecret finds a credential is replaced by Redacted. env is not modified.
 func DetectPlatform(env map[string]string) Platform {
 	var p Platform
 	switch detectPlatformName(env) {
