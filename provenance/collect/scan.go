@@ -37,10 +37,12 @@ type scanRule struct {
 	// hints are literal strings one of which must occur in the value (in its lower-case form when
 	// fold is set) for the pattern to be tried; they let most values be cleared without running
 	// a regular expression.
-	hints   []string
-	fold    bool
-	pattern string
-	re      *regexp.Regexp
+	hints []string
+	// requires, when set, must occur in the value as well as one of hints.
+	requires string
+	fold     bool
+	pattern  string
+	re       *regexp.Regexp
 	// check, when set, decides on each match (the submatches of pattern) whether it is a secret.
 	check func(m []string) bool
 }
@@ -77,7 +79,7 @@ var scanRules = sync.OnceValue(func() []scanRule {
 			pattern: `eyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`},
 		{name: "PEM private key", hints: []string{"PRIVATE KEY"},
 			pattern: `-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`},
-		{name: "URL with credentials", hints: []string{"://"},
+		{name: "URL with credentials", hints: []string{"://"}, requires: "@",
 			pattern: `([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#@\s]+)@`, check: urlCredentials},
 		{name: "MySQL DSN with password", hints: []string{"@tcp(", "@tcp6(", "@udp(", "@unix("},
 			pattern: `[^\s:@/]*:[^\s@/]+@(?:tcp6?|udp|unix)\(`},
@@ -196,7 +198,7 @@ func secretValueRule(value string) (string, bool) {
 				break
 			}
 		}
-		if !hinted {
+		if !hinted || r.requires != "" && !strings.Contains(value, r.requires) {
 			continue
 		}
 		if r.check == nil {
