@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -41,13 +42,21 @@ func predicateType(s string) string {
 
 // attestCmd runs "provctl attest".
 func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
-	fset := newFlagSet("attest", stderr, "attest --key FILE [--predicate FILE --type URI] [--source DIR] [--plain-http] [--oci-layout] REF")
+	fset := newFlagSet("attest", stderr, "attest --key FILE [--predicate FILE --type URI] [--source DIR] [--env NAME]... [--plain-http] [--oci-layout] REF")
 	keyPath := fset.String("key", "", "private key: cosign.key (password from PROVKIT_PASSWORD, else COSIGN_PASSWORD) or PEM (required)")
 	predPath := fset.String("predicate", "", "predicate JSON `file`; without it, SLSA provenance v1 is generated from --source")
 	typ := fset.String("type", "", "predicate type `URI`, or a cosign name such as slsaprovenance1 (required with --predicate)")
 	source := fset.String("source", ".", "build context `dir` the generated provenance describes (git state, environment)")
 	plainHTTP := fset.Bool("plain-http", false, "talk plain HTTP to the registry (loopback only)")
 	layout := fset.Bool("oci-layout", false, "REF is an OCI layout: PATH[:tag|@digest]")
+	var envNames []string
+	fset.Func("env", "also record environment variable `NAME` in generated provenance (repeatable); the CI platform's documented variables are recorded without it, and a variable whose name or value looks secret never is", func(name string) error {
+		if name == "" || strings.ContainsRune(name, '=') {
+			return fmt.Errorf("%q is not a variable name", name)
+		}
+		envNames = append(envNames, name)
+		return nil
+	})
 	pos, err := parseFlags(fset, args, 1)
 	if err != nil {
 		return err
@@ -57,6 +66,9 @@ func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	}
 	if (*predPath == "") != (*typ == "") {
 		return usagef("attest: --predicate and --type go together")
+	}
+	if *predPath != "" && len(envNames) > 0 {
+		return usagef("attest: --env applies to generated provenance, not to --predicate")
 	}
 	ref, err := parseReference(pos[0], *layout)
 	if err != nil {
@@ -88,7 +100,7 @@ func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if *predPath != "" {
 		statement, err = statementFromFile(subjects, *predPath, predicateType(*typ))
 	} else {
-		statement, err = generatedProvenance(ctx, subjects, *source, env)
+		statement, err = generatedProvenance(ctx, subjects, *source, env, envNames)
 	}
 	if err != nil {
 		return err
@@ -120,17 +132,19 @@ func statementFromFile(subjects []*intoto.ResourceDescriptor, path, typ string) 
 	return st, nil
 }
 
-// generatedProvenance collects the build facts of dir (git state, CI platform, redacted
-// environment) and returns SLSA provenance v1 about subjects. Outside a git checkout it records
-// the folder as the build's parameter instead of a source.
-func generatedProvenance(ctx context.Context, subjects []*intoto.ResourceDescriptor, dir string, env map[string]string) (*intoto.Statement, error) {
-	facts, err := collect.Build(ctx, dir, collect.WithEnv(env))
+// generatedProvenance collects the build facts of dir (git state, CI platform, the platform's
+// documented environment variables and those named in envNames, less any that look secret) and
+// returns SLSA provenance v1 about subjects. Outside a git checkout it records the folder as the
+// build's parameter instead of a source.
+func generatedProvenance(ctx context.Context, subjects []*intoto.ResourceDescriptor, dir string, env map[string]string, envNames []string) (*intoto.Statement, error) {
+	capture := collect.WithEnvCapture(collect.WithEnvNames(envNames...))
+	facts, err := collect.Build(ctx, dir, collect.WithEnv(env), capture)
 	if errors.Is(err, collect.ErrNotGitRepository) {
 		abs, aerr := filepath.Abs(dir)
 		if aerr != nil {
 			return nil, aerr
 		}
-		facts, err = collect.Build(ctx, dir, collect.WithEnv(env), collect.WithoutGit(),
+		facts, err = collect.Build(ctx, dir, collect.WithEnv(env), capture, collect.WithoutGit(),
 			collect.WithParameters(map[string]any{"source": abs}))
 	}
 	if err != nil {

@@ -5,7 +5,7 @@
 //
 //	provctl [--timeout DURATION] <command> ...   (default 5m for the whole run)
 //	provctl key generate --out PREFIX
-//	provctl attest --key FILE [--predicate FILE --type URI] [--source DIR] [--plain-http] [--oci-layout] REF
+//	provctl attest --key FILE [--predicate FILE --type URI] [--source DIR] [--env NAME]... [--plain-http] [--oci-layout] REF
 //	provctl discover [--plain-http] [--oci-layout] [--output json] REF
 //	provctl verify (--key FILE | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y --trusted-root FILE)
 //	    [--type URI] [--policy FILE] [--env NAME] [--insecure-ignore-tlog] [--plain-http] [--oci-layout] [--output json] REF

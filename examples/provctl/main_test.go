@@ -101,7 +101,7 @@ func TestScenario(t *testing.T) {
 			ref := host + "/team/app:v1"
 
 			// attest generates SLSA provenance from the build context and prints the digest.
-			r = mustRun(t, 0, env, "attest", "--key", keyPrefix+".key", "--plain-http", "--source", ".", ref)
+			r = mustRun(t, 0, env, "attest", "--key", keyPrefix+".key", "--plain-http", "--source", ".", "--env", "CI_JOB", ref)
 			attDigest := strings.TrimSpace(r.stdout)
 			_, err := digest.Parse(attDigest)
 			require.NoError(t, err, "attest prints the attestation digest, got %q", r.stdout)

@@ -26,8 +26,11 @@ import (
 //
 //   - platform: name, runner and invocationUrl of the CI platform (see Platform);
 //   - git: branch, tags on HEAD and remoteUrl, as git reported them;
-//   - environment: the captured environment, secret values replaced by Redacted;
-//   - redactedEnvironment: the names of the variables whose values were replaced;
+//   - environment: the captured environment (see CaptureEnv): the platform's documented
+//     variables and those asked for, less any that look secret;
+//   - redactedEnvironment: the names of the variables left out because they look secret;
+//   - redactedFields: the fields, such as "externalParameters.parameters.dsn", whose value the
+//     credential scanner replaced by Redacted;
 //   - toolchain: goVersion, path, mainModule and settings of a Go program (see Toolchain).
 //
 // A field is left out when there is nothing to record.
@@ -62,7 +65,7 @@ type options struct {
 }
 
 // WithEnv gives Build the build's environment: it decides the CI platform (DetectPlatform),
-// SOURCE_DATE_EPOCH (unless WithClock is given) and, redacted, the recorded environment. Without
+// SOURCE_DATE_EPOCH (unless WithClock is given) and the recorded environment. Without
 // it the environment is empty: a local build, timed by the system clock, recording no variables.
 // Pass ProcessEnv() for the running process. The map is copied.
 func WithEnv(env map[string]string) Option {
@@ -86,8 +89,8 @@ func WithClock(c provenance.Clock) Option {
 	}
 }
 
-// WithEnvCapture configures how the environment is recorded, such as WithAllowList to record only
-// named variables. Redaction is always on.
+// WithEnvCapture configures how the environment is recorded, such as WithEnvNames to record more
+// variables than the platform's. Variables that look secret are left out whatever the options.
 func WithEnvCapture(opts ...EnvOption) Option {
 	return func(o *options) error {
 		o.envOpts = append(o.envOpts, opts...)
@@ -128,8 +131,9 @@ func WithoutGit() Option {
 // WithParameters adds the caller's own external parameters, recorded under
 // externalParameters.parameters. Values must be what structpb accepts after provenance.Build's
 // normalisation (strings, numbers, booleans, nil, []string, []any, map[string]string,
-// map[string]any, time.Time). They are recorded as given: redaction applies to the environment,
-// not to what the caller chose to record. The map is copied; later calls add to it.
+// map[string]any, time.Time). Each string in them passes the credential scanner like every other
+// recorded string: one holding a credential is recorded as Redacted, and its field listed in
+// redactedFields. The map is copied; later calls add to it.
 func WithParameters(params map[string]any) Option {
 	return func(o *options) error {
 		if o.params == nil {
@@ -196,11 +200,15 @@ func WithToolchain(t *Toolchain) Option {
 }
 
 // WithBuilderID sets the builder id instead of the one the platform implies, for builders that
-// know their own identity better than their environment tells.
+// know their own identity better than their environment tells. An id holding a credential is
+// rejected.
 func WithBuilderID(id string) Option {
 	return func(o *options) error {
 		if id == "" {
 			return optionError("WithBuilderID", "empty id")
+		}
+		if LooksSecret(id) {
+			return optionError("WithBuilderID", "the id holds a credential")
 		}
 		o.builderID = id
 		return nil
@@ -236,7 +244,9 @@ func newOptions(opts []Option) (*options, error) {
 //     ref: CI checks out a detached HEAD, so the platform's ref is used when it gives one;
 //   - materials named with WithFiles, WithImages and WithBaseImages, in the order given;
 //   - the Go toolchain given with WithToolchain, its modules last;
-//   - the environment, redacted (see CaptureEnv), unless WithoutEnvCapture.
+//   - the environment, by allow-list (see CaptureEnv), unless WithoutEnvCapture;
+//   - last, every string of the parameters and dependencies is scanned for credentials (see
+//     LooksSecret), and one found is replaced by Redacted.
 //
 // StartedOn is the clock's time when Build is called: the clock of WithClock, else a clock
 // stopped at SOURCE_DATE_EPOCH when the environment sets it, else the system clock. FinishedOn
@@ -331,7 +341,7 @@ func Build(ctx context.Context, dir string, opts ...Option) (*provenance.Build, 
 		if err != nil {
 			return nil, err
 		}
-		captured := captureEnv(o.env, eo)
+		captured := captureEnv(o.env, eo, platform.Name)
 		internal["environment"] = captured.Vars
 		internal["redactedEnvironment"] = captured.Redacted
 	}
@@ -339,6 +349,18 @@ func Build(ctx context.Context, dir string, opts ...Option) (*provenance.Build, 
 	if o.toolchain != nil {
 		internal["toolchain"] = o.toolchain.Parameters()
 		deps = append(deps, o.toolchain.Dependencies()...)
+	}
+
+	// Defence in depth: whatever went into the predicate, from any source, passes the credential
+	// scanner once more, and what it withholds is listed by field.
+	var sc scrubber
+	external = sc.value("externalParameters", external).(map[string]any)
+	internal = sc.value("internalParameters", internal).(map[string]any)
+	for i, rd := range deps {
+		sc.dependency(i, rd)
+	}
+	if withheld := sc.sorted(); len(withheld) > 0 {
+		internal["redactedFields"] = withheld
 	}
 
 	b := &provenance.Build{

@@ -56,6 +56,7 @@ func releaseRepo(t *testing.T) string {
 func releaseOptions() []collect.Option {
 	return []collect.Option{
 		collect.WithEnv(ciEnv()),
+		collect.WithEnvCapture(collect.WithEnvNames("GOFLAGS", "NPM_TOKEN")),
 		collect.WithFiles("data/input.txt"),
 		collect.WithImages("ghcr.io/team/tool:v2"),
 		collect.WithBaseImages("golang:1.26@sha256:" + hex256),
@@ -98,7 +99,7 @@ func TestBuild(t *testing.T) {
 	}
 
 	env := b.InternalParameters["environment"].(map[string]string)
-	if env["GOFLAGS"] != "-trimpath" || env["NPM_TOKEN"] != collect.Redacted {
+	if _, leaked := env["NPM_TOKEN"]; env["GOFLAGS"] != "-trimpath" || leaked || env["GITHUB_RUN_ID"] != "42" {
 		t.Errorf("environment = %v", env)
 	}
 	if red := b.InternalParameters["redactedEnvironment"].([]string); !slices.Equal(red, []string{"NPM_TOKEN"}) {

@@ -24,18 +24,33 @@
 // Each fact has its own function, usable alone: Git reads a work tree by running the git program
 // (StripCredentials cleans its remote URL); DetectPlatform recognises GitHub Actions, GitLab CI,
 // Jenkins, Buildkite, CircleCI and Azure Pipelines from their documented variables and falls back
-// to a local build; CaptureEnv records an environment with secrets redacted; ProcessToolchain and
+// to a local build; CaptureEnv records an environment by allow-list; LooksSecret is the credential
+// scanner every recorded string passes; ProcessToolchain and
 // ToolchainFromFile read a Go program's embedded build information; FileMaterial, ImageMaterial
 // and ParseImageReference pin materials by digest, or mark them unpinned.
 //
-// # Redaction
+// # Keeping secrets out
 //
-// Redaction cannot be turned off. A variable is redacted when its name contains one of
-// SecretNameWords (TOKEN, SECRET, PASSWORD, KEY, AUTH, ...) or its value matches one of
-// SecretValueRules (cloud and forge tokens, JWTs, PEM private keys, URLs with passwords, ...).
-// The value becomes Redacted and the name is listed, so a reader learns that the variable was
-// set but not its value. Platform facts and Go build settings pass the value rules too, and
-// repository URLs lose their credentials. Both rule sets are fixed and returned as copies.
+// Nothing can turn this off, and the default records the least:
+//
+//   - The environment is recorded by allow-list: the variables the detected CI platform documents
+//     as describing the run (PlatformEnvNames: run ids, refs, commits, URLs of pages, never its
+//     tokens), plus the names the caller asks for with WithEnvNames. Nothing else is recorded,
+//     not even its name; a local build records only what was asked for.
+//   - A variable on the list is still left out when its name looks secret (SecretNameWords:
+//     TOKEN, SECRET, PASS, KEY, AUTH, LOGIN, ...; or a part PWD, PW, SIG, SAS, OTP) or its value
+//     holds a credential. Its name, never its value, is listed in redactedEnvironment.
+//   - Every string Build puts into the predicate, environment, platform facts, repository URLs,
+//     Go build settings, the caller's parameters, material names and URIs, passes the
+//     credential scanner (LooksSecret, SecretValueRules): known token formats (GitHub, GitLab,
+//     Slack, AWS, Google, Stripe, npm, PyPI, SendGrid, Vault, OpenAI, ...), URL user
+//     information, DSNs with passwords, Authorization headers and Bearer or Basic credentials,
+//     secret-looking keys with values (key=value, JSON, YAML, command-line flags, -ldflags
+//     -X pkg.Password=...), PEM private keys, JWTs and chat webhook URLs. A string in which it
+//     finds one becomes Redacted and its field is listed in redactedFields.
+//
+// The scanner is a compact rule set of its own, not an external detector, so that the package
+// keeps to its imports; its rules are fixed and returned as copies.
 //
 // # Errors
 //

@@ -12,12 +12,15 @@ import (
 
 func ExampleCaptureEnv() {
 	env := map[string]string{
-		"GOFLAGS":      "-trimpath",
-		"GITHUB_TOKEN": "anything",                                       // secret by name
-		"DEPLOY_URL":   "https://deploy:hunter2@deploy.example.test/app", // secret by value
-		"AWS_REGION":   "eu-west-1",
+		"GITHUB_ACTIONS": "true", // GitHub Actions: its documented variables are recorded
+		"GITHUB_SHA":     "0123456789abcdef0123456789abcdef01234567",
+		"GITHUB_TOKEN":   "anything", // secret by name
+		"GOFLAGS":        "-trimpath",
+		"DEPLOY_URL":     "https://deploy:hunter2@deploy.example.test/app", // secret by value
+		"AWS_REGION":     "eu-west-1",
+		"HOME":           "/home/runner", // neither the platform's nor asked for: left out
 	}
-	captured, err := collect.CaptureEnv(env)
+	captured, err := collect.CaptureEnv(env, collect.WithEnvNames("GOFLAGS", "DEPLOY_URL", "AWS_REGION", "GITHUB_TOKEN"))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -28,8 +31,8 @@ func ExampleCaptureEnv() {
 	fmt.Println("redacted:", captured.Redacted)
 	// Output:
 	// AWS_REGION=eu-west-1
-	// DEPLOY_URL=[REDACTED]
-	// GITHUB_TOKEN=[REDACTED]
+	// GITHUB_ACTIONS=true
+	// GITHUB_SHA=0123456789abcdef0123456789abcdef01234567
 	// GOFLAGS=-trimpath
 	// redacted: [DEPLOY_URL GITHUB_TOKEN]
 }
@@ -41,9 +44,9 @@ func ExampleCaptureEnv_allowList() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(len(captured.Vars), captured.Vars["GOOS"], captured.Vars["NPM_TOKEN"])
+	fmt.Println(len(captured.Vars), captured.Vars["GOOS"], captured.Redacted)
 	// Output:
-	// 2 linux [REDACTED]
+	// 1 linux [NPM_TOKEN]
 }
 
 func ExampleDetectPlatform() {
@@ -135,7 +138,7 @@ func ExampleBuild() {
 	fmt.Println(b.InvocationID)
 	fmt.Println(b.StartedOn.UTC())
 	fmt.Println(b.ExternalParameters["source"])
-	fmt.Println(b.InternalParameters["environment"])
+	fmt.Println(b.InternalParameters["environment"], b.InternalParameters["redactedEnvironment"])
 	for _, d := range b.ResolvedDependencies {
 		fmt.Println(provenance.Role(d), d.GetUri()+d.GetName(), d.GetDigest())
 	}
@@ -145,7 +148,7 @@ func ExampleBuild() {
 	// https://gitlab.example.test/team/app/-/jobs/7
 	// 2023-11-14 22:13:20 +0000 UTC
 	// git+https://gitlab.example.test/team/app@refs/tags/v1.0.0
-	// map[CI_JOB_TOKEN:[REDACTED] GOOS:linux]
+	// map[GOOS:linux] [CI_JOB_TOKEN]
 	// source git+https://gitlab.example.test/team/app@refs/tags/v1.0.0 map[gitCommit:0123456789abcdef0123456789abcdef01234567]
 	// base-image golang:1.26 map[sha256:4d1e5a0ea6e1b0a8a4e2f5e0c1d9b1c2a3e4f5061728394a5b6c7d8e9f0a1b2c]
 }

@@ -2,6 +2,7 @@ package collect_test
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -71,8 +72,8 @@ func FuzzParseImageReference(f *testing.F) {
 	})
 }
 
-// FuzzCaptureEnv feeds arbitrary variable names and values. A value recorded unredacted must not
-// look secret, and every redacted name must be listed.
+// FuzzCaptureEnv feeds arbitrary variable names and values, asked for by name. A value is either
+// recorded as given, and then does not look secret, or left out and its name listed.
 func FuzzCaptureEnv(f *testing.F) {
 	f.Add("GITHUB_TOKEN", "x")
 	f.Add("NOTE", "ghp_"+strings.Repeat("a", 36))
@@ -80,27 +81,56 @@ func FuzzCaptureEnv(f *testing.F) {
 	f.Add("PEM", "-----BEGIN EC PRIVATE KEY-----")
 	f.Add("PATH", "/usr/bin")
 	f.Add("X", "eyJa.eyJb.c")
+	f.Add("CONFIG", `{"password": "x1y2z3"}`)
 	f.Fuzz(func(t *testing.T, name, value string) {
-		if !utf8.ValidString(name) {
+		if !utf8.ValidString(name) || name == "" || strings.ContainsRune(name, '=') {
 			return
 		}
-		got, err := collect.CaptureEnv(map[string]string{name: value})
+		got, err := collect.CaptureEnv(map[string]string{name: value}, collect.WithEnvNames(name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		v := got.Vars[name]
-		listed := len(got.Redacted) == 1 && got.Redacted[0] == name
-		switch v {
-		case collect.Redacted:
-			if !listed && value != collect.Redacted {
-				t.Errorf("%q redacted but not listed", name)
-			}
-		case value:
-			if collect.LooksSecret(value) {
-				t.Errorf("%q=%q kept though it looks secret", name, value)
-			}
-		default:
+		v, recorded := got.Vars[name]
+		listed := slices.Equal(got.Redacted, []string{name})
+		switch {
+		case recorded == listed:
+			t.Errorf("%q: recorded %v, listed %v", name, recorded, listed)
+		case recorded && v != value:
 			t.Errorf("%q=%q recorded as %q", name, value, v)
+		case recorded && collect.LooksSecret(value):
+			t.Errorf("%q=%q kept though it looks secret", name, value)
+		}
+	})
+}
+
+// FuzzLooksSecret feeds arbitrary text to the credential scanner. It must not fail, must give the
+// same answer for a value set apart by spaces, must find a token of a known format whatever text
+// surrounds it, and must not find one in Redacted, which replaces what it finds.
+func FuzzLooksSecret(f *testing.F) {
+	for _, c := range secretCases() {
+		f.Add(c.value)
+	}
+	for _, s := range []string{"", "https://u:p@h/r", "https://u@h", "ssh://git@h/r", "password=", "a:b@tcp(",
+		"Authorization: ", "Bearer ", "-X main.Password=x", `{"token":""}`, "sk-", "é://u:p@h", "\x00eyJ.eyJ."} {
+		f.Add(s)
+	}
+	tokens := []string{"ghp_" + fakeAlnum36, "glpat-" + fakeAlnum36[:20], "AKIAZ7Q3EXAMPLE4KEY5", "npm_" + fakeAlnum36,
+		"-----BEGIN EC PRIVATE KEY-----", "https://hooks.slack.com/services/T0/B0/abc"}
+	if collect.LooksSecret(collect.Redacted) {
+		f.Fatal("Redacted looks secret")
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := collect.LooksSecret(s)
+		if got != collect.LooksSecret(s) {
+			t.Fatalf("LooksSecret(%q) is not deterministic", s)
+		}
+		if got && !collect.LooksSecret(" "+s+" ") {
+			t.Errorf("LooksSecret(%q) but not with spaces around it", s)
+		}
+		for _, tok := range tokens {
+			if v := s + "\n" + tok + "\n" + s; !collect.LooksSecret(v) {
+				t.Errorf("token %q not found in %q", tok, v)
+			}
 		}
 	})
 }

@@ -76,22 +76,22 @@ type Platform struct {
 //     BRANCH_NAME, TAG_NAME, CHANGE_ID.
 //
 // An environment that matches none is the local platform (builder LocalBuilderID): an unknown
-// platform is never an error. Repository URLs lose their credentials, and any fact whose value
-// looks secret (see SecretValueRules) is replaced by Redacted. env is not modified.
+// platform is never an error. Repository URLs lose their credentials, and any fact in which
+// LooksSecret finds a credential is replaced by Redacted. env is not modified.
 func DetectPlatform(env map[string]string) Platform {
 	var p Platform
-	switch {
-	case env["GITHUB_ACTIONS"] == "true":
+	switch detectPlatformName(env) {
+	case PlatformGitHubActions:
 		p = gitHubActions(env)
-	case env["GITLAB_CI"] == "true":
+	case PlatformGitLabCI:
 		p = gitLabCI(env)
-	case env["BUILDKITE"] == "true":
+	case PlatformBuildkite:
 		p = buildkite(env)
-	case env["CIRCLECI"] == "true":
+	case PlatformCircleCI:
 		p = circleCI(env)
-	case strings.EqualFold(env["TF_BUILD"], "true"):
+	case PlatformAzurePipelines:
 		p = azurePipelines(env)
-	case env["JENKINS_URL"] != "":
+	case PlatformJenkins:
 		p = jenkins(env)
 	default:
 		p = Platform{Name: PlatformLocal, BuilderID: LocalBuilderID}
@@ -104,6 +104,26 @@ func DetectPlatform(env map[string]string) Platform {
 		}
 	}
 	return p
+}
+
+// detectPlatformName returns the name of the platform env describes, by the marker variable
+// each platform sets.
+func detectPlatformName(env map[string]string) string {
+	switch {
+	case env["GITHUB_ACTIONS"] == "true":
+		return PlatformGitHubActions
+	case env["GITLAB_CI"] == "true":
+		return PlatformGitLabCI
+	case env["BUILDKITE"] == "true":
+		return PlatformBuildkite
+	case env["CIRCLECI"] == "true":
+		return PlatformCircleCI
+	case strings.EqualFold(env["TF_BUILD"], "true"):
+		return PlatformAzurePipelines
+	case env["JENKINS_URL"] != "":
+		return PlatformJenkins
+	}
+	return PlatformLocal
 }
 
 // join concatenates parts when all are non-empty, else returns "".

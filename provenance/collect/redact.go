@@ -2,185 +2,116 @@ package collect
 
 import (
 	"os"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 )
 
-// Redacted replaces the value of every environment variable, build setting or platform fact
-// that looks secret.
+// Redacted replaces a recorded value in which a credential was found: a Go build setting, a
+// platform fact, a parameter. Environment variables are not replaced but left out, and listed by
+// name.
 const Redacted = "[REDACTED]"
 
-// The redaction rules. A variable is redacted when either rule matches:
+// How the environment is recorded:
 //
-//  1. Its name contains, ignoring case, one of the words SecretNameWords lists (or one the
-//     caller added with WithSecretNames). Matching is by substring, so GITHUB_TOKEN,
-//     NPM_AUTH_TOKEN, DBPASSWORD and AWS_SECRET_ACCESS_KEY are all caught; it errs towards
-//     hiding, so KEYBOARD or GIT_AUTHOR_NAME are redacted too.
-//  2. Its value contains text of a known secret format: one of SecretValueRules. The whole
-//     value is replaced, not only the matching part.
-//
-// Redaction replaces the value by Redacted and lists the name, so a reader of the provenance
-// knows the variable was set without learning its value.
+//  1. By allow-list. Only the variables the CI platform documents as describing the run
+//     (PlatformEnvNames of the platform DetectPlatform finds), and the names the caller asks
+//     for with WithEnvNames, are considered. Nothing else is recorded, not even its name. A
+//     local build records only what the caller asks for.
+//  2. A variable considered is left out, and its name listed in Env.Redacted, when its name
+//     looks secret (it contains one of SecretNameWords, or a part between underscores is PWD,
+//     PW, SIG, SAS or OTP; PWD and OLDPWD themselves are directories), or when its value holds
+//     a credential (LooksSecret). So a caller who asks for DB_PASS, or for a GIT_URL carrying a
+//     token, gets the name listed and no value.
 
 // secretNameWords are matched as upper-case substrings of variable names.
 var secretNameWords = []string{
-	"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "KEY", "CREDENTIAL", "CREDS",
-	"AUTH", "PRIVATE", "SESSION", "COOKIE", "SIGNATURE", "SALT", "DSN", "CONNECTION_STRING",
-	"WEBHOOK",
+	"TOKEN", "SECRET", "PASS", "KEY", "CREDENTIAL", "CREDS", "AUTH", "PRIVATE", "SESSION",
+	"COOKIE", "SIGNATURE", "SALT", "DSN", "CONNECTION_STRING", "WEBHOOK", "LOGIN",
 }
+
+// secretNameParts are matched as whole parts of a variable name between underscores.
+var secretNameParts = []string{"PWD", "PW", "SIG", "SAS", "OTP"}
 
 // SecretNameWords returns the words whose presence in a variable's name, ignoring case, marks its
 // value secret. The slice is a copy.
 func SecretNameWords() []string { return slices.Clone(secretNameWords) }
 
-// ValueRule is one documented format of secret value.
-type ValueRule struct {
-	// Name says what the rule finds, such as "GitHub token".
-	Name string
-	// Pattern is the regular expression (RE2 syntax) that finds it anywhere in a value.
-	Pattern string
+// platformEnvNames are, for each platform, the variables its documentation lists as predefined
+// and that describe the run without granting anything: ids, names, URLs of pages, refs, commits,
+// paths of the work space. Tokens the platforms also predefine (GITHUB_TOKEN,
+// ACTIONS_ID_TOKEN_REQUEST_TOKEN, CI_JOB_TOKEN, CI_REPOSITORY_URL, which embeds one,
+// SYSTEM_ACCESSTOKEN, BUILDKITE_AGENT_ACCESS_TOKEN, CIRCLE_OIDC_TOKEN) are not listed, nor are
+// personal data (e-mail addresses, user names of GitLab) or free text (commit messages).
+var platformEnvNames = map[string][]string{
+	// https://docs.github.com/en/actions/reference/workflows-and-actions/variables
+	PlatformGitHubActions: {
+		"CI", "GITHUB_ACTION", "GITHUB_ACTION_REPOSITORY", "GITHUB_ACTIONS", "GITHUB_ACTOR",
+		"GITHUB_ACTOR_ID", "GITHUB_API_URL", "GITHUB_BASE_REF", "GITHUB_EVENT_NAME", "GITHUB_GRAPHQL_URL",
+		"GITHUB_HEAD_REF", "GITHUB_JOB", "GITHUB_REF", "GITHUB_REF_NAME", "GITHUB_REF_PROTECTED",
+		"GITHUB_REF_TYPE", "GITHUB_REPOSITORY", "GITHUB_REPOSITORY_ID", "GITHUB_REPOSITORY_OWNER",
+		"GITHUB_REPOSITORY_OWNER_ID", "GITHUB_RETENTION_DAYS", "GITHUB_RUN_ATTEMPT", "GITHUB_RUN_ID",
+		"GITHUB_RUN_NUMBER", "GITHUB_SERVER_URL", "GITHUB_SHA", "GITHUB_TRIGGERING_ACTOR",
+		"GITHUB_WORKFLOW", "GITHUB_WORKFLOW_REF", "GITHUB_WORKFLOW_SHA", "GITHUB_WORKSPACE",
+		"RUNNER_ARCH", "RUNNER_DEBUG", "RUNNER_ENVIRONMENT", "RUNNER_NAME", "RUNNER_OS",
+	},
+	// https://docs.gitlab.com/ci/variables/predefined_variables/
+	PlatformGitLabCI: {
+		"CI", "GITLAB_CI", "CI_BUILDS_DIR", "CI_COMMIT_BEFORE_SHA", "CI_COMMIT_BRANCH",
+		"CI_COMMIT_REF_NAME", "CI_COMMIT_REF_PROTECTED", "CI_COMMIT_REF_SLUG", "CI_COMMIT_SHA",
+		"CI_COMMIT_SHORT_SHA", "CI_COMMIT_TAG", "CI_COMMIT_TIMESTAMP", "CI_CONCURRENT_ID",
+		"CI_CONFIG_PATH", "CI_DEFAULT_BRANCH", "CI_JOB_ID", "CI_JOB_NAME", "CI_JOB_STAGE",
+		"CI_JOB_STARTED_AT", "CI_JOB_URL", "CI_MERGE_REQUEST_IID", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+		"CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "CI_PIPELINE_ID", "CI_PIPELINE_IID", "CI_PIPELINE_SOURCE",
+		"CI_PIPELINE_URL", "CI_PROJECT_DIR", "CI_PROJECT_ID", "CI_PROJECT_NAME", "CI_PROJECT_NAMESPACE",
+		"CI_PROJECT_PATH", "CI_PROJECT_URL", "CI_PROJECT_VISIBILITY", "CI_REGISTRY", "CI_REGISTRY_IMAGE",
+		"CI_RUNNER_DESCRIPTION", "CI_RUNNER_ID", "CI_RUNNER_TAGS", "CI_RUNNER_VERSION", "CI_SERVER_HOST",
+		"CI_SERVER_URL", "CI_SERVER_VERSION",
+	},
+	// https://www.jenkins.io/doc/book/pipeline/jenkinsfile/#using-environment-variables and the
+	// Git plugin's GIT_* variables.
+	PlatformJenkins: {
+		"BUILD_ID", "BUILD_NUMBER", "BUILD_TAG", "BUILD_URL", "EXECUTOR_NUMBER", "JENKINS_URL",
+		"JOB_BASE_NAME", "JOB_NAME", "JOB_URL", "NODE_NAME", "NODE_LABELS", "WORKSPACE",
+		"GIT_COMMIT", "GIT_PREVIOUS_COMMIT", "GIT_BRANCH", "GIT_URL", "BRANCH_NAME", "TAG_NAME",
+		"CHANGE_ID", "CHANGE_TARGET", "CHANGE_BRANCH", "CHANGE_URL",
+	},
+	// https://buildkite.com/docs/pipelines/configure/environment-variables
+	PlatformBuildkite: {
+		"CI", "BUILDKITE", "BUILDKITE_AGENT_ID", "BUILDKITE_AGENT_NAME", "BUILDKITE_BRANCH",
+		"BUILDKITE_BUILD_CHECKOUT_PATH", "BUILDKITE_BUILD_ID", "BUILDKITE_BUILD_NUMBER",
+		"BUILDKITE_BUILD_URL", "BUILDKITE_COMMIT", "BUILDKITE_JOB_ID", "BUILDKITE_LABEL",
+		"BUILDKITE_ORGANIZATION_SLUG", "BUILDKITE_PIPELINE_DEFAULT_BRANCH", "BUILDKITE_PIPELINE_SLUG",
+		"BUILDKITE_PULL_REQUEST", "BUILDKITE_PULL_REQUEST_BASE_BRANCH", "BUILDKITE_REPO",
+		"BUILDKITE_RETRY_COUNT", "BUILDKITE_SOURCE", "BUILDKITE_TAG",
+	},
+	// https://circleci.com/docs/reference/variables/
+	PlatformCircleCI: {
+		"CI", "CIRCLECI", "CIRCLE_BRANCH", "CIRCLE_BUILD_NUM", "CIRCLE_BUILD_URL", "CIRCLE_JOB",
+		"CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", "CIRCLE_PR_NUMBER", "CIRCLE_PULL_REQUEST",
+		"CIRCLE_PROJECT_REPONAME", "CIRCLE_PROJECT_USERNAME", "CIRCLE_REPOSITORY_URL", "CIRCLE_SHA1",
+		"CIRCLE_TAG", "CIRCLE_WORKFLOW_ID", "CIRCLE_WORKFLOW_JOB_ID", "CIRCLE_WORKING_DIRECTORY",
+	},
+	// https://learn.microsoft.com/azure/devops/pipelines/build/variables
+	PlatformAzurePipelines: {
+		"TF_BUILD", "AGENT_ID", "AGENT_JOBNAME", "AGENT_MACHINENAME", "AGENT_NAME", "AGENT_OS",
+		"AGENT_OSARCHITECTURE", "BUILD_BUILDID", "BUILD_BUILDNUMBER", "BUILD_BUILDURI",
+		"BUILD_DEFINITIONNAME", "BUILD_DEFINITIONVERSION", "BUILD_REASON", "BUILD_REPOSITORY_NAME",
+		"BUILD_REPOSITORY_PROVIDER", "BUILD_REPOSITORY_URI", "BUILD_SOURCEBRANCH",
+		"BUILD_SOURCEBRANCHNAME", "BUILD_SOURCEVERSION", "SYSTEM_COLLECTIONURI", "SYSTEM_JOBID",
+		"SYSTEM_PULLREQUEST_PULLREQUESTID", "SYSTEM_PULLREQUEST_SOURCEBRANCH",
+		"SYSTEM_PULLREQUEST_TARGETBRANCH", "SYSTEM_STAGENAME", "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI",
+		"SYSTEM_TEAMPROJECT", "SYSTEM_TEAMPROJECTID",
+	},
 }
 
-type valueRule struct {
-	name string
-	// hints are literal strings one of which must occur in a value for the pattern to match; they
-	// let most values be cleared without running the regular expression.
-	hints   []string
-	pattern string
-	re      *regexp.Regexp
-	// match, when set, finds what pattern finds without a regular expression.
-	match func(string) bool
+// PlatformEnvNames returns the environment variables recorded by default on platform (one of the
+// Platform* constants): those its documentation lists as describing the run, never its tokens.
+// The local platform, and any name not known, have none. The slice is a copy.
+func PlatformEnvNames(platform string) []string {
+	return slices.Clone(platformEnvNames[platform])
 }
 
-// valueRules compiles the rules on first use, so programs that never redact pay nothing at start-up.
-var valueRules = sync.OnceValue(func() []valueRule {
-	return compileRules([]valueRule{
-		{name: "AWS access key id", hints: []string{"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"},
-			pattern: `(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}`},
-		{name: "GitHub token", hints: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
-			pattern: `gh[pousr]_[A-Za-z0-9]{30,}`},
-		{name: "GitHub fine-grained token", hints: []string{"github_pat_"},
-			pattern: `github_pat_[A-Za-z0-9_]{22,}`},
-		{name: "GitLab token", hints: []string{"glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "gloas-", "glft-"},
-			pattern: `gl(?:pat|dt|rt|ptt|cbt|oas|ft)-[A-Za-z0-9_.\-]{20,}`},
-		{name: "Slack token", hints: []string{"xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"},
-			pattern: `xox[abprs]-[A-Za-z0-9\-]{10,}`},
-		{name: "Slack webhook", hints: []string{"hooks.slack.com"},
-			pattern: `hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]+`},
-		{name: "JSON Web Token", hints: []string{"eyJ"},
-			pattern: `eyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`},
-		{name: "PEM private key", hints: []string{"PRIVATE KEY"},
-			pattern: `-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`},
-		{name: "URL with password", hints: []string{"://"},
-			pattern: `[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:[^/?#@\s]+@`, match: urlWithPassword},
-		{name: "npm token", hints: []string{"npm_"},
-			pattern: `npm_[A-Za-z0-9]{36}`},
-		{name: "Google API key", hints: []string{"AIza"},
-			pattern: `AIza[0-9A-Za-z_\-]{35}`},
-		{name: "PyPI token", hints: []string{"pypi-"},
-			pattern: `pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}`},
-		{name: "Docker Hub token", hints: []string{"dckr_pat_"},
-			pattern: `dckr_pat_[A-Za-z0-9_\-]{20,}`},
-		{name: "Stripe live key", hints: []string{"sk_live_", "rk_live_"},
-			pattern: `[sr]k_live_[0-9A-Za-z]{20,}`},
-	})
-})
-
-func compileRules(rules []valueRule) []valueRule {
-	for i := range rules {
-		rules[i].re = regexp.MustCompile(rules[i].pattern)
-	}
-	return rules
-}
-
-// urlWithPassword is the "URL with password" pattern without the regular expression, which is
-// slow on the many URLs an environment holds: a scheme that starts with a letter, "://", then a
-// user name, ':', a non-empty password and '@', with none of "/?#@" or space before the '@'.
-func urlWithPassword(s string) bool {
-	for off := 0; ; {
-		i := strings.Index(s[off:], "://")
-		if i < 0 {
-			return false
-		}
-		i += off
-		off = i + 3
-		letter := false
-		for j := i - 1; j >= 0 && isSchemeByte(s[j]); j-- {
-			if 'a' <= s[j]|0x20 && s[j]|0x20 <= 'z' {
-				letter = true
-			}
-		}
-		if !letter {
-			continue
-		}
-		colon := -1
-	authority:
-		for k := off; k < len(s); k++ {
-			switch c := s[k]; {
-			case c == ':' && colon < 0:
-				colon = k
-			case c == '@':
-				if colon >= 0 && k > colon+1 {
-					return true
-				}
-				break authority
-			case c == '/' || c == '?' || c == '#' || isSpace(c):
-				break authority
-			}
-		}
-	}
-}
-
-func isSchemeByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '.' || c == '-'
-}
-
-// isSpace is RE2's \s: space, tab, newline, form feed and carriage return.
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
-}
-
-// SecretValueRules returns the formats of secret values that redaction finds, in the order they
-// are tried. The slice is a copy.
-func SecretValueRules() []ValueRule {
-	rules := valueRules()
-	out := make([]ValueRule, len(rules))
-	for i, r := range rules {
-		out[i] = ValueRule{Name: r.name, Pattern: r.pattern}
-	}
-	return out
-}
-
-// LooksSecret reports whether value contains text of one of the SecretValueRules formats.
-func LooksSecret(value string) bool {
-	_, ok := secretValueRule(value)
-	return ok
-}
-
-func secretValueRule(value string) (string, bool) {
-	rules := valueRules()
-	for i := range rules {
-		r := &rules[i]
-		hinted := false
-		for _, h := range r.hints {
-			if strings.Contains(value, h) {
-				hinted = true
-				break
-			}
-		}
-		if !hinted {
-			continue
-		}
-		if r.match != nil && r.match(value) || r.match == nil && r.re.MatchString(value) {
-			return r.name, true
-		}
-	}
-	return "", false
-}
-
-// redactor applies the two rules with the caller's extra name words.
+// redactor applies the name rule with the caller's extra name words.
 type redactor struct {
 	// words are upper case.
 	words []string
@@ -196,27 +127,29 @@ func newRedactor(extra []string) *redactor {
 
 func (r *redactor) secretName(name string) bool {
 	upper := strings.ToUpper(name)
+	if upper == "PWD" || upper == "OLDPWD" {
+		return false
+	}
 	for _, w := range r.words {
 		if strings.Contains(upper, w) {
+			return true
+		}
+	}
+	for part := range strings.FieldsFuncSeq(upper, func(c rune) bool { return c == '_' || c == '-' || c == '.' }) {
+		if slices.Contains(secretNameParts, part) {
 			return true
 		}
 	}
 	return false
 }
 
-// redact returns value, or Redacted and true when name or value looks secret.
-func (r *redactor) redact(name, value string) (string, bool) {
-	if r.secretName(name) || LooksSecret(value) {
-		return Redacted, true
-	}
-	return value, false
-}
-
-// Env is an environment captured for provenance: what remains of each variable after redaction.
+// Env is an environment captured for provenance.
 type Env struct {
-	// Vars maps each recorded variable to its value, or to Redacted.
+	// Vars maps each recorded variable to its value. Only variables that were considered (see
+	// CaptureEnv) and found free of secrets are here.
 	Vars map[string]string
-	// Redacted lists, sorted, the names whose values were replaced.
+	// Redacted lists, sorted, the names of the variables considered but left out because their
+	// name or value looks secret. Their values are recorded nowhere.
 	Redacted []string
 }
 
@@ -224,21 +157,41 @@ type Env struct {
 type EnvOption func(*envOptions) error
 
 type envOptions struct {
+	names     []string
 	allow     []string
-	allowSet  map[string]bool
 	words     []string
 	allowMode bool
 }
 
-// WithAllowList records only the named variables (matched exactly, case-sensitively); all others
-// are left out without trace. Redaction still applies to the variables recorded. Names must be
-// non-empty and must not contain '='.
+func validNames(option string, names []string) error {
+	for _, n := range names {
+		if n == "" || strings.ContainsRune(n, '=') {
+			return optionError(option, "variable name %q is not valid", n)
+		}
+	}
+	return nil
+}
+
+// WithEnvNames asks for the named variables (matched exactly, case-sensitively) to be recorded as
+// well as the platform's (PlatformEnvNames). They are still left out, and listed, when their name
+// or value looks secret. Names must be non-empty and must not contain '='.
+func WithEnvNames(names ...string) EnvOption {
+	return func(o *envOptions) error {
+		if err := validNames("WithEnvNames", names); err != nil {
+			return err
+		}
+		o.names = append(o.names, names...)
+		return nil
+	}
+}
+
+// WithAllowList records only the named variables (matched exactly, case-sensitively), instead of
+// the platform's; the names of WithEnvNames are added to them. Variables that look secret are
+// still left out and listed. Names must be non-empty and must not contain '='.
 func WithAllowList(names ...string) EnvOption {
 	return func(o *envOptions) error {
-		for _, n := range names {
-			if n == "" || strings.ContainsRune(n, '=') {
-				return optionError("WithAllowList", "variable name %q is not valid", n)
-			}
+		if err := validNames("WithAllowList", names); err != nil {
+			return err
 		}
 		o.allowMode = true
 		o.allow = append(o.allow, names...)
@@ -247,7 +200,7 @@ func WithAllowList(names ...string) EnvOption {
 }
 
 // WithSecretNames adds words to SecretNameWords for this capture: a variable whose name contains
-// one of them, ignoring case, is redacted. Words must be non-empty.
+// one of them, ignoring case, is left out and listed. Words must be non-empty.
 func WithSecretNames(words ...string) EnvOption {
 	return func(o *envOptions) error {
 		for _, w := range words {
@@ -270,42 +223,48 @@ func newEnvOptions(opts []EnvOption) (*envOptions, error) {
 			return nil, err
 		}
 	}
-	if o.allowMode {
-		o.allowSet = make(map[string]bool, len(o.allow))
-		for _, n := range o.allow {
-			o.allowSet[n] = true
-		}
-	}
 	return o, nil
 }
 
-// CaptureEnv returns env with every secret-looking value redacted (see the rules above Redacted)
-// and, with WithAllowList, only the variables named. env is not modified.
+// CaptureEnv records env by the rules above Redacted: the variables of the platform env describes
+// (or those of WithAllowList) and of WithEnvNames, less those whose name or value looks secret,
+// which are listed by name. env is not modified.
 func CaptureEnv(env map[string]string, opts ...EnvOption) (Env, error) {
 	o, err := newEnvOptions(opts)
 	if err != nil {
 		return Env{}, err
 	}
-	return captureEnv(env, o), nil
+	return captureEnv(env, o, detectPlatformName(env)), nil
 }
 
-func captureEnv(env map[string]string, o *envOptions) Env {
+func captureEnv(env map[string]string, o *envOptions, platform string) Env {
+	names := o.allow
+	if !o.allowMode {
+		names = platformEnvNames[platform]
+	}
 	r := newRedactor(o.words)
-	out := Env{Vars: make(map[string]string, len(env))}
-	for name, value := range env {
-		if o.allowMode && !o.allowSet[name] {
-			continue
+	out := Env{Vars: map[string]string{}, Redacted: []string{}}
+	consider := func(name string) {
+		value, ok := env[name]
+		if !ok {
+			return
 		}
-		v, redacted := r.redact(name, value)
-		out.Vars[name] = v
-		if redacted {
+		if _, done := out.Vars[name]; done || slices.Contains(out.Redacted, name) {
+			return
+		}
+		if r.secretName(name) || value == Redacted || LooksSecret(value) {
 			out.Redacted = append(out.Redacted, name)
+			return
 		}
+		out.Vars[name] = value
+	}
+	for _, n := range names {
+		consider(n)
+	}
+	for _, n := range o.names {
+		consider(n)
 	}
 	slices.Sort(out.Redacted)
-	if out.Redacted == nil {
-		out.Redacted = []string{}
-	}
 	return out
 }
 

@@ -80,8 +80,8 @@ func ToolchainFromFile(path string) (*Toolchain, error) {
 	return ToolchainFromBuildInfo(bi), nil
 }
 
-// ToolchainFromBuildInfo returns the toolchain bi describes, with secret-looking setting values
-// redacted.
+// ToolchainFromBuildInfo returns the toolchain bi describes, with every setting value in which
+// LooksSecret finds a credential replaced by Redacted.
 func ToolchainFromBuildInfo(bi *debug.BuildInfo) *Toolchain {
 	t := &Toolchain{
 		GoVersion: bi.GoVersion,
