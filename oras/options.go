@@ -130,9 +130,12 @@ func WithConcurrency(n int) Option {
 	}
 }
 
-// WithAttempts sets how many times Attach pushes an attestation whose entry another writer
-// overwrote in a referrers tag index (1 to 100, default 10), with jittered exponential backoff
-// between attempts.
+// WithAttempts sets how many rounds a write makes before it gives up (1 to 100, default 10),
+// with jittered exponential backoff between rounds: how many times Attach and Copy re-read a
+// subject's referrers and list again the entries a concurrent writer's tag index overwrote
+// before reporting a *LostUpdateError, and how many times Copy uploads a blob or manifest the
+// registry refused for the moment (429 or 5xx). Requests that break in transit are re-sent
+// separately, up to three times each; within a listing every one counts against the page budget.
 func WithAttempts(n int) Option {
 	return func(o *options) error {
 		if n < 1 || n > 100 {

@@ -69,7 +69,7 @@ func exampleResult(subject digest.Digest) (*verify.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := verify.New(trusted, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	v, err := verify.New(trusted, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 	if err != nil {
 		return nil, err
 	}

@@ -71,10 +71,10 @@ func buildKit() (*kit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if k.timed, err = verify.New(root.TrustedMaterialCollection{vs, ks}, verify.WithoutTransparencyLogUnsafe(), verify.WithSignedTimestamps(1)); err != nil {
+	if k.timed, err = verify.New(root.TrustedMaterialCollection{vs, ks}, verify.WithoutTransparencyLog(), verify.WithSignedTimestamps(1)); err != nil {
 		return nil, err
 	}
-	if k.untimed, err = verify.New(ks, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe()); err != nil {
+	if k.untimed, err = verify.New(ks, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe()); err != nil {
 		return nil, err
 	}
 	if k.keyless, err = verify.New(vs, verify.WithoutCertificateTransparencyUnsafe()); err != nil {

@@ -66,10 +66,6 @@ func WithoutTransparencyLog() Option {
 	}
 }
 
-// WithoutTransparencyLogUnsafe is WithoutTransparencyLog under its first name, kept for
-// existing callers; it weakens nothing more.
-func WithoutTransparencyLogUnsafe() Option { return WithoutTransparencyLog() }
-
 // WithObserverTimestamps requires at least n verified signing times, counting log integration
 // times and RFC 3161 timestamps together. The default is 1. Certificates and key validity
 // windows are checked at every verified time.

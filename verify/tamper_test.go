@@ -141,7 +141,7 @@ func tamperKeySignedTimestamp(t *testing.T) []error {
 	vs := newVirtualSigstore(t)
 	valid := signKey(t, kf.kp, provenance.MediaTypeInToto, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
 	addTimestamp(t, vs, valid)
-	v := newVerifier(t, root.TrustedMaterialCollection{vs, kf.keys}, verify.WithoutTransparencyLogUnsafe(), verify.WithSignedTimestamps(1))
+	v := newVerifier(t, root.TrustedMaterialCollection{vs, kf.keys}, verify.WithoutTransparencyLog(), verify.WithSignedTimestamps(1))
 	return runTampers(t, v, valid, verify.KeyIDs("release"), []tamper{
 		{"timestamp bytes", func(t *testing.T, pb *protobundle.Bundle) *protobundle.Bundle {
 			ts := pb.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()[0]

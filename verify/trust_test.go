@@ -110,7 +110,7 @@ func TestCertificateAuthoritiesPrivatePKI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newVerifier(t, root.TrustedMaterialCollection{cas, tsa}, verify.WithoutTransparencyLogUnsafe(), verify.WithSignedTimestamps(1))
+	v := newVerifier(t, root.TrustedMaterialCollection{cas, tsa}, verify.WithoutTransparencyLog(), verify.WithSignedTimestamps(1))
 	pb := keylessBundle(t, vs, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
 	pb.VerificationMaterial.TlogEntries = nil
 	res, err := v.Verify(bg, bundleOf(t, pb), artifact, certIdentity(t))

@@ -52,7 +52,7 @@ func TestRealTimestampAuthority(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newVerifier(t, root.TrustedMaterialCollection{kf.keys, tsa}, verify.WithoutTransparencyLogUnsafe(), verify.WithSignedTimestamps(1))
+	v := newVerifier(t, root.TrustedMaterialCollection{kf.keys, tsa}, verify.WithoutTransparencyLog(), verify.WithSignedTimestamps(1))
 	res, err := v.Verify(ctx, bundleOf(t, pb), artifact, verify.KeyIDs("release"))
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func TestRealTimestampAuthority(t *testing.T) {
 
 	// The same bundle against a timestamp authority that did not sign it.
 	untrusted := newVirtualSigstore(t)
-	v = newVerifier(t, root.TrustedMaterialCollection{kf.keys, untrusted}, verify.WithoutTransparencyLogUnsafe(), verify.WithSignedTimestamps(1))
+	v = newVerifier(t, root.TrustedMaterialCollection{kf.keys, untrusted}, verify.WithoutTransparencyLog(), verify.WithSignedTimestamps(1))
 	_, err = v.Verify(ctx, bundleOf(t, pb), artifact, verify.KeyIDs("release"))
 	wantCheck(t, err, verify.CheckTimestamp)
 }

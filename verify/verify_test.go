@@ -62,7 +62,7 @@ func TestUntimestampedKeyRefusedByDefault(t *testing.T) {
 	v := newVerifier(t, kf.keys)
 	_, err := v.Verify(bg, bundleOf(t, pb), artifact, verify.KeyIDs("release"))
 	wantCheck(t, err, verify.CheckTransparencyLog)
-	v = newVerifier(t, kf.keys, verify.WithoutTransparencyLogUnsafe())
+	v = newVerifier(t, kf.keys, verify.WithoutTransparencyLog())
 	_, err = v.Verify(bg, bundleOf(t, pb), artifact, verify.KeyIDs("release"))
 	wantCheck(t, err, verify.CheckTimestamp)
 }
@@ -73,7 +73,7 @@ func TestKeySignedWithTimestamp(t *testing.T) {
 	pb := signKey(t, kf.kp, provenance.MediaTypeInToto, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
 	addTimestamp(t, vs, pb)
 	tm := root.TrustedMaterialCollection{vs, kf.keys}
-	v := newVerifier(t, tm, verify.WithoutTransparencyLogUnsafe(), verify.WithSignedTimestamps(1))
+	v := newVerifier(t, tm, verify.WithoutTransparencyLog(), verify.WithSignedTimestamps(1))
 	res, err := v.Verify(bg, bundleOf(t, pb), artifact, verify.KeyIDs("release"))
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestKeyValidityWindow(t *testing.T) {
 		name string
 		opts []verify.Option
 	}{
-		{"at the signed time", []verify.Option{verify.WithoutTransparencyLogUnsafe()}},
+		{"at the signed time", []verify.Option{verify.WithoutTransparencyLog()}},
 		{"at the clock without a time", []verify.Option{verify.WithUntimestampedKeysUnsafe()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -44,7 +44,7 @@ func TestAttestDirSignsEveryArtifact(t *testing.T) {
 	bundle := provenance.Bundle{MediaType: provenance.MediaTypeBundleV03, Data: data}
 	keys, err := verify.TrustedKeys(verify.PublicKey{ID: "release", Key: pair.Signer.Public()})
 	require.NoError(t, err)
-	v, err := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	v, err := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 	require.NoError(t, err)
 	for name, body := range files {
 		d := digest.NewDigestFromBytes(digest.SHA256, sha256Sum(body))

@@ -124,7 +124,7 @@ func run(ctx context.Context, out io.Writer, dir, dot string) error {
 	}
 	// Offline there is no transparency log or timestamp authority; a lab would use both when
 	// signing and keep the verifier's defaults.
-	verifier, err := verify.New(trusted, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	verifier, err := verify.New(trusted, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 	if err != nil {
 		return err
 	}

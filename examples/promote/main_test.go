@@ -77,7 +77,7 @@ func TestPromote(t *testing.T) {
 		require.NoError(t, err)
 		keys, err := verify.TrustedKeys(verify.PublicKey{ID: "gate", Key: vsaKey.Signer.Public()})
 		require.NoError(t, err)
-		v, err := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+		v, err := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 		require.NoError(t, err)
 		res, err := v.Verify(ctx, b, copied.Digest, verify.KeyIDs("gate"))
 		require.NoError(t, err)

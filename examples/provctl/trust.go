@@ -49,7 +49,7 @@ func (f *trustFlags) verifier(cmd string, env map[string]string) (*verify.Verifi
 		opts = append(opts, verify.WithPredicateTypes(predicateType(f.typ)))
 	}
 	if f.insecureIgnoreTlog {
-		opts = append(opts, verify.WithoutTransparencyLogUnsafe())
+		opts = append(opts, verify.WithoutTransparencyLog())
 	}
 	var (
 		trusted  root.TrustedMaterial

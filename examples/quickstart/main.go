@@ -168,7 +168,7 @@ func run(ctx context.Context, out io.Writer, dir, keyPath string) error {
 	}
 	// Offline there is no transparency log and no timestamp authority to vouch for the signing
 	// time; a deployment would use WithTimestampAuthority when signing and keep the defaults here.
-	verifier, err := verify.New(trusted, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	verifier, err := verify.New(trusted, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 	if err != nil {
 		return err
 	}

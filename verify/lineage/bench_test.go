@@ -43,7 +43,7 @@ func verifiedSteps(b *testing.B, n int) []*verify.Result {
 			return
 		}
 		keys, _ := verify.TrustedKeys(verify.PublicKey{ID: "bench", Key: key.Public()})
-		v, err := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+		v, err := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 		if err != nil {
 			benchErr = err
 			return

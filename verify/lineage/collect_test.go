@@ -126,7 +126,7 @@ func newStoreFixtureIn(t *testing.T, open func(*testing.T) (*oras.Store, error))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.verifier, err = verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe()); err != nil {
+	if f.verifier, err = verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe()); err != nil {
 		t.Fatal(err)
 	}
 	f.identity = verify.KeyIDs("alice")
@@ -353,7 +353,7 @@ func BenchmarkCollect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	v, err := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -398,7 +398,7 @@ func TestCollectUpstream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, err := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+			v, err := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -28,7 +28,7 @@ func ExampleCollect() {
 	lab := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 	forger := ed25519.NewKeyFromSeed([]byte(strings.Repeat("x", ed25519.SeedSize)))
 	keys, _ := verify.TrustedKeys(verify.PublicKey{ID: "lab", Key: lab.Public()})
-	v, _ := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	v, _ := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 
 	store, _ := oras.NewMemory()
 	data := []byte("id,score\n1,7.5\n")
@@ -83,7 +83,7 @@ func ExampleNew_files() {
 	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 	signer, _ := sign.NewKeySigner(key)
 	keys, _ := verify.TrustedKeys(verify.PublicKey{ID: "lab", Key: key.Public()})
-	v, _ := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	v, _ := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 
 	// Two steps, raw.csv -> clean.csv -> model.json, each with its bundle in a file.
 	files := map[string]string{"raw.csv": "a,b\n1,\n2,3\n", "clean.csv": "a,b\n2,3\n", "model.json": `{"w":1.5}`}

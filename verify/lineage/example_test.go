@@ -22,7 +22,7 @@ func Example() {
 	signer, _ := sign.NewKeySigner(key)
 	keys, _ := verify.TrustedKeys(verify.PublicKey{ID: "lab", Key: key.Public()})
 	// Key-signed bundles without a log entry or timestamp, as an offline lab signs them.
-	v, _ := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	v, _ := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 
 	file := func(name, content string) *intoto.ResourceDescriptor {
 		rd, _ := provenance.SubjectFromReader(name, strings.NewReader(content))

@@ -161,7 +161,7 @@ func newPipeline(t testing.TB) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.verifier, err = verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	p.verifier, err = verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func KeyVerifier(path string, insecureIgnoreTlog bool) (*verify.Verifier, error)
 	}
 	var opts []verify.Option
 	if insecureIgnoreTlog {
-		opts = append(opts, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+		opts = append(opts, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 	}
 	return verify.New(keys, opts...)
 }

@@ -23,7 +23,7 @@ func benchResults(b testing.TB, n int) []*verify.Result {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	v, err := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 	if err != nil {
 		b.Fatal(err)
 	}

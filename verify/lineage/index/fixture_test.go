@@ -144,7 +144,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.keys, err = verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe()); err != nil {
+	if f.keys, err = verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe()); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)

@@ -75,7 +75,7 @@ func newTestCA(t testing.TB, vs *ca.VirtualSigstore) *testCA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verify.New(root.TrustedMaterialCollection{cas, vs}, verify.WithoutTransparencyLogUnsafe(), verify.WithoutCertificateTransparencyUnsafe())
+	v, err := verify.New(root.TrustedMaterialCollection{cas, vs}, verify.WithoutTransparencyLog(), verify.WithoutCertificateTransparencyUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}

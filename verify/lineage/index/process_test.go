@@ -210,7 +210,7 @@ func namedResults(t testing.TB, prefix string, n int) []*verify.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verify.New(keys, verify.WithoutTransparencyLogUnsafe(), verify.WithUntimestampedKeysUnsafe())
+	v, err := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}
