@@ -25,8 +25,10 @@ import (
 //   - source.repository, source.ref and source.commit, read from the build's source: the
 //     resolved dependency (v0.2: material) with the provenance.AnnotationRole "source", else
 //     the first whose URI is a git URI ("git+…", split with provenance.SplitGitURI) or whose
-//     digest has a gitCommit, else, in v0.2, invocation.configSource. The commit is the gitCommit
-//     digest, else sha1;
+//     digest has a gitCommit, else, in v0.2, invocation.configSource. The repository is its
+//     provenance.RepositoryID when it has one, so that one repository spelled two ways (SSH and
+//     HTTPS remotes, with and without ".git") is not a change; the commit is the gitCommit
+//     digest, else sha1, in lower case;
 //   - externalParameters.PATH (v0.2: invocation.parameters), flattened: object keys joined with
 //     dots, list elements as [i] ("externalParameters.workflow.ref",
 //     "externalParameters.args[0]"; a key with a dot or bracket in it as ["KEY"], quoted);
@@ -129,13 +131,16 @@ func slsaFacts(side string, st *intoto.Statement) (facts, bool, error) {
 		uri, dgst = configSource, configDigest
 	}
 	repo, ref := provenance.SplitGitURI(uri)
+	if id, err := provenance.RepositoryID(repo); err == nil {
+		repo = id
+	}
 	set("source.repository", repo)
 	set("source.ref", ref)
-	if c := dgst["gitCommit"]; c != "" {
-		set("source.commit", c)
-	} else {
-		set("source.commit", dgst["sha1"])
+	commit := dgst["gitCommit"]
+	if commit == "" {
+		commit = dgst["sha1"]
 	}
+	set("source.commit", strings.ToLower(commit))
 	return f, true, nil
 }
 

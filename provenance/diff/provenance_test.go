@@ -117,7 +117,13 @@ func TestProvenance(t *testing.T) {
 			{Field: "materials[git+https://github.com/fork/app@refs/heads/dev]", Kind: diff.Added, Current: "gitCommit:" + strings.Repeat("b", 40)},
 			{Field: "source.commit", Kind: diff.Changed, Baseline: strings.Repeat("a", 40), Current: strings.Repeat("b", 40)},
 			{Field: "source.ref", Kind: diff.Changed, Baseline: "refs/heads/main", Current: "refs/heads/dev"},
-			{Field: "source.repository", Kind: diff.Changed, Baseline: "https://github.com/example/app", Current: "https://github.com/fork/app"},
+			{Field: "source.repository", Kind: diff.Changed, Baseline: "github.com/example/app", Current: "github.com/fork/app"},
+		}},
+		{"one repository and commit spelled another way", func(b *provenance.Build) {
+			b.ResolvedDependencies[0] = &intoto.ResourceDescriptor{Uri: "git+ssh://git@github.com/Example/app.git@refs/heads/main", Digest: map[string]string{"gitCommit": strings.Repeat("A", 40)}}
+		}, []diff.Change{
+			{Field: "materials[git+https://github.com/example/app@refs/heads/main]", Kind: diff.Removed, Baseline: "gitCommit:" + strings.Repeat("a", 40)},
+			{Field: "materials[git+ssh://git@github.com/Example/app.git@refs/heads/main]", Kind: diff.Added, Current: "gitCommit:" + strings.Repeat("A", 40)},
 		}},
 		{"parameter types and dotted keys", func(b *provenance.Build) {
 			b.ExternalParameters["debug"] = "false"
