@@ -64,6 +64,10 @@ var layers = map[string]layer{
 		denyImports: []string{"net", "os", "io/fs", "crypto/ecdsa", "crypto/rsa", "crypto/ed25519", "crypto/x509", "crypto/tls"},
 		deny:        []string{module + "/sign", module + "/oras", "oras.land", "github.com/sigstore/sigstore-go/pkg/sign"},
 	},
+	"policy/gate": {
+		// The one place that joins a store to verification and policy; still verify-only.
+		deny: []string{module + "/sign", "github.com/sigstore/sigstore-go/pkg/sign"},
+	},
 	"oras": {
 		allow: append([]string{module + "/provenance", "oras.land/oras-go/v2", "golang.org/x/sync"}, modelDeps...),
 		deny:  []string{"github.com/sigstore", module + "/sign", module + "/verify", module + "/policy"},

@@ -1,0 +1,90 @@
+package gate_test
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/provkit/provkit/internal/testenv"
+	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/verify"
+)
+
+// countingTransport counts the requests a Store sends.
+type countingTransport struct{ n atomic.Int64 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// BenchmarkCheck checks an image with 1, 10 and 100 key-signed attestations on an in-process
+// registry (olareg over HTTP), one Check per iteration, reporting requests per check, against
+// the glue it replaces: Discover, FetchAll, then VerifyAll, written by hand.
+func BenchmarkCheck(b *testing.B) {
+	k := newKeys(b)
+	host := testenv.OlaregServer(b)
+	for _, n := range []int{1, 10, 100} {
+		repo := fmt.Sprintf("%s/bench/app%d", host, n)
+		rt := &countingTransport{}
+		store, err := oras.NewRemote(repo, oras.WithPlainHTTPUnsafe(), oras.WithTransport(rt))
+		if err != nil {
+			b.Fatal(err)
+		}
+		image := testenv.PushImage(b, store.Target(), "v1", fmt.Sprintf("app with %d\n", n))
+		for range n {
+			testenv.AttestSLSA(b, store, repo, image, k.trusted, builder)
+		}
+		c := checker(b, k)
+		b.Run(fmt.Sprintf("gate/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			rt.n.Store(0)
+			for b.Loop() {
+				report, err := c.Check(b.Context(), store, image)
+				if err != nil || len(report.Verified) != n {
+					b.Fatalf("verified %d of %d: %v", len(report.Verified), n, err)
+				}
+			}
+			b.ReportMetric(float64(rt.n.Load())/float64(b.N), "requests/op")
+		})
+		b.Run(fmt.Sprintf("glue/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			rt.n.Store(0)
+			for b.Loop() {
+				found, err := store.Discover(b.Context(), image, oras.Query{SkipNested: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var todo []oras.Attestation
+				for _, a := range found {
+					if a.Signed && a.Source != oras.SourceCosignSigTag {
+						todo = append(todo, a)
+					}
+				}
+				bundles, err := store.FetchAll(b.Context(), todo)
+				if err != nil {
+					b.Fatal(err)
+				}
+				items := make([]verify.Item, len(todo))
+				for i, a := range todo {
+					items[i] = verify.Item{Bundle: bundles[i], Subject: image.Digest, Identity: verify.KeyIDs("release")}
+					if a.Source == oras.SourceCosignAttTag {
+						items[i].Annotations = maps.Clone(a.Layer.Annotations)
+					}
+				}
+				verified := 0
+				for _, o := range k.verifier.VerifyAll(b.Context(), items, 2) {
+					if o.Err == nil {
+						verified++
+					}
+				}
+				if verified != n {
+					b.Fatalf("verified %d of %d", verified, n)
+				}
+			}
+			b.ReportMetric(float64(rt.n.Load())/float64(b.N), "requests/op")
+		})
+	}
+}

@@ -1,0 +1,53 @@
+// Package gate is the one call from an artifact in a store to a decision: it discovers the
+// attestations attached to the artifact, fetches them, verifies each against the artifact's
+// digest and the expected signer, and, given a policy, decides.
+//
+//	checker, err := gate.New(verifier, verify.KeyIDs("release"), gate.WithPolicy(pol), gate.WithEnvironment("prod"))
+//	report, err := checker.Check(ctx, store, image)
+//	switch {
+//	case err == nil:                                 // allowed: report.Results() verified, report.Decision allows
+//	case errors.Is(err, policy.ErrDenied):           // the evidence or the policy says no (see below)
+//	default:                                         // could not check: network, not found, configuration
+//	}
+//
+// Check finds attestations everywhere package oras does (the OCI 1.1 referrers API, the
+// referrers tag schema, an OCI layout's graph, cosign's legacy ".att" tag), fetches each
+// distinct bundle once within the store's byte budget, and routes cosign's legacy layers to
+// verify.Verifier.VerifyCosignLayer with their annotations. What it leaves out, and why:
+// cosign's ".sig" image signatures (no statement); BuildKit's unsigned in-index attestations
+// and other unsigned statements, reported as Rejected with ErrUnsigned (a claim anyone who can
+// push could make); and referrers of referrers, which are about an attestation, not the
+// artifact. An attestation whose registry annotation names a predicate type the Verifier does
+// not accept (verify.WithPredicateTypes) is not fetched.
+//
+// The artifact is the subject manifest itself, except for a file stored with
+// oras.Store.PushFile: then Check reads the manifest and the artifact is the file, by the
+// digest statements about it name.
+//
+// # Outcomes
+//
+// Check returns a nil error only when at least one attestation verified and, with a policy,
+// the policy allowed. Every other outcome is an error of one of four classes, told apart with
+// errors.Is and errors.As:
+//
+//   - ErrNoAttestations (*NoAttestationsError): nothing to verify was attached.
+//   - ErrNoneVerified (*NoneVerifiedError): attestations were attached and none verified; the
+//     error lists each with its reason.
+//   - a *policy.DeniedError: attestations verified and the policy denied.
+//   - ErrNotChecked (*CheckError): the check could not be made: a store that fails or does not
+//     hold the subject (the cause, such as provenance.ErrNotFound, is wrapped too), a fetch
+//     that fails or exceeds the byte budget, a verifier or policy configuration error, or the
+//     end of the context.
+//
+// The first three also match policy.ErrDenied: "the evidence or the policy says no", which is
+// what an admission gate or a CI step denies on. The report is returned with them, for display.
+//
+// # Cost
+//
+// On a registry, Check makes the requests of oras.Store.Discover (one per listing page, plus
+// cosign's legacy tags), one read of the subject manifest when it is an OCI image manifest (to
+// learn whether it holds a file), and one fetch per distinct bundle; no more. Verification runs
+// on WithConcurrency workers.
+//
+// A Checker is safe for concurrent use.
+package gate

@@ -1,0 +1,87 @@
+package gate
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/provkit/provkit/policy"
+)
+
+var (
+	// ErrNoAttestations means the store holds no attestation of the artifact to verify.
+	ErrNoAttestations = errors.New("no attestations")
+	// ErrNoneVerified means attestations are attached and none of them verified.
+	ErrNoneVerified = errors.New("no attestation verified")
+	// ErrNotChecked means the check could not be made; the cause is wrapped with it.
+	ErrNotChecked = errors.New("could not check")
+	// ErrUnsigned is the reason of a Rejected attestation that carries no signature.
+	ErrUnsigned = errors.New("unsigned attestation")
+	// ErrInvalidConfig means New was given options that contradict each other.
+	ErrInvalidConfig = errors.New("gate: invalid configuration")
+)
+
+// NoAttestationsError reports that nothing to verify is attached to Subject. It matches
+// ErrNoAttestations and policy.ErrDenied.
+type NoAttestationsError struct {
+	// Subject is the manifest whose attestations were looked for.
+	Subject ocispec.Descriptor
+	// Ignored counts what was found and is not an attestation to verify (image signatures,
+	// attestations of predicate types the verifier does not accept).
+	Ignored int
+}
+
+func (e *NoAttestationsError) Error() string {
+	if e.Ignored > 0 {
+		return fmt.Sprintf("no attestations of %s to verify (%d other referrers ignored)", e.Subject.Digest, e.Ignored)
+	}
+	return fmt.Sprintf("no attestations of %s", e.Subject.Digest)
+}
+
+// Unwrap returns ErrNoAttestations and policy.ErrDenied.
+func (e *NoAttestationsError) Unwrap() []error { return []error{ErrNoAttestations, policy.ErrDenied} }
+
+// NoneVerifiedError reports that every attestation of Artifact was rejected. It matches
+// ErrNoneVerified and policy.ErrDenied.
+type NoneVerifiedError struct {
+	// Artifact is the digest the statements had to name.
+	Artifact digest.Digest
+	// Rejected lists every attestation with its reason.
+	Rejected []Rejected
+}
+
+func (e *NoneVerifiedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "none of the %d attestations of %s verified", len(e.Rejected), e.Artifact)
+	for i, r := range e.Rejected {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(e.Rejected)-i)
+			break
+		}
+		fmt.Fprintf(&b, "; %s: %v", r.Found.Manifest.Digest, r.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrNoneVerified and policy.ErrDenied.
+func (e *NoneVerifiedError) Unwrap() []error { return []error{ErrNoneVerified, policy.ErrDenied} }
+
+// CheckError reports a check that could not be made. It matches ErrNotChecked and its cause.
+type CheckError struct {
+	// Op is the step that failed: "read", "discover", "fetch", "verify" or "decide".
+	Op string
+	// Subject is the manifest being checked.
+	Subject ocispec.Descriptor
+	// Err is the cause.
+	Err error
+}
+
+func (e *CheckError) Error() string {
+	return fmt.Sprintf("could not check %s: %s: %v", e.Subject.Digest, e.Op, e.Err)
+}
+
+// Unwrap returns ErrNotChecked and the cause.
+func (e *CheckError) Unwrap() []error { return []error{ErrNotChecked, e.Err} }

@@ -1,0 +1,98 @@
+package gate
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+
+	"github.com/provkit/provkit/policy"
+	"github.com/provkit/provkit/provenance"
+)
+
+// Option configures a Checker.
+type Option func(*config) error
+
+type config struct {
+	policy      *policy.Policy
+	environment string
+	concurrency int
+	clock       provenance.Clock
+	progress    func(Progress)
+}
+
+// WithPolicy decides with p after verification: Check then fails with a *policy.DeniedError
+// when p denies. Without it, Check passes when at least one attestation verified.
+func WithPolicy(p *policy.Policy) Option {
+	return func(c *config) error {
+		if p == nil {
+			return fmt.Errorf("%w: WithPolicy(nil)", ErrInvalidConfig)
+		}
+		c.policy = p
+		return nil
+	}
+}
+
+// WithEnvironment decides with the policy's gate for environment name (policy.Policy.Gate);
+// without it every rule is enforced (policy.Policy.Evaluate). It needs WithPolicy, and the
+// policy must define name.
+func WithEnvironment(name string) Option {
+	return func(c *config) error {
+		if name == "" {
+			return fmt.Errorf("%w: empty environment", ErrInvalidConfig)
+		}
+		c.environment = name
+		return nil
+	}
+}
+
+// WithConcurrency sets how many attestations are verified at once (1 to 64; the default is
+// GOMAXPROCS). How many are fetched at once is the Store's (oras.WithConcurrency).
+func WithConcurrency(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > 64 {
+			return fmt.Errorf("%w: concurrency %d is outside 1..64", ErrInvalidConfig, n)
+		}
+		c.concurrency = n
+		return nil
+	}
+}
+
+// WithClock sets the time the policy decides at (freshness rules read it); the default is
+// provenance.SystemClock.
+func WithClock(clock provenance.Clock) Option {
+	return func(c *config) error {
+		if clock == nil {
+			return fmt.Errorf("%w: WithClock(nil)", ErrInvalidConfig)
+		}
+		c.clock = clock
+		return nil
+	}
+}
+
+// WithProgress calls fn as Check moves through its stages: once when discovery is done, once
+// when the bundles are fetched, and after each verification. fn is called from the goroutines
+// that verify, one call at a time.
+func WithProgress(fn func(Progress)) Option {
+	return func(c *config) error {
+		c.progress = fn
+		return nil
+	}
+}
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{concurrency: min(64, runtime.GOMAXPROCS(0)), clock: provenance.SystemClock()}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.environment != "" {
+		if c.policy == nil {
+			return nil, fmt.Errorf("%w: WithEnvironment needs WithPolicy", ErrInvalidConfig)
+		}
+		if !slices.Contains(c.policy.Environments(), c.environment) {
+			return nil, fmt.Errorf("%w: policy %q has no environment %q (has %v)", ErrInvalidConfig, c.policy.Name(), c.environment, c.policy.Environments())
+		}
+	}
+	return c, nil
+}
