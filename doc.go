@@ -12,6 +12,9 @@
 //     artifact digest, and returns the verified statement and only that.
 //   - policy: declarative rules over verified results, per environment, explained rule by rule,
 //     failing closed.
+//   - policy/gate: the one call from an artifact in a store to a decision: discover, fetch,
+//     verify, decide, with "no attestations", "none verified", "denied" and "could not check"
+//     told apart by errors.Is.
 //   - oras: the Store on registries, OCI layouts and memory, finding attestations wherever the
 //     ecosystem puts them.
 //   - provenance/workflow: one step of a data or science workflow as SLSA provenance.
@@ -33,14 +36,11 @@
 //
 //	store, _ := oras.NewRemote("registry.example/app", oras.WithDefaultDockerConfig())
 //	_, _ = store.Attach(ctx, image, bundle)
-//	found, _ := store.Discover(ctx, image, oras.Query{PredicateType: provenance.PredicateSLSAProvenanceV1})
-//	fetched, _ := store.FetchAttestation(ctx, found[0])
 //
 //	verifier, _ := verify.New(trustedKeys)
-//	result, err := verifier.Verify(ctx, fetched, image.Digest, verify.KeyIDs("release-2026"))
-//
 //	pol, _ := policy.Load(policyFile)
-//	decision, err := pol.Gate("prod", image.Digest, []*verify.Result{result}, time.Now())
+//	checker, _ := gate.New(verifier, verify.KeyIDs("release-2026"), gate.WithPolicy(pol), gate.WithEnvironment("prod"))
+//	report, err := checker.Check(ctx, store, image) // discover, fetch, verify, decide
 //
 // examples/quickstart runs this path offline on an OCI layout; examples/lineage records, queries,
 // rebuilds and exports a three-step science pipeline.

@@ -21,10 +21,10 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/provkit/provkit/examples/internal/gate"
+	"github.com/provkit/provkit/examples/internal/setup"
 	"github.com/provkit/provkit/examples/internal/textout"
-	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
+	"github.com/provkit/provkit/policy/gate"
 	"github.com/provkit/provkit/verify"
 )
 
@@ -67,53 +67,25 @@ type row struct {
 	err      error
 }
 
-// run verifies and gates every image, prints the summary, and returns an error wrapping
-// policy.ErrDenied when any image is denied.
+// run checks every image with one gate.Checker, prints the summary, and returns an error
+// wrapping policy.ErrDenied when any image is denied.
 func run(ctx context.Context, w io.Writer, o options) error {
-	pol, err := gate.LoadPolicy(o.policyPath)
+	pol, err := setup.LoadPolicy(o.policyPath)
 	if err != nil {
 		return err
 	}
-	verifier, err := gate.KeyVerifier(o.keyPath, o.insecureIgnoreTlog)
+	verifier, err := setup.KeyVerifier(o.keyPath, o.insecureIgnoreTlog)
 	if err != nil {
 		return err
 	}
-
-	// Gather every attestation of every image, then verify them all in one batch.
+	checker, err := gate.New(verifier, verify.KeyIDs(setup.KeyID), gate.WithPolicy(pol), gate.WithEnvironment(o.env))
+	if err != nil {
+		return err
+	}
 	rows := make([]row, len(o.images))
-	var (
-		items []verify.Item
-		owner []int
-	)
-	for i, image := range o.images {
-		rows[i].image = image
-		found, d, err := fetchAttestations(ctx, image, o.plainHTTP)
-		rows[i].digest, rows[i].err = d, err
-		for _, item := range found {
-			item.Identity = verify.KeyIDs(gate.KeyID)
-			items = append(items, item)
-			owner = append(owner, i)
-		}
-		rows[i].tried = len(found)
-	}
-	results := make([][]*verify.Result, len(rows))
-	for k, out := range verifier.VerifyAll(ctx, items, 8) {
-		if out.Err != nil {
-			if !errors.Is(out.Err, verify.ErrVerification) {
-				rows[owner[k]].err = out.Err // could not check: not a verdict, reported as such
-			}
-			continue
-		}
-		results[owner[k]] = append(results[owner[k]], out.Result)
-		rows[owner[k]].verified++
-	}
-
-	now := time.Now()
 	denied := 0
-	for i := range rows {
-		if rows[i].err == nil {
-			rows[i].decision, rows[i].err = pol.Gate(o.env, rows[i].digest, results[i], now)
-		}
+	for i, image := range o.images {
+		rows[i] = check(ctx, checker, image, o.plainHTTP)
 		if rows[i].err != nil {
 			denied++
 		}
@@ -125,44 +97,31 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	return nil
 }
 
-// fetchAttestations resolves image and fetches its signed attestations as verification items
-// about its digest (cosign's legacy ".att" layers with their annotations).
-func fetchAttestations(ctx context.Context, image string, plainHTTP bool) ([]verify.Item, digest.Digest, error) {
-	repo, ref, err := gate.SplitReference(image)
+// check resolves image and checks its attestations.
+func check(ctx context.Context, checker *gate.Checker, image string, plainHTTP bool) row {
+	r := row{image: image}
+	repo, ref, err := setup.SplitReference(image)
 	if err != nil {
-		return nil, "", err
+		r.err = err
+		return r
 	}
-	store, err := gate.OpenRemote(repo, plainHTTP)
+	store, err := setup.OpenRemote(repo, plainHTTP)
 	if err != nil {
-		return nil, "", err
+		r.err = err
+		return r
 	}
 	desc, err := store.Resolve(ctx, ref)
 	if err != nil {
-		return nil, "", err
+		r.err = err
+		return r
 	}
-	found, err := store.Discover(ctx, desc, oras.Query{SkipNested: true})
-	if err != nil {
-		return nil, desc.Digest, err
+	r.digest = desc.Digest
+	report, err := checker.Check(ctx, store, desc)
+	r.err = err
+	if report != nil {
+		r.verified, r.tried, r.decision = len(report.Verified), len(report.Verified)+len(report.Rejected), report.Decision
 	}
-	var items []verify.Item
-	for _, a := range found {
-		if !a.Signed || a.Source == oras.SourceCosignSigTag {
-			continue
-		}
-		b, err := store.FetchAttestation(ctx, a)
-		if err != nil {
-			return nil, desc.Digest, err
-		}
-		item := verify.Item{Bundle: b, Subject: desc.Digest}
-		if a.Source == oras.SourceCosignAttTag {
-			item.Annotations = map[string]string{}
-			for k, v := range a.Layer.Annotations {
-				item.Annotations[k] = v
-			}
-		}
-		items = append(items, item)
-	}
-	return items, desc.Digest, nil
+	return r
 }
 
 // printSummary prints one line per image: verdict, how many attestations verified, and why.
@@ -185,6 +144,10 @@ func printSummary(w io.Writer, env string, rows []row) {
 			}
 		case r.decision != nil:
 			reason = denialReason(r.decision)
+		case errors.Is(r.err, gate.ErrNoAttestations):
+			reason = "no attestations attached"
+		case errors.Is(r.err, gate.ErrNoneVerified):
+			reason = "no verified attestations"
 		default:
 			reason = "error: " + strings.Join(strings.Fields(r.err.Error()), " ")
 		}

@@ -57,7 +57,7 @@ func TestAdmissionBatch(t *testing.T) {
 		`(?m)team/good:v1 +sha256:[0-9a-f]{12} +1/1 +allow +every enforced rule passed$`,
 		`(?m)team/laptop:v1 +sha256:[0-9a-f]{12} +1/1 +deny +built-by-ci: `,
 		`(?m)team/forged:v1 +sha256:[0-9a-f]{12} +0/1 +deny +no verified attestations`,
-		`(?m)team/bare:v1 +sha256:[0-9a-f]{12} +0/0 +deny +no verified attestations`,
+		`(?m)team/bare:v1 +sha256:[0-9a-f]{12} +0/0 +deny +no attestations attached`,
 		`(?m)team/missing:v1 +- +0/0 +deny +error: `,
 		`(?m)^1 of 5 images allowed for prod$`,
 	} {

@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,10 +27,11 @@ import (
 	intoto "github.com/in-toto/attestation/go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/provkit/provkit/examples/internal/gate"
+	"github.com/provkit/provkit/examples/internal/setup"
 	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
+	"github.com/provkit/provkit/policy/gate"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/release"
 	"github.com/provkit/provkit/sign"
@@ -82,11 +82,11 @@ type options struct {
 // run promotes o.from to o.to when the policy's o.env profile allows it. A denial is returned
 // as the policy's *policy.DeniedError, wrapping policy.ErrDenied.
 func run(ctx context.Context, w io.Writer, o options) error {
-	pol, err := gate.LoadPolicy(o.policyPath)
+	pol, err := setup.LoadPolicy(o.policyPath)
 	if err != nil {
 		return err
 	}
-	verifier, err := gate.KeyVerifier(o.keyPath, o.insecureIgnoreTlog)
+	verifier, err := setup.KeyVerifier(o.keyPath, o.insecureIgnoreTlog)
 	if err != nil {
 		return err
 	}
@@ -98,22 +98,22 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	srcRepo, srcRef, err := gate.SplitReference(o.from)
+	srcRepo, srcRef, err := setup.SplitReference(o.from)
 	if err != nil {
 		return err
 	}
-	dstRepo, dstRef, err := gate.SplitReference(o.to)
+	dstRepo, dstRef, err := setup.SplitReference(o.to)
 	if err != nil {
 		return err
 	}
 	if strings.HasPrefix(dstRef, "sha256:") {
 		return fmt.Errorf("-to %s: name a tag, not a digest", o.to)
 	}
-	src, err := gate.OpenRemote(srcRepo, o.plainHTTP)
+	src, err := setup.OpenRemote(srcRepo, o.plainHTTP)
 	if err != nil {
 		return err
 	}
-	dst, err := gate.OpenRemote(dstRepo, o.plainHTTP)
+	dst, err := setup.OpenRemote(dstRepo, o.plainHTTP)
 	if err != nil {
 		return err
 	}
@@ -123,42 +123,21 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	if err != nil {
 		return fmt.Errorf("resolve %s: %w", o.from, err)
 	}
-	found, err := src.Discover(ctx, image, oras.Query{SkipNested: true})
+	checker, err := gate.New(verifier, verify.KeyIDs(setup.KeyID), gate.WithPolicy(pol), gate.WithEnvironment(o.env))
 	if err != nil {
-		return fmt.Errorf("discover %s: %w", o.from, err)
+		return err
 	}
-	var items []verify.Item
-	for _, a := range found {
-		if !a.Signed || a.Source == oras.SourceCosignSigTag {
-			continue
-		}
-		b, err := src.FetchAttestation(ctx, a)
-		if err != nil {
-			return fmt.Errorf("fetch %s: %w", a.Manifest.Digest, err)
-		}
-		item := verify.Item{Bundle: b, Subject: image.Digest, Identity: verify.KeyIDs(gate.KeyID)}
-		if a.Source == oras.SourceCosignAttTag {
-			item.Annotations = map[string]string{}
-			for k, v := range a.Layer.Annotations {
-				item.Annotations[k] = v
-			}
-		}
-		items = append(items, item)
-	}
-	var results []*verify.Result
-	for _, out := range verifier.VerifyAll(ctx, items, 4) {
-		switch {
-		case out.Err == nil:
-			results = append(results, out.Result)
-		case !errors.Is(out.Err, verify.ErrVerification):
-			return out.Err // could not check: not a verdict
-		}
-	}
+	report, err := checker.Check(ctx, src, image)
 	p := textout.New(w)
-	p.Printf("image    %s@%s: %d of %d attestations verified\n", srcRepo, image.Digest, len(results), len(items))
+	if report != nil {
+		p.Printf("image    %s@%s: %d of %d attestations verified\n", srcRepo, image.Digest, len(report.Verified), len(report.Verified)+len(report.Rejected))
+	}
 
-	// 2. Ask the prod profile.
-	decision, err := pol.Gate(o.env, image.Digest, results, time.Now())
+	// 2. The prod profile decided.
+	var decision *policy.Decision
+	if report != nil {
+		decision = report.Decision
+	}
 	if decision != nil {
 		for _, r := range decision.Rules {
 			p.Printf("%-8s %-20s %s\n", r.Outcome, r.Name, r.Reason)

@@ -35,6 +35,7 @@ import (
 	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
+	"github.com/provkit/provkit/policy/gate"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/collect"
 	"github.com/provkit/provkit/sign"
@@ -182,15 +183,22 @@ func run(ctx context.Context, out io.Writer, dir, keyPath string) error {
 	}
 	say("verified %s signed by key %s", result.PredicateType(), result.Signer().KeyID)
 
-	step(7, "Decide with a policy")
+	step(7, "Decide with a policy: discover, fetch, verify and decide in one call (package gate)")
 	pol, err := policy.Load(bytes.NewReader(samplePolicy))
 	if err != nil {
 		return fmt.Errorf("load policy: %w", err)
 	}
-	decision, err := pol.Gate("dev", image.Digest, []*verify.Result{result}, time.Now())
-	printDecision(out, decision)
+	checker, err := gate.New(verifier, verify.KeyIDs(keyID), gate.WithPolicy(pol), gate.WithEnvironment("dev"))
 	if err != nil {
-		return fmt.Errorf("policy: %w", err)
+		return err
+	}
+	report, err := checker.Check(ctx, store, image)
+	if report != nil && report.Decision != nil {
+		say("checked  %d verified, %d rejected", len(report.Verified), len(report.Rejected))
+		printDecision(out, report.Decision)
+	}
+	if err != nil {
+		return fmt.Errorf("gate: %w", err)
 	}
 
 	step(8, "Tamper with a copy and verify again")

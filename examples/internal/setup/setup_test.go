@@ -1,11 +1,11 @@
-package gate_test
+package setup_test
 
 import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/provkit/provkit/examples/internal/gate"
+	"github.com/provkit/provkit/examples/internal/setup"
 )
 
 func TestSplitReference(t *testing.T) {
@@ -16,14 +16,14 @@ func TestSplitReference(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			repo, ref, err := gate.SplitReference(tt.in)
+			repo, ref, err := setup.SplitReference(tt.in)
 			assert.NoError(t, err)
 			assert.Equal(t, tt.repo, repo)
 			assert.Equal(t, tt.ref, ref)
 		})
 	}
 	for _, bad := range []string{"app:v1", "reg.example/app@", "reg.example/app:"} {
-		_, _, err := gate.SplitReference(bad)
+		_, _, err := setup.SplitReference(bad)
 		assert.ErrorContains(t, err, "want host[:port]/repo", bad)
 	}
 }

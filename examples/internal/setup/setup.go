@@ -1,6 +1,6 @@
-// Package gate holds the set-up that the admission and promote examples share: a verifier that
+// Package setup holds the set-up that the admission and promote examples share: a verifier that
 // trusts one public key file, a policy file, and registry references.
-package gate
+package setup
 
 import (
 	"fmt"
