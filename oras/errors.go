@@ -233,6 +233,9 @@ type ReferenceError struct {
 
 // Error implements error.
 func (e *ReferenceError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("oras: reference %q: %s: %v", e.Reference, e.Reason, e.Err)
+	}
 	return fmt.Sprintf("oras: reference %q: %s", e.Reference, e.Reason)
 }
 

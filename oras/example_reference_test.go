@@ -41,7 +41,7 @@ func ExampleParseReference() {
 	// registry ghcr.io repository org/app resolve sha256:000000000
 	// layout ./pack resolve v1
 	// layout /srv/evidence/pack.tar resolve sha256:000000000
-	// oras: reference "ghcr.io/Org/App:v1": is not host[:port]/repository[:tag|@digest], oci-layout:PATH or a layout path
+	// oras: reference "ghcr.io/Org/App:v1": is not a registry reference (host[:port]/repository[:tag|@digest]) nor a layout: invalid reference: invalid repository "Org/App"
 }
 
 // Write an evidence pack to a layout, archive it with tar, and read it back from the archive

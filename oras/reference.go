@@ -67,7 +67,7 @@ func ParseReference(s string) (Reference, error) {
 	}
 	ref, err := registry.ParseReference(s)
 	if err != nil {
-		return fail("is not host[:port]/repository[:tag|@digest], "+LayoutPrefix+"PATH or a layout path", err)
+		return fail("is not a registry reference (host[:port]/repository[:tag|@digest]) nor a layout", err)
 	}
 	r := Reference{Registry: ref.Registry, Repository: ref.Repository}
 	if ref.Reference == "" {
@@ -119,7 +119,7 @@ func splitLayoutReference(s string) (p, tag, dg string, err error) {
 	if i := strings.LastIndex(s, "@"); i >= 0 {
 		p, dg = s[:i], s[i+1:]
 		if dg == "" {
-			return "", "", "", errors.New("has an empty digest after @")
+			return "", "", "", errors.New("has an empty digest after the last @")
 		}
 	} else {
 		p = s
@@ -127,7 +127,7 @@ func splitLayoutReference(s string) (p, tag, dg string, err error) {
 		if i := strings.LastIndex(s, ":"); i > sep {
 			p, tag = s[:i], s[i+1:]
 			if tag == "" {
-				return "", "", "", errors.New("has an empty tag after :")
+				return "", "", "", errors.New("has an empty tag after the last colon")
 			}
 		}
 	}
