@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -286,4 +285,85 @@ func TestOpenLayoutFIFOBlob(t *testing.T) {
 	}
 }
 
-var _ = io.EOF
+
+func TestReadOnlyLayoutVerifiesContent(t *testing.T) {
+	ctx := context.Background()
+	dir, image, _ := writePack(t)
+	s, err := provoras.OpenLayoutFS(ctx, os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := s.Discover(ctx, image, provoras.Query{})
+	if err != nil || len(found) == 0 {
+		t.Fatalf("Discover = %d, %v", len(found), err)
+	}
+	b, err := s.FetchAttestation(ctx, found[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := filepath.Join(dir, "blobs", "sha256", provenance.Bundle{MediaType: b.MediaType, Data: b.Data}.Descriptor().Digest.Encoded())
+	tampered := append([]byte(nil), b.Data...)
+	tampered[0] ^= 1
+	if err := os.WriteFile(blob, tampered, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	archive := tarDir(t, dir)
+	for name, open := range map[string]func() (*provoras.Store, error){
+		"OpenLayoutFS":  func() (*provoras.Store, error) { return s, nil },
+		"OpenLayoutTar": func() (*provoras.Store, error) { return provoras.OpenLayoutTar(ctx, archive) },
+		"OpenLayout":    func() (*provoras.Store, error) { return provoras.OpenLayout(ctx, dir) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ie *provoras.IntegrityError
+			if _, err := s.FetchAttestation(ctx, found[0]); !errors.As(err, &ie) {
+				t.Fatalf("FetchAttestation of a tampered bundle = %v, want an *IntegrityError", err)
+			}
+		})
+	}
+}
+
+func TestOpenLayoutTarRefusesNonRegular(t *testing.T) {
+	ctx := context.Background()
+	dir, _, _ := writePack(t)
+	path := filepath.Join(t.TempDir(), "link.tar")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	layout, err := os.ReadFile(filepath.Join(dir, "oci-layout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "oci-layout", Mode: 0o644, Size: int64(len(layout)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(layout); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "index.json", Linkname: "/etc/passwd", Typeflag: tar.TypeSymlink}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = provoras.OpenLayoutTar(ctx, path)
+	var le *provoras.LayoutError
+	if !errors.As(err, &le) || !errors.Is(err, provenance.ErrNotFound) {
+		t.Fatalf("OpenLayoutTar with a symlinked index.json = %v, want a *LayoutError wrapping ErrNotFound", err)
+	}
+	fifo := filepath.Join(t.TempDir(), "fifo.tar")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	if _, err := provoras.OpenLayoutTar(ctx, fifo); !errors.Is(err, provenance.ErrNotRegular) || !errors.As(err, &le) {
+		t.Fatalf("OpenLayoutTar of a FIFO = %v, want a *LayoutError wrapping ErrNotRegular", err)
+	}
+}
