@@ -285,7 +285,6 @@ func TestOpenLayoutFIFOBlob(t *testing.T) {
 	}
 }
 
-
 func TestReadOnlyLayoutVerifiesContent(t *testing.T) {
 	ctx := context.Background()
 	dir, image, _ := writePack(t)
