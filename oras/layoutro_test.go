@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -174,7 +175,7 @@ func snapshot(t *testing.T, dir string) string {
 		if err != nil {
 			return err
 		}
-		b.WriteString(path + ":" + info.ModTime().String() + ":" + string(rune('0'+info.Size()%10)) + " ")
+		fmt.Fprintf(&b, "%s %d %s\n", path, info.Size(), info.ModTime())
 		return nil
 	})
 	if err != nil {
