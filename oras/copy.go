@@ -36,6 +36,9 @@ func Copy(ctx context.Context, src *Store, srcRef string, dst *Store, dstRef str
 	if src == nil || dst == nil {
 		return ocispec.Descriptor{}, &InputError{What: "store", Reason: "is nil"}
 	}
+	if err := dst.writable("copy " + srcRef + " into it"); err != nil {
+		return ocispec.Descriptor{}, err
+	}
 	if dstRef == "" {
 		dstRef = srcRef
 	}

@@ -4,8 +4,18 @@
 //
 // A *Store implements provenance.Store. Make one with NewRemote (a registry repository:
 // credentials from a Docker config file only when asked, HTTPS unless WithPlainHTTPUnsafe,
-// retries on 429 and 5xx), NewLayout (an OCI image layout directory), NewMemory, or New over a
-// graph target you configured yourself.
+// retries on 429 and 5xx), NewLayout (an OCI image layout directory to write to, created when
+// missing), NewMemory, or New over a graph target you configured yourself. OpenLayout,
+// OpenLayoutFS (any fs.FS: os.DirFS, embed.FS) and OpenLayoutTar (a tar archive, the offline
+// evidence pack) open an existing layout read-only: they create nothing, fail with a
+// *LayoutError wrapping provenance.ErrNotFound when there is no layout, and their Stores refuse
+// Attach, PushFile, Repair and Copy into them with a *ReadOnlyError (ErrReadOnly) before
+// writing anything.
+//
+// ParseReference reads the references users write, "host[:port]/repo[:tag|@digest]" (through
+// oras-go's registry.ParseReference), "oci-layout:PATH[:tag|@digest]" and plain layout paths,
+// into a Reference; Reference.Open opens its Store for reading (read-only for a layout),
+// Reference.OpenWritable for writing, and store.Resolve(ctx, ref.TagOrDigest()) resolves it.
 //
 // Attach writes a bundle the way cosign writes its bundle format: an OCI 1.1 manifest whose
 // subject is the image, whose artifactType and single layer are the bundle media type, with the

@@ -210,3 +210,76 @@ func (e *StallError) Unwrap() error { return ErrStalled }
 
 // Timeout reports true, as net.Error timeouts do (os.IsTimeout).
 func (e *StallError) Timeout() bool { return true }
+
+// Sentinel errors of references and read-only stores.
+var (
+	// ErrInvalidReference means a reference string names no registry repository or OCI layout
+	// in a form ParseReference accepts.
+	ErrInvalidReference = errors.New("oras: invalid reference")
+	// ErrReadOnly means a write (Attach, PushFile, Repair, Copy into it) was asked of a Store
+	// opened read-only (OpenLayout, OpenLayoutFS, OpenLayoutTar, Reference.Open on a layout).
+	ErrReadOnly = errors.New("oras: store is read-only")
+)
+
+// ReferenceError reports a reference string ParseReference rejects.
+type ReferenceError struct {
+	// Reference is the string as given.
+	Reference string
+	// Reason says what is wrong with it.
+	Reason string
+	// Err is the cause reported by oras-go's reference parser or go-digest, or nil.
+	Err error
+}
+
+// Error implements error.
+func (e *ReferenceError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("oras: reference %q: %s: %v", e.Reference, e.Reason, e.Err)
+	}
+	return fmt.Sprintf("oras: reference %q: %s", e.Reference, e.Reason)
+}
+
+// Unwrap returns ErrInvalidReference and the cause, when there is one.
+func (e *ReferenceError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrInvalidReference}
+	}
+	return []error{ErrInvalidReference, e.Err}
+}
+
+// LayoutError reports an OCI image layout that cannot be opened for reading: a directory or
+// archive that does not exist or holds no layout (wrapping provenance.ErrNotFound), or one
+// whose oci-layout or index.json file is unusable.
+type LayoutError struct {
+	// Path is the layout's directory or archive, or "" for an fs.FS.
+	Path string
+	// Err is the cause.
+	Err error
+}
+
+// Error implements error.
+func (e *LayoutError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("oras: OCI layout: %v", e.Err)
+	}
+	return fmt.Sprintf("oras: OCI layout %s: %v", e.Path, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *LayoutError) Unwrap() error { return e.Err }
+
+// ReadOnlyError reports a write asked of a read-only Store; nothing was written.
+type ReadOnlyError struct {
+	// Op is the write, e.g. "attach" or "push sha256:ab12..".
+	Op string
+	// Store names the Store, e.g. "OCI layout /srv/pack".
+	Store string
+}
+
+// Error implements error.
+func (e *ReadOnlyError) Error() string {
+	return fmt.Sprintf("oras: %s: %s is read-only", e.Op, e.Store)
+}
+
+// Unwrap returns ErrReadOnly.
+func (e *ReadOnlyError) Unwrap() error { return ErrReadOnly }

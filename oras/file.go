@@ -47,6 +47,9 @@ func (s *Store) PushFile(ctx context.Context, path, tag string) (manifest, file 
 	fail := func(err error) (ocispec.Descriptor, ocispec.Descriptor, error) {
 		return ocispec.Descriptor{}, ocispec.Descriptor{}, err
 	}
+	if err := s.writable("push file " + path); err != nil {
+		return fail(err)
+	}
 	if tag != "" {
 		if err := (registry.Reference{Reference: tag}).ValidateReferenceAsTag(); err != nil {
 			return fail(&InputError{What: "tag", Reason: fmt.Sprintf("%q is not a valid tag", tag)})

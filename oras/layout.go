@@ -78,13 +78,23 @@ type layoutView struct {
 	preds    map[digest.Digest][]ocispec.Descriptor
 }
 
-// openLayout opens the OCI image layout in dir, creating it when dir holds none.
-func openLayout(ctx context.Context, dir string) (*layoutTarget, error) {
+// openLayout opens the OCI image layout in dir. With create it makes the layout when dir
+// holds none; without, it writes nothing and fails with an error wrapping
+// provenance.ErrNotFound when dir, its oci-layout file or its index.json is missing.
+func openLayout(ctx context.Context, dir string, create bool) (*layoutTarget, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(root, ocispec.ImageBlobsDir), 0o755); err != nil {
+	if !create {
+		for _, name := range []string{ocispec.ImageLayoutFile, ocispec.ImageIndexFile} {
+			if _, err := os.Stat(filepath.Join(root, name)); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%w: no %s file", provenance.ErrNotFound, name)
+			} else if err != nil {
+				return nil, err
+			}
+		}
+	} else if err := os.MkdirAll(filepath.Join(root, ocispec.ImageBlobsDir), 0o755); err != nil {
 		return nil, err
 	}
 	blobs, err := oci.NewStorage(root)
@@ -92,10 +102,10 @@ func openLayout(ctx context.Context, dir string) (*layoutTarget, error) {
 		return nil, err
 	}
 	l := &layoutTarget{root: root, indexPath: filepath.Join(root, ocispec.ImageIndexFile), blobs: blobs}
-	if err := l.ensureLayoutFile(); err != nil {
+	if err := l.ensureLayoutFile(create); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(l.indexPath); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(l.indexPath); create && errors.Is(err, fs.ErrNotExist) {
 		if err := l.updateIndex(func(*ocispec.Index) bool { return true }); err != nil {
 			return nil, err
 		}
@@ -108,10 +118,10 @@ func openLayout(ctx context.Context, dir string) (*layoutTarget, error) {
 	return l, nil
 }
 
-func (l *layoutTarget) ensureLayoutFile() error {
+func (l *layoutTarget) ensureLayoutFile(create bool) error {
 	path := filepath.Join(l.root, ocispec.ImageLayoutFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	data, err := readFileCapped(path, maxLayoutFileBytes)
+	if create && errors.Is(err, fs.ErrNotExist) {
 		data, err := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
 		if err != nil {
 			return err
@@ -129,6 +139,26 @@ func (l *layoutTarget) ensureLayoutFile() error {
 		return fmt.Errorf("%s: layout version %q, want %q", ocispec.ImageLayoutFile, layout.Version, ocispec.ImageLayoutVersion)
 	}
 	return nil
+}
+
+// maxLayoutFileBytes caps the oci-layout file, which holds one short JSON object.
+const maxLayoutFileBytes = 4096
+
+// readFileCapped reads the regular file at path, refusing one larger than limit bytes.
+func readFileCapped(path string, limit int64) ([]byte, error) {
+	f, err := provenance.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &provenance.SizeError{What: path, Limit: limit, Size: -1}
+	}
+	return data, nil
 }
 
 // readIndex decodes index.json from f.

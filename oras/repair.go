@@ -369,6 +369,9 @@ func (s *Store) Repair(ctx context.Context, subject ocispec.Descriptor) ([]ocisp
 	if err := checkSubject(subject); err != nil {
 		return nil, err
 	}
+	if err := s.writable("repair " + subject.Digest.String()); err != nil {
+		return nil, err
+	}
 	if l, ok := s.target.(*layoutTarget); ok {
 		return l.repair(ctx, subject.Digest)
 	}

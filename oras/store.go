@@ -38,6 +38,7 @@ type Store struct {
 	// update, which settle does instead (see repair.go).
 	pushRepo *remote.Repository
 	dir      string // absolute directory of an OCI layout store
+	readOnly string // names a read-only Store ("OCI layout /srv/pack"); "" when it may write
 	lock     string // key of the in-process lock for referrers tag index writes
 	o        options
 	cap      atomic.Value // capability, learnt from the first listing of a remote repository
@@ -75,9 +76,11 @@ func NewMemory(opts ...Option) (*Store, error) {
 	return New(memory.New(), opts...)
 }
 
-// NewLayout returns a Store over the OCI image layout in directory dir, creating the layout
-// when dir holds none. An image copied there with Copy keeps its attestations, so the
-// directory works as an offline evidence pack.
+// NewLayout returns a Store over the OCI image layout in directory dir for reading and
+// writing, creating the directory and the layout when dir holds none: the way to open an
+// Attach or Copy destination. An image copied there with Copy keeps its attestations, so the
+// directory works as an offline evidence pack. To read a layout that must already exist, and
+// write nothing, use OpenLayout (or OpenLayoutFS, OpenLayoutTar).
 //
 // Several Stores, in one process or many, may share one layout, on a local disk or a network
 // file system: blobs are written to temporary files and renamed into place (oras-go's
@@ -96,7 +99,7 @@ func NewLayout(ctx context.Context, dir string, opts ...Option) (*Store, error) 
 	if o.remoteOnlyOpt != "" {
 		return nil, &OptionError{Option: o.remoteOnlyOpt, Reason: "applies to NewRemote only"}
 	}
-	layout, err := openLayout(ctx, dir)
+	layout, err := openLayout(ctx, dir, true)
 	if err != nil {
 		return nil, fmt.Errorf("oras: open OCI layout %s: %w", dir, err)
 	}
@@ -212,6 +215,9 @@ func (s *Store) Target() orasgo.GraphTarget { return s.target }
 // Writers in one process also take turns per subject. An OCI layout serialises writers across
 // processes with a file lock (see NewLayout).
 func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b provenance.Bundle) (ocispec.Descriptor, error) {
+	if err := s.writable("attach"); err != nil {
+		return ocispec.Descriptor{}, err
+	}
 	if err := checkSubject(subject); err != nil {
 		return ocispec.Descriptor{}, err
 	}
