@@ -65,6 +65,10 @@ func ParseReference(s string) (Reference, error) {
 	if p, _, _, err := splitLayoutReference(s); err == nil && holdsLayout(p) {
 		return parseLayoutReference(s, s)
 	}
+	if strings.HasSuffix(s, "@") || strings.HasSuffix(s, ":") {
+		// oras-go reads "repo@" and "repo:" as the bare repository; a cut reference is an error.
+		return fail("ends with an empty tag or digest", nil)
+	}
 	ref, err := registry.ParseReference(s)
 	if err != nil {
 		return fail("is not a registry reference (host[:port]/repository[:tag|@digest]) nor a layout", err)

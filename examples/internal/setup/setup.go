@@ -5,7 +5,6 @@ package setup
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
@@ -60,18 +59,20 @@ func OpenRemote(repo string, plainHTTP bool) (*oras.Store, error) {
 	return oras.NewRemote(repo, opts...)
 }
 
-// SplitReference splits host[:port]/repo[:tag|@digest] into the repository and the tag or
-// digest; a reference with neither means the tag "latest".
+// SplitReference splits a registry reference, host[:port]/repo[:tag|@digest], into the
+// repository and the tag or digest, parsing it with oras.ParseReference; a reference with
+// neither means the tag "latest". OCI layouts are refused: these examples gate registries.
 func SplitReference(s string) (repo, ref string, err error) {
-	if at := strings.LastIndex(s, "@"); at >= 0 {
-		repo, ref = s[:at], s[at+1:]
-	} else if colon := strings.LastIndex(s, ":"); colon > strings.LastIndex(s, "/") {
-		repo, ref = s[:colon], s[colon+1:]
-	} else {
-		repo, ref = s, "latest"
+	r, err := oras.ParseReference(s)
+	if err != nil {
+		return "", "", err
 	}
-	if !strings.Contains(repo, "/") || ref == "" {
-		return "", "", fmt.Errorf("reference %q: want host[:port]/repo[:tag|@digest]", s)
+	if r.Repository == "" {
+		return "", "", fmt.Errorf("reference %q: want host[:port]/repo[:tag|@digest], not a layout", s)
 	}
-	return repo, ref, nil
+	ref = r.TagOrDigest()
+	if ref == "" {
+		ref = "latest"
+	}
+	return r.Registry + "/" + r.Repository, ref, nil
 }
