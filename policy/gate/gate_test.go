@@ -1,6 +1,7 @@
 package gate_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -367,5 +368,44 @@ func TestCosignWrittenAttestations(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// TestEvidencePack: an OCI layout written at release time, carried as a tar archive and opened
+// read-only, is checked offline as the layout itself was.
+func TestEvidencePack(t *testing.T) {
+	k := newKeys(t)
+	ctx := t.Context()
+	dir := t.TempDir()
+	store, err := oras.NewLayout(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := testenv.PushImage(t, store.Target(), "v1", "released\n")
+	testenv.AttestSLSA(t, store, "layout.example/app", image, k.trusted, builder)
+
+	pack := filepath.Join(t.TempDir(), "evidence.tar")
+	f, err := os.Create(pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	if err := tw.AddFS(os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(tw.Close(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	packed, err := oras.OpenLayoutTar(ctx, pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved, err := packed.Resolve(ctx, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := checker(t, k, gate.WithPolicy(prodPolicy(t, builder)), gate.WithEnvironment("prod")).Check(ctx, packed, resolved)
+	if err != nil || len(report.Verified) != 1 || report.Decision.Verdict != policy.VerdictAllow {
+		t.Fatalf("report %+v, err %v", report, err)
 	}
 }
