@@ -32,15 +32,20 @@ func TestExportedNamesDocumented(t *testing.T) {
 				return filepath.SkipDir // another module (internal/tools)
 			}
 		}
-		pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+		entries, err := os.ReadDir(dir)
 		if err != nil {
 			return err
 		}
-		for name, pkg := range pkgs {
-			if name == "main" {
+		for _, e := range entries {
+			name := e.Name()
+			if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
 				continue
 			}
-			for _, f := range pkg.Files {
+			f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments)
+			if err != nil {
+				return err
+			}
+			if f.Name.Name != "main" {
 				missing = append(missing, undocumented(fset, f)...)
 			}
 		}
