@@ -3,7 +3,8 @@
 #   make test        install the tools, start the outside programs, run every
 #                    test with the race detector, stop the programs
 #   make test-short  go test ./... alone: tests that need an outside program skip
-#   make lint        gofmt, go vet, staticcheck (pinned in internal/tools)
+#   make lint        gofmt, go vet, staticcheck (pinned in internal/tools), and the
+#                    exported-API changes since the last release tag (.ci/apidiff)
 #   make bench       benchmarks only
 #   make tools       build the pinned tools and install the Debian packages
 #
@@ -46,6 +47,7 @@ lint:
 	$(GO) vet ./...
 	@test -x "$(TOOLS_BIN)/staticcheck" || { echo "staticcheck not in $(TOOLS_BIN): run make tools"; exit 1; }
 	"$(TOOLS_BIN)/staticcheck" ./...
+	.ci/apidiff
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -44,4 +44,47 @@
 //
 // examples/quickstart runs this path offline on an OCI layout; examples/lineage records, queries,
 // rebuilds and exports a three-step science pipeline.
+//
+// # API stability
+//
+// Before v1, these are stable in shape: a minor release adds to them but changes nothing that
+// compiles today, except through the deprecation below.
+//
+//   - the provenance model: provenance.Bundle, the Store contract, subjects, media types and
+//     the Build/Statement builders;
+//   - sign.Signer and its constructors;
+//   - verify.Verifier, verify.Result and the typed errors with their sentinels;
+//   - the policy document format provkit.dev/policy/v1 (a document that loads today loads and decides the same way).
+//
+// These may change in any minor release, each change listed in CHANGELOG.md: the
+// verify/lineage graph and the verify/lineage/index schema and query API, provenance/diff,
+// provenance/rebuild and provenance/release, provenance/collect's detail of what it records,
+// the oras discovery options, and everything under examples/ and internal/.
+//
+// A name to be removed is kept for one minor release with a "Deprecated:" paragraph saying what
+// replaces it, and removed in the next. .ci/run compares the exported API of every package with
+// the last release tag and fails on an incompatible change that CHANGELOG.md's Unreleased
+// section does not announce as Breaking, so no break ships unannounced.
+//
+// # Names
+//
+// A few names exist in two packages, on purpose; none is renamed, because each reads right
+// where it is used and the package name says which is meant.
+//
+//   - sign.Signer makes signatures (an interface, Sign(ctx, statement)); verify.Signer
+//     describes who made a verified signature (a key id or a certificate identity, a struct in
+//     a Result). sign/kms.Signer is the KMS implementation of sign.Signer, and
+//     policy/policytest.Signer a test fixture. A program that uses both writes sign.Signer and
+//     verify.Signer, which say which side it is on.
+//   - oras.Attestation is a place in a registry where an attestation was found (descriptor,
+//     source, subject) before anything is fetched or verified; policy.Attestation is the record
+//     of one verified result inside a Decision. One is unverified input, the other verified
+//     evidence; a shared name would hide that they are never interchangeable.
+//   - verify.Outcome is the result of one item of VerifyAll (a Result or an error);
+//     policy.Outcome is a rule's verdict (pass, fail, warn, skipped); provenance/rebuild.Outcome
+//     the verdict of a rebuild check. Each is read only beside its own package's name.
+//   - Package oras shares its name with oras-go's root package. Inside provkit, oras-go is
+//     always imported as orasgo ("oras.land/oras-go/v2"), and provkit's package keeps the plain
+//     name; programs that import both do the same. Likewise sigstore-go's packages are
+//     imported as sgsign, sgverify and sgbundle.
 package provkit

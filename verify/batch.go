@@ -23,8 +23,11 @@ type Item struct {
 
 // Outcome is the result of one Item: exactly one of Result and Err is set.
 type Outcome struct {
+	// Result is the verified result, when the item verified.
 	Result *Result
-	Err    error
+	// Err is why the item did not verify: a denial wrapping ErrVerification, or an error
+	// saying it could not be checked.
+	Err error
 }
 
 // VerifyAll verifies items with at most workers goroutines (fewer than 1 means 1) and returns

@@ -31,6 +31,18 @@ var (
 	ErrTrustMaterial = errors.New("verify: trust material unavailable")
 )
 
+// Reasons a *BundleFormatError gives. The error that carries one also wraps ErrVerification.
+var (
+	// ErrUnknownBundleVersion means a Sigstore bundle's media type names a version this package
+	// does not read (anything but v0.1, v0.2 and v0.3), or none.
+	ErrUnknownBundleVersion = errors.New("verify: unknown Sigstore bundle version")
+	// ErrMediaTypeMismatch means a media type, the bundle's own or the one it was stored or
+	// passed with, says something other than what the content is.
+	ErrMediaTypeMismatch = errors.New("verify: media type disagrees with the content")
+	// ErrUnknownFormat means a document is none of the formats this package reads.
+	ErrUnknownFormat = errors.New("verify: not a bundle, envelope or cosign bundle")
+)
+
 // Check names the verification step that rejected the evidence.
 type Check string
 
@@ -215,3 +227,38 @@ func (e *PayloadTypeError) Error() string {
 }
 
 func (e *PayloadTypeError) complete() bool { return true }
+
+// BundleFormatError reports a bundle, envelope or file whose format is refused before any
+// signature is checked: a media type naming an unknown version, a media type that disagrees
+// with the content, or content of no known format.
+type BundleFormatError struct {
+	// Line is the 1-based line of the document in a JSON Lines file, or 0.
+	Line int
+	// Declared is the media type (or kind) claimed, empty when nothing claimed one.
+	Declared string
+	// Reason says what the content is, or why it is refused.
+	Reason string
+	// Err is ErrUnknownBundleVersion, ErrMediaTypeMismatch or ErrUnknownFormat.
+	Err error
+}
+
+// Error implements error.
+func (e *BundleFormatError) Error() string {
+	var b strings.Builder
+	b.WriteString("verify: ")
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	switch {
+	case e.Declared != "":
+		fmt.Fprintf(&b, "%q refused: %s", e.Declared, e.Reason)
+	default:
+		b.WriteString(e.Reason)
+	}
+	return b.String()
+}
+
+// Unwrap returns the reason's sentinel.
+func (e *BundleFormatError) Unwrap() error { return e.Err }
+
+func (e *BundleFormatError) complete() bool { return true }

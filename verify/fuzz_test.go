@@ -2,6 +2,8 @@ package verify_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/provkit/provkit/provenance"
@@ -94,4 +96,79 @@ func FuzzTrustedRootJSON(f *testing.F) {
 			t.Fatalf("New: %v", err)
 		}
 	})
+}
+
+// FuzzParseBundleFile: any input is refused as bad evidence or read into documents that read
+// back the same: same kind and media type, and for a Sigstore bundle, passing it to Verify
+// with that media type raises no format disagreement.
+func FuzzParseBundleFile(f *testing.F) {
+	vs := newVirtualSigstore(f)
+	pb := keylessBundle(f, vs, statementBytes(f, provenance.PredicateSLSAProvenanceV1, artifact))
+	layer, ann := cosignLayer(f, vs, pb)
+	f.Add(marshalBundle(f, pb))
+	f.Add(marshalBundle(f, asV01(pb)))
+	f.Add(append(append(envelopeJSON(f, pb), '\n'), envelopeJSON(f, pb)...))
+	f.Add(cosignBundleJSON(f, layer, ann))
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3.1+json"}`))
+	f.Add([]byte(`{"media_type":"application/vnd.dev.sigstore.bundle+json;version=0.2","verification_material":{}}`))
+	f.Add([]byte(`{"base64Signature":"e30=","cert":"","rekorBundle":null}`))
+	f.Add([]byte("\n{}\n[]\n"))
+	if dir := vectorsIfPresent(); dir != "" {
+		for _, rel := range []string{
+			"sigstore-conformance/bundle-verify/happy-path-v0.1/bundle.sigstore.json",
+			"sigstore-conformance/bundle-verify/happy-path-v0.2/bundle.sigstore.json",
+			"sigstore-conformance/bundle-verify/rekor2-dsse-happy-path/bundle.sigstore.json",
+			"gh-cli/sigstore-js-2.1.0_with_2_bundles.jsonl",
+		} {
+			if data, err := os.ReadFile(filepath.Join(dir, rel)); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	v := newVerifier(f, vs, verify.WithoutCertificateTransparencyUnsafe())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		docs, err := verify.ParseBundleFile(data)
+		if err != nil {
+			if !errors.Is(err, verify.ErrVerification) {
+				t.Fatalf("error %v does not wrap ErrVerification", err)
+			}
+			return
+		}
+		if len(docs) == 0 {
+			t.Fatal("no documents and no error")
+		}
+		for _, d := range docs {
+			kind := d.Kind
+			if kind == verify.FileCosignBundle {
+				kind = verify.FileDSSEEnvelope // its Data is the envelope it carries
+			}
+			again, err := verify.ParseBundleFile(d.Bundle.Data)
+			if err != nil || len(again) != 1 || again[0].Kind != kind || again[0].Bundle.MediaType != d.Bundle.MediaType {
+				t.Fatalf("document %s %q reads back as %d documents, %v", d.Kind, d.Bundle.MediaType, len(again), err)
+			}
+			_, err = v.VerifyFile(bg, d, artifact, verify.AnyIdentityUnsafe())
+			if errors.Is(err, verify.ErrMediaTypeMismatch) || errors.Is(err, verify.ErrUnknownBundleVersion) || errors.Is(err, verify.ErrUnknownFormat) {
+				t.Fatalf("document %s %q read, then refused by Verify: %v", d.Kind, d.Bundle.MediaType, err)
+			}
+		}
+	})
+}
+
+// vectorsIfPresent returns the shared conformance vectors directory, or "".
+func vectorsIfPresent() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		v := filepath.Join(dir, "shared", "conformance", "vectors")
+		if st, err := os.Stat(v); err == nil && st.IsDir() {
+			return v
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }

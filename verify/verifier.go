@@ -286,23 +286,37 @@ func (v *Verifier) precheck(ctx context.Context, subject digest.Digest, id Ident
 	return nil
 }
 
-// parseBundle decodes b by its media type.
+// parseBundle decodes b after checking that its media type, and a Sigstore bundle's own
+// mediaType, agree with what the content is (see ParseBundleFile).
 func parseBundle(b provenance.Bundle) (sgverify.SignedEntity, string, error) {
 	if len(b.Data) > provenance.MaxBundleBytes {
 		return nil, b.MediaType, fail(CheckSize, &provenance.SizeError{What: "bundle", Limit: provenance.MaxBundleBytes, Size: int64(len(b.Data))})
 	}
-	switch {
-	case strings.HasPrefix(b.MediaType, "application/vnd.dev.sigstore.bundle"):
-		sb := &sgbundle.Bundle{}
-		if err := sb.UnmarshalJSON(b.Data); err != nil {
-			return nil, b.MediaType, failf(CheckFormat, "sigstore bundle: %w", err)
+	if !isBundleMediaType(b.MediaType) && b.MediaType != provenance.MediaTypeDSSE {
+		return nil, b.MediaType, fmt.Errorf("%w: %q", ErrUnsupportedMediaType, b.MediaType)
+	}
+	kind, err := documentKind(b.Data)
+	if err != nil {
+		return nil, b.MediaType, fail(CheckFormat, err)
+	}
+	switch kind {
+	case FileSigstoreBundle:
+		sb, version, err := decodeSigstoreBundle(b.Data)
+		if err != nil {
+			return nil, b.MediaType, err
+		}
+		if err := checkDeclared(b.MediaType, kind, version); err != nil {
+			return nil, b.MediaType, err
 		}
 		return sb, sb.GetMediaType(), nil
-	case b.MediaType == provenance.MediaTypeDSSE:
+	case FileDSSEEnvelope:
+		if err := checkDeclared(b.MediaType, kind, ""); err != nil {
+			return nil, b.MediaType, err
+		}
 		e, err := envelopeEntity(b.Data, nil)
 		return e, provenance.MediaTypeDSSE, err
 	}
-	return nil, b.MediaType, fmt.Errorf("%w: %q", ErrUnsupportedMediaType, b.MediaType)
+	return nil, b.MediaType, checkDeclared(b.MediaType, kind, "")
 }
 
 func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, subject digest.Digest, id Identity) (*Result, error) {

@@ -30,6 +30,7 @@ TOOLS=(
 	"cosign|github.com/sigstore/cosign/v3/cmd/cosign|github.com/sigstore/cosign/v3"
 	"fulcio|github.com/sigstore/fulcio|github.com/sigstore/fulcio||fulcio"
 	"rekor-server|github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix|github.com/sigstore/rekor-tiles/v2||rekor"
+	"apidiff|golang.org/x/exp/cmd/apidiff|golang.org/x/exp||apidiff"
 )
 
 DEB_PACKAGES=(docker-registry softhsm2 graphviz postgresql)

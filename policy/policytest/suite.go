@@ -68,8 +68,9 @@ type Attestation struct {
 type Signer struct {
 	// KeyID is the id of a test key.
 	KeyID string `yaml:"keyId" json:"keyId"`
-	// Issuer and Subject are a certificate identity's OIDC issuer and subject alternative name.
-	Issuer  string `yaml:"issuer" json:"issuer"`
+	// Issuer is a certificate identity's OIDC issuer.
+	Issuer string `yaml:"issuer" json:"issuer"`
+	// Subject is a certificate identity's subject alternative name.
 	Subject string `yaml:"subject" json:"subject"`
 }
 

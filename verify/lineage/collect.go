@@ -256,6 +256,8 @@ func collectBatchOf(ctx context.Context, src Source, v *verify.Verifier, id veri
 // what CollectUpstream needs to follow dependencies.
 type UpstreamSource interface {
 	Source
+	// Resolve returns the descriptor of the manifest or index reference (a tag or a digest)
+	// names; an unknown reference fails with an error wrapping provenance.ErrNotFound.
 	Resolve(ctx context.Context, reference string) (ocispec.Descriptor, error)
 }
 

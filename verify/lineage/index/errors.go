@@ -27,6 +27,7 @@ type OpenError struct {
 	Err error
 }
 
+// Error implements error: the backend and the cause.
 func (e *OpenError) Error() string {
 	return fmt.Sprintf("index: cannot open %s database: %v", e.Backend, e.Err)
 }
@@ -41,6 +42,7 @@ type SchemaError struct {
 	Found, Supported int
 }
 
+// Error implements error: both schema versions.
 func (e *SchemaError) Error() string {
 	return fmt.Sprintf("index: database schema version %d is newer than supported version %d", e.Found, e.Supported)
 }
@@ -57,6 +59,7 @@ type ResultError struct {
 	Err error
 }
 
+// Error implements error: the result's position and the cause.
 func (e *ResultError) Error() string {
 	return fmt.Sprintf("index: result %d: %v", e.Index, e.Err)
 }
@@ -74,6 +77,7 @@ type QueryError struct {
 	Err error
 }
 
+// Error implements error: the Query field and the cause.
 func (e *QueryError) Error() string {
 	return fmt.Sprintf("index: invalid query %s: %v", e.Field, e.Err)
 }
