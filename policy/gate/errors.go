@@ -34,6 +34,7 @@ type NoAttestationsError struct {
 	Ignored int
 }
 
+// Error names the subject and how many referrers were not attestations.
 func (e *NoAttestationsError) Error() string {
 	if e.Ignored > 0 {
 		return fmt.Sprintf("no attestations of %s to verify (%d other referrers ignored)", e.Subject.Digest, e.Ignored)
@@ -53,6 +54,7 @@ type NoneVerifiedError struct {
 	Rejected []Rejected
 }
 
+// Error names the artifact and the first three rejections.
 func (e *NoneVerifiedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "none of the %d attestations of %s verified", len(e.Rejected), e.Artifact)
@@ -79,6 +81,7 @@ type CheckError struct {
 	Err error
 }
 
+// Error names the subject, the step and the cause.
 func (e *CheckError) Error() string {
 	return fmt.Sprintf("could not check %s: %s: %v", e.Subject.Digest, e.Op, e.Err)
 }

@@ -98,7 +98,9 @@ const (
 
 // Progress is one report of WithProgress: Done of Total attestations have passed Stage.
 type Progress struct {
-	Stage       Stage
+	// Stage is the step reported.
+	Stage Stage
+	// Done counts the attestations past Stage, of Total to check.
 	Done, Total int
 }
 
