@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,11 +13,13 @@ import (
 	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/collect"
 	"github.com/provkit/provkit/sign"
+	"github.com/provkit/provkit/verify"
 )
 
 // predicateAliases are the short predicate type names cosign's --type accepts.
@@ -42,8 +45,11 @@ func predicateType(s string) string {
 
 // attestCmd runs "provctl attest".
 func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
-	fset := newFlagSet("attest", stderr, "attest --key FILE [--predicate FILE --type URI] [--source DIR] [--env NAME]... [--plain-http] [--oci-layout] REF")
-	keyPath := fset.String("key", "", "private key: cosign.key (password from PROVKIT_PASSWORD, else COSIGN_PASSWORD) or PEM (required)")
+	fset := newFlagSet("attest", stderr, "attest (--key FILE | keyless) [--timestamp-server-url URL] [--rekor-url URL [--rekor-version 2]]\n"+
+		"    [--fulcio-url URL] [--identity-token TOKEN|FILE] [--signing-config FILE] [--trusted-root FILE]\n"+
+		"    [--predicate FILE --type URI] [--source DIR] [--env NAME]... [--plain-http] [--oci-layout] REF")
+	var sf signFlags
+	sf.register(fset)
 	predPath := fset.String("predicate", "", "predicate JSON `file`; without it, SLSA provenance v1 is generated from --source")
 	typ := fset.String("type", "", "predicate type `URI`, or a cosign name such as slsaprovenance1 (required with --predicate)")
 	source := fset.String("source", ".", "build context `dir` the generated provenance describes (git state, environment)")
@@ -61,9 +67,6 @@ func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if err != nil {
 		return err
 	}
-	if *keyPath == "" {
-		return usagef("attest: --key is required")
-	}
 	if (*predPath == "") != (*typ == "") {
 		return usagef("attest: --predicate and --type go together")
 	}
@@ -74,13 +77,9 @@ func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if err != nil {
 		return err
 	}
-	key, err := loadSigner(*keyPath, env)
+	signer, err := sf.signer("attest", env)
 	if err != nil {
 		return err
-	}
-	signer, err := sign.NewKeySigner(key)
-	if err != nil {
-		return configError(err)
 	}
 	store, image, err := resolve(ctx, ref, storeOptions{plainHTTP: *plainHTTP}, env)
 	if err != nil {
@@ -114,6 +113,124 @@ func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		return fmt.Errorf("attach to %s: %w", ref, err)
 	}
 	return textout.New(stdout).Printf("%s\n", attached.Digest)
+}
+
+// Sigstore's public-good services, which keyless signing uses when no service is named, as
+// cosign does.
+const (
+	publicGoodFulcio = "https://fulcio.sigstore.dev"
+	publicGoodRekor  = "https://rekor.sigstore.dev"
+)
+
+// signFlags are the flags that say how attest signs: with a key or keyless, and with which
+// timestamp authority, transparency log and certificate authority; cosign's names.
+type signFlags struct {
+	key           string
+	tsaURL        string
+	rekorURL      string
+	rekorVersion  uint
+	fulcioURL     string
+	identityToken string
+	signingConfig string
+	trustedRoot   string
+}
+
+// register adds the signing flags to fset.
+func (f *signFlags) register(fset *flag.FlagSet) {
+	fset.StringVar(&f.key, "key", "", "private key `file`: cosign.key (password from PROVKIT_PASSWORD, else COSIGN_PASSWORD) or PEM; without it, sign keyless")
+	fset.StringVar(&f.tsaURL, "timestamp-server-url", "", "RFC 3161 timestamp authority `URL`, the full endpoint, e.g. https://timestamp.example/api/v1/timestamp")
+	fset.StringVar(&f.rekorURL, "rekor-url", "", "Rekor transparency log `URL` to record each signature in (keyless default "+publicGoodRekor+" when no service is named)")
+	fset.UintVar(&f.rekorVersion, "rekor-version", 1, "major API `version` of --rekor-url: 1, or 2 (which records no time, so it needs --timestamp-server-url)")
+	fset.StringVar(&f.fulcioURL, "fulcio-url", "", "keyless: Fulcio `URL` that certifies the ephemeral key (default "+publicGoodFulcio+" when no service is named)")
+	fset.StringVar(&f.identityToken, "identity-token", "", "keyless: OIDC identity `token`, or a file holding it; default $SIGSTORE_ID_TOKEN, else GitHub Actions' ID-token endpoint")
+	fset.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing_config.json `file` naming the services, instead of the URL flags")
+	fset.StringVar(&f.trustedRoot, "trusted-root", "", "check each signature against this trusted_root.json `file` before attaching it")
+}
+
+// signer builds the Signer the flags describe; cmd names the command in errors. With --key,
+// only the services named are used (none: an offline signature). Keyless signing uses the
+// services named, or public-good Fulcio and Rekor when none is.
+func (f *signFlags) signer(cmd string, env map[string]string) (sign.Signer, error) {
+	named := f.tsaURL != "" || f.rekorURL != "" || f.fulcioURL != ""
+	if f.signingConfig != "" && named {
+		return nil, usagef("%s: --signing-config and the service URL flags exclude each other", cmd)
+	}
+	if f.key != "" && (f.fulcioURL != "" || f.identityToken != "") {
+		return nil, usagef("%s: --fulcio-url and --identity-token are for keyless signing, without --key", cmd)
+	}
+	fulcio, rekor := f.fulcioURL, f.rekorURL
+	if f.key == "" && !named && f.signingConfig == "" {
+		fulcio, rekor = publicGoodFulcio, publicGoodRekor
+	}
+	var opts []sign.Option
+	if f.signingConfig != "" {
+		sc, err := root.NewSigningConfigFromPath(f.signingConfig)
+		if err != nil {
+			return nil, configError(fmt.Errorf("signing config %s: %w", f.signingConfig, err))
+		}
+		opts = append(opts, sign.WithSigningConfig(sc))
+	}
+	if f.tsaURL != "" {
+		opts = append(opts, sign.WithTimestampAuthority(f.tsaURL))
+	}
+	if f.rekorVersion != 1 && f.rekorVersion != 2 {
+		return nil, usagef("%s: --rekor-version is 1 or 2, not %d", cmd, f.rekorVersion)
+	}
+	if rekor != "" {
+		if f.rekorVersion == 2 && f.tsaURL == "" {
+			return nil, usagef("%s: Rekor v2 records no signing time: add --timestamp-server-url", cmd)
+		}
+		opts = append(opts, sign.WithTransparencyLog(rekor, uint32(f.rekorVersion)))
+	}
+	if f.trustedRoot != "" {
+		tr, err := verify.LoadTrustedRoot(f.trustedRoot)
+		if err != nil {
+			return nil, configError(err)
+		}
+		opts = append(opts, sign.WithVerification(tr))
+	}
+	if f.key != "" {
+		key, err := loadSigner(f.key, env)
+		if err != nil {
+			return nil, err
+		}
+		s, err := sign.NewKeySigner(key, opts...)
+		return s, configError(err)
+	}
+	if fulcio == "" && f.signingConfig == "" {
+		return nil, usagef("%s: keyless signing needs --fulcio-url (or --key to sign with a key)", cmd)
+	}
+	if rekor == "" && f.tsaURL == "" && f.signingConfig == "" {
+		return nil, usagef("%s: keyless signing needs --rekor-url or --timestamp-server-url: a verifier must know the short-lived certificate was valid when it signed", cmd)
+	}
+	if fulcio != "" {
+		opts = append(opts, sign.WithFulcio(fulcio))
+	}
+	tokens, err := f.tokens(cmd, env)
+	if err != nil {
+		return nil, err
+	}
+	s, err := sign.NewKeylessSigner(tokens, opts...)
+	return s, configError(err)
+}
+
+// tokens returns the OIDC identity token source of keyless signing, as cosign finds it:
+// --identity-token (a token, or a file holding one), else SIGSTORE_ID_TOKEN, else GitHub
+// Actions' ID-token endpoint.
+func (f *signFlags) tokens(cmd string, env map[string]string) (sign.TokenSource, error) {
+	switch {
+	case f.identityToken != "":
+		if st, err := os.Stat(f.identityToken); err == nil && st.Mode().IsRegular() {
+			return sign.TokenFile(f.identityToken), nil
+		}
+		return sign.StaticToken(f.identityToken), nil
+	case strings.TrimSpace(env[sign.EnvSigstoreIDToken]) != "":
+		return sign.TokenFromEnv(env), nil
+	case env[sign.EnvGitHubTokenRequestURL] != "" && env[sign.EnvGitHubTokenRequestToken] != "":
+		return sign.GitHubActionsToken(env, nil), nil
+	}
+	return nil, usagef("%s: keyless signing needs an identity token: --identity-token, %s, or GitHub Actions' %s and %s (permissions: id-token: write)",
+		cmd, sign.EnvSigstoreIDToken, sign.EnvGitHubTokenRequestURL, sign.EnvGitHubTokenRequestToken)
 }
 
 // statementFromFile makes a statement about subjects with the JSON predicate in path.

@@ -65,7 +65,7 @@ func diffCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env m
 		return err
 	}
 	if report.Drifted() {
-		return &exitError{exitFailed}
+		return &exitError{exitDenied}
 	}
 	return nil
 }
@@ -79,7 +79,7 @@ func diffImages(ctx context.Context, baseline, current string, layout bool, opts
 		err      error
 	)
 	if trust.given() {
-		if verifier, identity, err = trust.verifier("diff", env); err != nil {
+		if verifier, identity, err = trust.verifier(ctx, "diff", env); err != nil {
 			return nil, err
 		}
 	}
@@ -157,7 +157,7 @@ func diffProvenance(baseline, current *verifiedProvenance) ([]diff.Change, error
 	case baseline.result == nil && current.result == nil:
 		// Trust flags ask for provenance to be compared: with none on either side, saying
 		// "no differences" would claim a comparison that was not made.
-		return nil, fmt.Errorf("diff: no verified provenance on either side: baseline: %s; current: %s", baseline.none, current.none)
+		return nil, deniedf("diff: no verified provenance on either side: baseline: %s; current: %s", baseline.none, current.none)
 	case baseline.result == nil:
 		return []diff.Change{{Field: "provenance", Kind: diff.Changed, Baseline: baseline.none, Current: "verified"}}, nil
 	}
@@ -198,7 +198,7 @@ func diffEnvironments(ctx context.Context, pairs []string, layout bool, opts sto
 	if len(found) == 0 {
 		// With the tag nowhere, every environment "agrees": saying "no differences" would
 		// claim a comparison of releases that do not exist.
-		return nil, fmt.Errorf("diff: tag %q is in none of the environments %s: %w", tag, strings.Join(names, ", "), provenance.ErrNotFound)
+		return nil, deniedf("diff: tag %q is in none of the environments %s: %w", tag, strings.Join(names, ", "), provenance.ErrNotFound)
 	}
 	resolved := map[string]digest.Digest{}
 	for _, name := range names {

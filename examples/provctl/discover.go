@@ -73,7 +73,10 @@ func discoverCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+		return nothingFound(out)
 	}
 	p := textout.New(stdout)
 	p.Printf("%s@%s\n", ref.name, image.Digest)
@@ -91,5 +94,17 @@ func discoverCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 	if len(out.Attestations) == 0 {
 		p.Printf("no attestations\n")
 	}
-	return p.Err()
+	if err := p.Err(); err != nil {
+		return err
+	}
+	return nothingFound(out)
+}
+
+// nothingFound ends discover with exit status 1 when nothing is attached, as grep does when
+// nothing matches, after the outcome was printed.
+func nothingFound(out discoverOutput) error {
+	if len(out.Attestations) == 0 {
+		return &exitError{exitDenied}
+	}
+	return nil
 }

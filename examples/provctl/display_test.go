@@ -213,7 +213,7 @@ func TestRegistryErrorCannotForgeOutput(t *testing.T) {
 		if cmd == "copy" {
 			args = append(args, "oci-layout:"+filepath.Join(t.TempDir(), "pack"))
 		}
-		r := mustRun(t, 1, env, args...)
+		r := mustRun(t, 2, env, args...) // a registry that fails is "could not check"
 		requireInert(t, r)
 		assert.Contains(t, r.stderr, `verdict allow FORGED (policy provctl-deny, prod) \x1b[2K`, "the message is shown on one line, escaped")
 	}

@@ -6,8 +6,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -170,9 +172,31 @@ func TestVerifyCertificateIdentity(t *testing.T) {
 			"--certificate-oidc-issuer", "https://issuer.example")...))
 		assert.Equal(t, verify.CheckIdentity, out.Attestations[0].Check)
 	})
-	t.Run("LogRequiredByDefault", func(t *testing.T) {
-		out := decode(mustRun(t, 1, env, keyless("--certificate-identity", "release@example.com",
+	t.Run("TimestampEnoughWhenTrustHasNoLog", func(t *testing.T) {
+		// The trusted root has a timestamp authority and no log: its timestamp dates the
+		// signature, and no log entry can be asked for.
+		out := decode(mustRun(t, 0, env, keyless("--certificate-identity", "release@example.com",
 			"--certificate-oidc-issuer", "https://issuer.example")...))
+		assert.True(t, out.Attestations[0].Verified, out.Attestations[0].Error)
+	})
+	t.Run("LogRequiredWhenTrustHasOne", func(t *testing.T) {
+		logKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		der, err := x509.MarshalPKIXPublicKey(logKey.Public())
+		require.NoError(t, err)
+		id := sha256.Sum256(der)
+		withLog, err := root.NewTrustedRoot(root.TrustedRootMediaType01,
+			[]root.CertificateAuthority{&root.FulcioCertificateAuthority{Root: rootCert, Intermediates: []*x509.Certificate{inter}, URI: "https://ca.example"}},
+			nil, []root.TimestampingAuthority{tsa}, map[string]*root.TransparencyLog{hex.EncodeToString(id[:]): {
+				BaseURL: "https://rekor.example", ID: id[:], HashFunc: crypto.SHA256, PublicKey: logKey.Public(),
+				SignatureHashFunc: crypto.SHA256, ValidityPeriodStart: time.Now().Add(-time.Hour)}})
+		require.NoError(t, err)
+		data, err := withLog.MarshalJSON()
+		require.NoError(t, err)
+		path := filepath.Join(dir, "with-log.json")
+		require.NoError(t, os.WriteFile(path, data, 0o644))
+		out := decode(mustRun(t, 1, env, "verify", "--trusted-root", path, "--plain-http", "--output", "json",
+			"--certificate-identity", "release@example.com", "--certificate-oidc-issuer", "https://issuer.example", ref))
 		assert.Equal(t, verify.CheckTransparencyLog, out.Attestations[0].Check)
 	})
 	t.Run("KeyInsteadOfCertificate", func(t *testing.T) {

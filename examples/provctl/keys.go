@@ -72,30 +72,63 @@ func loadSigner(path string, env map[string]string) (crypto.Signer, error) {
 	return key, nil
 }
 
-// loadTrustedKey reads a key file for verification: a public key (cosign.pub, PEM "PUBLIC KEY")
-// or a private key whose public half is trusted. The key's id is its fingerprint.
-func loadTrustedKey(path string, env map[string]string) (verify.PublicKey, error) {
+// loadTrustedKeys reads the key files of --key for verification, each a file of one or more
+// PEM public keys (cosign.pub, "PUBLIC KEY") or one private key whose public half is trusted.
+// Each key's id is its fingerprint; a key given twice is trusted once.
+func loadTrustedKeys(paths []string, env map[string]string) ([]verify.PublicKey, error) {
+	var keys []verify.PublicKey
+	seen := map[string]bool{}
+	for _, path := range paths {
+		ks, err := loadTrustedKeyFile(path, env)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range ks {
+			if !seen[k.ID] {
+				seen[k.ID] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys, nil
+}
+
+// loadTrustedKeyFile reads one --key file.
+func loadTrustedKeyFile(path string, env map[string]string) ([]verify.PublicKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return verify.PublicKey{}, configError(err)
+		return nil, configError(err)
 	}
-	var pub crypto.PublicKey
+	var pubs []crypto.PublicKey
 	if block, _ := pem.Decode(data); block != nil && block.Type == sign.PEMTypePublicKey {
-		k, err := verify.ParsePublicKeyPEM("", data)
-		if err != nil {
-			return verify.PublicKey{}, configError(fmt.Errorf("key %s: %w", path, err))
+		for rest, n := data, 1; ; n++ {
+			block, rest = pem.Decode(rest)
+			if block == nil {
+				break
+			}
+			if block.Type != sign.PEMTypePublicKey {
+				return nil, configError(fmt.Errorf("key %s: PEM block %d is %q, not %q", path, n, block.Type, sign.PEMTypePublicKey))
+			}
+			k, err := verify.ParsePublicKeyPEM("", pem.EncodeToMemory(block))
+			if err != nil {
+				return nil, configError(fmt.Errorf("key %s: PEM block %d: %w", path, n, err))
+			}
+			pubs = append(pubs, k.Key)
 		}
-		pub = k.Key
 	} else {
 		key, err := sign.ParsePrivateKey(data, password(env))
 		if err != nil {
-			return verify.PublicKey{}, configError(fmt.Errorf("key %s: %w", path, err))
+			return nil, configError(fmt.Errorf("key %s: %w", path, err))
 		}
-		pub = key.Public()
+		pubs = append(pubs, key.Public())
 	}
-	id, err := verify.Fingerprint(pub)
-	if err != nil {
-		return verify.PublicKey{}, configError(fmt.Errorf("key %s: %w", path, err))
+	keys := make([]verify.PublicKey, 0, len(pubs))
+	for _, pub := range pubs {
+		id, err := verify.Fingerprint(pub)
+		if err != nil {
+			return nil, configError(fmt.Errorf("key %s: %w", path, err))
+		}
+		keys = append(keys, verify.PublicKey{ID: id, Key: pub})
 	}
-	return verify.PublicKey{ID: id, Key: pub}, nil
+	return keys, nil
 }

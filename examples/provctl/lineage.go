@@ -48,7 +48,7 @@ func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	if *format == "rocrate" && *license == "" {
 		return usagef("lineage: --format rocrate needs --license")
 	}
-	verifier, identity, err := trust.verifier("lineage", env)
+	verifier, identity, err := trust.verifier(ctx, "lineage", env)
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,14 @@
 //
 //	provctl [--timeout DURATION] <command> ...   (default 5m for the whole run)
 //	provctl key generate --out PREFIX
-//	provctl attest --key FILE [--predicate FILE --type URI] [--source DIR] [--env NAME]... [--plain-http] [--oci-layout] REF
+//	provctl attest (--key FILE | [--fulcio-url URL] [--identity-token TOKEN|FILE]) [--timestamp-server-url URL]
+//	    [--rekor-url URL [--rekor-version 1|2]] [--signing-config FILE] [--trusted-root FILE]
+//	    [--predicate FILE --type URI] [--source DIR] [--env NAME]... [--plain-http] [--oci-layout] REF
 //	provctl discover [--plain-http] [--oci-layout] [--output json] REF
-//	provctl verify (--key FILE | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y --trusted-root FILE)
+//	provctl verify (--key FILE... | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y)
+//	    [--trusted-root FILE | --tuf-url URL --tuf-root FILE [--tuf-cache DIR] [--offline]] [--timestamp-certificate-chain FILE]
 //	    [--type URI] [--policy FILE] [--env NAME] [--insecure-ignore-tlog] [--plain-http] [--oci-layout] [--output json] REF
+//	provctl verify-blob-attestation --bundle FILE [--type URI] (trust flags) FILE
 //	provctl copy [--plain-http] SRC DST
 //	provctl lineage (--key FILE | keyless flags) [--upstream DIGEST | --downstream DIGEST]
 //	    [--format text|json|dot|prov|rocrate|html] [--plain-http] [--oci-layout] REF...
@@ -26,17 +30,22 @@
 // one tag resolves to across environments. rebuild-check compares a rebuilt artifact with REF's
 // verified provenance and can sign and attach the result.
 //
-// Exit status: 0 on success (verify: allowed; diff: no difference; rebuild-check: matched), 1
-// when verify denies or nothing verifies, lineage finds no attestation that verifies, diff
-// finds a difference (or, with --environments, the tag in no environment), rebuild-check finds
-// a mismatch, and on any other failure; 2 on usage or configuration errors.
+// Exit status, the same for every command:
+//
+//	0  passed: done as asked, and whatever was checked verified and was allowed
+//	1  the evidence or the policy says no: verify denies or nothing verifies, nothing is
+//	   attached (discover, verify, lineage), diff finds a difference (or, with
+//	   --environments, the tag in no environment), rebuild-check finds a mismatch
+//	2  could not check, or bad usage: a bad flag or argument, an unreadable key or file, a
+//	   registry or service that cannot be reached or fails
+//
+// A failure to check is never reported as 1, so a script can tell "denied" from "try again".
 package main
 
 import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -44,13 +53,6 @@ import (
 	"time"
 
 	"github.com/provkit/provkit/examples/internal/textout"
-)
-
-// Exit codes.
-const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
 )
 
 // defaultTimeout bounds a whole provctl run unless --timeout says otherwise.
@@ -61,10 +63,14 @@ const usageText = `usage: provctl [--timeout DURATION] <command> [flags] ARGS
 commands:
   key generate --out PREFIX      write PREFIX.key (cosign's encrypted format, password from
                                  PROVKIT_PASSWORD, may be empty) and PREFIX.pub
-  attest --key FILE REF          sign provenance about REF and attach it as an OCI referrer
+  attest (--key FILE | keyless) REF
+                                 sign provenance about REF (with --timestamp-server-url,
+                                 --rekor-url, keyless --fulcio-url) and attach it as a referrer
   discover REF                   list every attestation of REF and where it was found
   verify (--key FILE | keyless flags) REF
                                  verify REF's attestations, then decide with --policy
+  verify-blob-attestation --bundle FILE (--key FILE | keyless flags) FILE
+                                 verify a Sigstore bundle file against FILE's sha256 digest
   copy SRC DST                   copy an image with all its referrers
   lineage (--key FILE | keyless flags) REF...
                                  join the verified provenance of each REF into a graph;
@@ -78,6 +84,11 @@ commands:
 
 REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest].
 Run 'provctl <command> -h' for the flags of a command.
+
+exit status (every command):
+  0  passed
+  1  the evidence or the policy says no (including nothing attached or nothing verified)
+  2  could not check (registry, file or service failed), or bad usage
 `
 
 func main() {
@@ -123,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 	defer cancel()
 	if len(args) == 0 {
 		_ = textout.New(stderr).Literal(usageText)
-		return exitUsage
+		return exitUnchecked
 	}
 	var err error
 	switch args[0] {
@@ -135,6 +146,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		err = discoverCmd(ctx, args[1:], stdout, stderr, env)
 	case "verify":
 		err = verifyCmd(ctx, args[1:], stdout, stderr, env)
+	case "verify-blob-attestation":
+		err = verifyBlobCmd(ctx, args[1:], stdout, stderr, env)
 	case "copy":
 		err = copyCmd(ctx, args[1:], stdout, stderr, env)
 	case "lineage":
@@ -152,48 +165,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 	return report(stderr, err)
 }
 
-// report prints err on one line, escaped, and returns the exit status it stands for.
+// report prints err on one line, escaped, and returns the exit status it stands for (see
+// exitCode).
 func report(stderr io.Writer, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
+	code := exitCode(err)
 	var ex *exitError
-	if errors.As(err, &ex) {
-		return ex.code
-	}
-	code := exitFailed
-	var ue *usageError
-	if errors.As(err, &ue) {
-		code = exitUsage
+	if err == nil || errors.Is(err, flag.ErrHelp) || errors.As(err, &ex) {
+		return code
 	}
 	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 	_ = textout.New(stderr).Printf("provctl: %s\n", msg)
 	return code
 }
-
-// usageError marks a usage or configuration error: exit status 2.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-// usagef returns a usage error.
-func usagef(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
-}
-
-// configError marks err, when not nil, as a configuration error.
-func configError(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &usageError{err}
-}
-
-// exitError ends a command with code after it has printed its own outcome.
-type exitError struct{ code int }
-
-func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
 func newFlagSet(name string, stderr io.Writer, usage textout.Literal) *flag.FlagSet {

@@ -94,7 +94,7 @@ func TestScenario(t *testing.T) {
 			r := mustRun(t, 0, env, "key", "generate", "--out", keyPrefix)
 			assert.Contains(t, r.stdout, "Private key written to "+keyPrefix+".key")
 			assert.FileExists(t, keyPrefix+".pub")
-			r = mustRun(t, 1, env, "key", "generate", "--out", keyPrefix)
+			r = mustRun(t, 2, env, "key", "generate", "--out", keyPrefix)
 			assert.Contains(t, r.stderr, "refusing to overwrite")
 
 			image := pushImage(t, host, "team/app", "v1", "app v1\n")
@@ -241,14 +241,21 @@ func TestUsageErrors(t *testing.T) {
 		{"bad digest", []string{"discover", "h/r@sha256:zz"}, "invalid digest"},
 		{"verify without trust", []string{"verify", "h/r:v"}, "give --key"},
 		{"key and keyless", []string{"verify", "--key", key, "--certificate-identity", "a@b", "h/r:v"}, "exclude each other"},
-		{"keyless without root", []string{"verify", "--certificate-identity", "a@b", "--certificate-oidc-issuer", "https://i", "h/r:v"}, "needs --trusted-root"},
+		{"keyless without root or TUF cache", []string{"verify", "--certificate-identity", "a@b", "--certificate-oidc-issuer", "https://i", "h/r:v"}, "no TUF cache directory"},
+		{"trusted root and TUF", []string{"verify", "--certificate-identity", "a@b", "--certificate-oidc-issuer", "https://i", "--trusted-root", "tr.json", "--tuf-url", "http://127.0.0.1:1", "h/r:v"}, "exclude each other"},
 		{"env without policy", []string{"verify", "--key", key, "--env", "prod", "h/r:v"}, "--env needs --policy"},
 		{"unknown env", []string{"verify", "--key", key, "--policy", policyFile, "--env", "staging", "h/r:v"}, `no environment "staging"`},
 		{"missing key file", []string{"verify", "--key", filepath.Join(dir, "none.pub"), "h/r:v"}, "no such file"},
 		{"missing trusted root", []string{"verify", "--certificate-identity", "a@b", "--certificate-oidc-issuer", "https://i", "--trusted-root", filepath.Join(dir, "none.json"), "h/r:v"}, "trust material unavailable"},
 		{"bad identity regexp", []string{"verify", "--certificate-identity-regexp", "(", "--certificate-oidc-issuer", "https://i", "--trusted-root", filepath.Join(dir, "none.json"), "h/r:v"}, "invalid expected identity"},
 		{"bad output", []string{"verify", "--key", key, "--output", "yaml", "h/r:v"}, "--output must be text or json"},
-		{"attest without key", []string{"attest", "h/r:v"}, "--key is required"},
+		{"keyless attest without token", []string{"attest", "h/r:v"}, "needs an identity token"},
+		{"keyless attest without fulcio", []string{"attest", "--timestamp-server-url", "http://127.0.0.1:1/ts", "--identity-token", "t", "h/r:v"}, "needs --fulcio-url"},
+		{"keyless attest without time", []string{"attest", "--fulcio-url", "http://127.0.0.1:1", "--identity-token", "t", "h/r:v"}, "needs --rekor-url or --timestamp-server-url"},
+		{"key with fulcio", []string{"attest", "--key", key, "--fulcio-url", "http://127.0.0.1:1", "h/r:v"}, "for keyless signing"},
+		{"rekor v2 without tsa", []string{"attest", "--key", key, "--rekor-url", "http://127.0.0.1:1", "--rekor-version", "2", "h/r:v"}, "Rekor v2 records no signing time"},
+		{"rekor version 3", []string{"attest", "--key", key, "--rekor-url", "http://127.0.0.1:1", "--rekor-version", "3", "h/r:v"}, "--rekor-version is 1 or 2"},
+		{"signing config and urls", []string{"attest", "--key", key, "--signing-config", "sc.json", "--rekor-url", "http://127.0.0.1:1", "h/r:v"}, "exclude each other"},
 		{"predicate without type", []string{"attest", "--key", key, "--predicate", "p.json", "h/r:v"}, "--predicate and --type go together"},
 		{"public key to sign", []string{"attest", "--key", key, "h/r:v"}, "key " + key},
 		{"copy one argument", []string{"copy", "h/r:v"}, "want 2 argument(s), got 1"},
@@ -276,7 +283,7 @@ func TestWrongPassword(t *testing.T) {
 	// PROVKIT_PASSWORD wins over COSIGN_PASSWORD; COSIGN_PASSWORD is read when it is unset.
 	r := mustRun(t, 2, map[string]string{"PROVKIT_PASSWORD": "wrong", "COSIGN_PASSWORD": "right"}, "attest", "--key", filepath.Join(dir, "k.key"), "h/r:v")
 	assert.Contains(t, r.stderr, "wrong password")
-	r = mustRun(t, 1, map[string]string{"COSIGN_PASSWORD": "right"}, "attest", "--key", filepath.Join(dir, "k.key"), "--oci-layout", filepath.Join(dir, "missing")+":v1")
+	r = mustRun(t, 2, map[string]string{"COSIGN_PASSWORD": "right"}, "attest", "--key", filepath.Join(dir, "k.key"), "--oci-layout", filepath.Join(dir, "missing")+":v1")
 	assert.Contains(t, r.stderr, "is not an OCI layout")
 	assert.NoDirExists(t, filepath.Join(dir, "missing"), "attest makes no layout where there was none")
 }
@@ -306,8 +313,8 @@ func TestParseReference(t *testing.T) {
 // TestTimeoutFlag: --timeout before the command bounds the run; a bad value is a usage error.
 func TestTimeoutFlag(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := run(t.Context(), []string{"--timeout", "nonsense", "help"}, &out, &errOut, nil); code != exitUsage {
-		t.Fatalf("bad --timeout: exit %d (%s), want %d", code, errOut.String(), exitUsage)
+	if code := run(t.Context(), []string{"--timeout", "nonsense", "help"}, &out, &errOut, nil); code != exitUnchecked {
+		t.Fatalf("bad --timeout: exit %d (%s), want %d", code, errOut.String(), exitUnchecked)
 	}
 	if code := run(t.Context(), []string{"--timeout=1m", "help"}, &out, &errOut, nil); code != exitOK {
 		t.Fatalf("--timeout=1m help: exit %d (%s)", code, errOut.String())
@@ -319,7 +326,7 @@ func TestTimeoutFlag(t *testing.T) {
 func TestPlainHTTPLoopbackOnly(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), []string{"discover", "--plain-http", "registry.example:5000/app:v1"}, &out, &errOut, nil)
-	if code != exitUsage || !strings.Contains(errOut.String(), "loopback") {
-		t.Fatalf("exit %d (%s), want %d naming loopback", code, errOut.String(), exitUsage)
+	if code != exitUnchecked || !strings.Contains(errOut.String(), "loopback") {
+		t.Fatalf("exit %d (%s), want %d naming loopback", code, errOut.String(), exitUnchecked)
 	}
 }

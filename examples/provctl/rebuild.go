@@ -44,7 +44,7 @@ func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	if *output != "text" && *output != "json" {
 		return usagef("rebuild-check: --output must be text or json, not %q", *output)
 	}
-	verifier, identity, err := trust.verifier("rebuild-check", env)
+	verifier, identity, err := trust.verifier(ctx, "rebuild-check", env)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	if original.result == nil {
 		_ = textout.New(stderr).Printf("provctl: %s: %s\n", ref, original.none)
-		return &exitError{exitFailed}
+		return &exitError{exitDenied}
 	}
 
 	in := rebuild.Input{Original: original.result.Statement(), CheckedOn: time.Now().UTC()}
@@ -133,7 +133,7 @@ func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	if !result.Matched() {
-		return &exitError{exitFailed}
+		return &exitError{exitDenied}
 	}
 	return nil
 }

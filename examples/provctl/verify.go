@@ -91,7 +91,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if f.env != "" && f.policy == "" {
 		return usagef("verify: --env needs --policy")
 	}
-	verifier, identity, err := f.verifier("verify", env)
+	verifier, identity, err := f.verifier(ctx, "verify", env)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		return err
 	}
 	if out.Verdict != policy.VerdictAllow {
-		return &exitError{exitFailed}
+		return &exitError{exitDenied}
 	}
 	return nil
 }
