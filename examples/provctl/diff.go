@@ -13,6 +13,7 @@ import (
 
 	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/diff"
 	"github.com/provkit/provkit/verify"
@@ -127,19 +128,22 @@ type verifiedProvenance struct {
 // slsaProvenance verifies the SLSA Provenance v1 attestations of subject in store against
 // artifact and returns the first that verified, or why none did. Only infrastructure errors fail.
 func slsaProvenance(ctx context.Context, store *oras.Store, subject ocispec.Descriptor, artifact digest.Digest, v *verify.Verifier, id verify.Identity) (*verifiedProvenance, error) {
-	tried, _, outcomes, err := verifyAttached(ctx, store, subject, artifact, v, id, provenance.PredicateSLSAProvenanceV1)
-	if err != nil {
+	report, err := check(ctx, store, subject, v, id, nil, "")
+	if err != nil && !errors.Is(err, policy.ErrDenied) {
 		return nil, err
 	}
+	if report.Artifact != artifact {
+		return nil, fmt.Errorf("the statements of %s name %s, not %s", subject.Digest, report.Artifact, artifact)
+	}
+	for _, r := range report.Results() {
+		if r.PredicateType() == provenance.PredicateSLSAProvenanceV1 {
+			return &verifiedProvenance{result: r}, nil
+		}
+	}
 	var failures []string
-	for i, o := range outcomes {
-		switch {
-		case o.Err == nil && o.Result.PredicateType() == provenance.PredicateSLSAProvenanceV1:
-			return &verifiedProvenance{result: o.Result}, nil
-		case o.Err != nil && !errors.Is(o.Err, verify.ErrVerification):
-			return nil, fmt.Errorf("verify %s: %w", tried[i].Manifest.Digest, o.Err)
-		case o.Err != nil:
-			failures = append(failures, o.Err.Error())
+	for _, r := range report.Rejected {
+		if r.Found.PredicateType == "" || r.Found.PredicateType == provenance.PredicateSLSAProvenanceV1 {
+			failures = append(failures, r.Err.Error())
 		}
 	}
 	if len(failures) == 0 {

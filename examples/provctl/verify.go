@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"slices"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -17,6 +15,7 @@ import (
 	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
+	"github.com/provkit/provkit/policy/gate"
 	"github.com/provkit/provkit/verify"
 )
 
@@ -104,55 +103,38 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if err != nil {
 		return err
 	}
-	wantType := predicateType(f.typ)
-	tried, items, outcomes, err := verifyAttached(ctx, store, image, image.Digest, verifier, identity, wantType)
-	if err != nil {
+	report, err := check(ctx, store, image, verifier, identity, pol, f.env)
+	if err != nil && !errors.Is(err, policy.ErrDenied) {
 		return err
 	}
-
 	out := verifyOutput{Reference: pos[0], Digest: image.Digest, Attestations: []verifiedAttestation{}}
-	var results []*verify.Result
-	for i, o := range outcomes {
-		a := tried[i]
-		va := verifiedAttestation{Manifest: a.Manifest.Digest, Source: a.Source, MediaType: items[i].Bundle.MediaType, PredicateType: a.PredicateType}
-		if o.Err != nil {
-			if !errors.Is(o.Err, verify.ErrVerification) {
-				return fmt.Errorf("verify %s: %w", a.Manifest.Digest, o.Err)
-			}
-			var ve *verify.VerificationError
-			if errors.As(o.Err, &ve) {
-				va.Check = ve.Check
-			}
-			va.Error = o.Err.Error()
-		} else {
-			signer := o.Result.Signer()
-			va.Verified, va.Signer, va.PredicateType = true, &signer, o.Result.PredicateType()
-			results = append(results, o.Result)
+	for _, v := range report.Verified {
+		signer := v.Result.Signer()
+		out.Attestations = append(out.Attestations, verifiedAttestation{Manifest: v.Found.Manifest.Digest, Source: v.Found.Source,
+			MediaType: v.MediaType, PredicateType: v.Result.PredicateType(), Verified: true, Signer: &signer})
+	}
+	for _, r := range report.Rejected {
+		va := verifiedAttestation{Manifest: r.Found.Manifest.Digest, Source: r.Found.Source, MediaType: r.MediaType,
+			PredicateType: r.Found.PredicateType, Error: r.Err.Error()}
+		if ve := (*verify.VerificationError)(nil); errors.As(r.Err, &ve) {
+			va.Check = ve.Check
 		}
 		out.Attestations = append(out.Attestations, va)
 	}
-
+	tried := len(out.Attestations)
+	what := "attestation"
+	if wantType := predicateType(f.typ); wantType != "" {
+		what = wantType + " attestation"
+	}
 	out.Verdict = policy.VerdictAllow
 	switch {
-	case len(results) == 0:
+	case len(report.Verified) == 0:
 		out.Verdict = policy.VerdictDeny
-		out.Reason = fmt.Sprintf("no attestation verified (%d tried)", len(items))
-		if wantType != "" {
-			out.Reason = fmt.Sprintf("no %s attestation verified (%d tried)", wantType, len(items))
-		}
-	case pol != nil:
-		var decision *policy.Decision
-		if f.env != "" {
-			decision, err = pol.Gate(f.env, image.Digest, results, time.Now())
-		} else {
-			decision, err = pol.Evaluate(image.Digest, results, time.Now())
-		}
-		if err != nil && !errors.Is(err, policy.ErrDenied) {
-			return configError(fmt.Errorf("policy: %w", err))
-		}
-		out.Decision, out.Verdict = decision, decision.Verdict
+		out.Reason = fmt.Sprintf("no %s verified (%d tried)", what, tried)
+	case report.Decision != nil:
+		out.Decision, out.Verdict = report.Decision, report.Decision.Verdict
 	default:
-		out.Reason = fmt.Sprintf("%d of %d attestations verified", len(results), len(items))
+		out.Reason = fmt.Sprintf("%d of %d attestations verified", len(report.Verified), tried)
 	}
 
 	if f.output == "json" {
@@ -221,38 +203,24 @@ func printVerify(w io.Writer, ref reference, out verifyOutput) error {
 	return p.Printf("verdict  %s: %s\n", out.Verdict, out.Reason)
 }
 
-// verifyAttached discovers the signed attestations of subject in store (of wantType, when not
-// empty), verifies each against artifact with v and id, and returns them with their items and
-// outcomes, index for index. Image signatures and unsigned claims are left out.
-func verifyAttached(ctx context.Context, store *oras.Store, subject ocispec.Descriptor, artifact digest.Digest, v *verify.Verifier, id verify.Identity, wantType string) ([]oras.Attestation, []verify.Item, []verify.Outcome, error) {
-	found, err := store.Discover(ctx, subject, oras.Query{SkipNested: true})
+// check runs the one-call check of subject in store (package gate): discover, fetch, verify,
+// and with pol decide, for env when not empty. The error is nil, one that matches
+// policy.ErrDenied (the report says why), or one that means the check could not be made.
+func check(ctx context.Context, store *oras.Store, subject ocispec.Descriptor, v *verify.Verifier, id verify.Identity, pol *policy.Policy, env string) (*gate.Report, error) {
+	var opts []gate.Option
+	if pol != nil {
+		opts = append(opts, gate.WithPolicy(pol))
+		if env != "" {
+			opts = append(opts, gate.WithEnvironment(env))
+		}
+	}
+	checker, err := gate.New(v, id, opts...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("discover %s: %w", subject.Digest, err)
+		return nil, configError(err)
 	}
-	var (
-		items []verify.Item
-		tried []oras.Attestation
-	)
-	for _, a := range found {
-		if !a.Signed || a.Source == oras.SourceCosignSigTag {
-			continue // unsigned claims and image signatures are not attestations to verify
-		}
-		if wantType != "" && a.PredicateType != "" && a.PredicateType != wantType {
-			continue
-		}
-		tried = append(tried, a)
+	report, err := checker.Check(ctx, store, subject)
+	if ce := (*gate.CheckError)(nil); errors.As(err, &ce) && errors.Is(err, gate.ErrInvalidConfig) {
+		return nil, configError(err)
 	}
-	// One FetchAll downloads each bundle once and within the Store's byte budget.
-	bundles, err := store.FetchAll(ctx, tried)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("fetch the attestations of %s: %w", subject.Digest, err)
-	}
-	for i, a := range tried {
-		item := verify.Item{Bundle: bundles[i], Subject: artifact, Identity: id}
-		if a.Source == oras.SourceCosignAttTag {
-			item.Annotations = maps.Clone(a.Layer.Annotations)
-		}
-		items = append(items, item)
-	}
-	return tried, items, v.VerifyAll(ctx, items, 4), nil
+	return report, err
 }

@@ -71,6 +71,8 @@ func (r *Report) Results() []*verify.Result {
 type Verified struct {
 	// Found is where the attestation was found.
 	Found oras.Attestation
+	// MediaType is the media type of the bundle or envelope that verified.
+	MediaType string
 	// Result is the verified statement and its signer.
 	Result *verify.Result
 }
@@ -79,6 +81,9 @@ type Verified struct {
 type Rejected struct {
 	// Found is where the attestation was found.
 	Found oras.Attestation
+	// MediaType is the media type of the fetched bundle or envelope; empty when it was not
+	// fetched (ErrUnsigned).
+	MediaType string
 	// Err is the reason: an error wrapping verify.ErrVerification for bad evidence (a forged
 	// or untrusted signature, another signer, a statement about another artifact, a predicate
 	// type the verifier does not accept), ErrUnsigned for an unsigned statement, or
@@ -150,9 +155,9 @@ func (c *Checker) Check(ctx context.Context, store *oras.Store, subject ocispec.
 	}
 	for i, o := range outcomes {
 		if o.Err != nil {
-			report.Rejected = append(report.Rejected, Rejected{Found: todo[i], Err: o.Err})
+			report.Rejected = append(report.Rejected, Rejected{Found: todo[i], MediaType: bundles[i].MediaType, Err: o.Err})
 		} else {
-			report.Verified = append(report.Verified, Verified{Found: todo[i], Result: o.Result})
+			report.Verified = append(report.Verified, Verified{Found: todo[i], MediaType: bundles[i].MediaType, Result: o.Result})
 		}
 	}
 	if len(report.Verified) == 0 {
