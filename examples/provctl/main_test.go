@@ -237,7 +237,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"sign"}, `unknown command "sign"`},
 		{"unknown flag", []string{"discover", "--frobnicate", "h/r:v"}, "flag provided but not defined"},
 		{"missing ref", []string{"discover"}, "want 1 argument(s), got 0"},
-		{"bad ref", []string{"discover", "justaname"}, "want host[:port]/repo"},
+		{"bad ref", []string{"discover", "justaname"}, "registry reference (host[:port]/repository"},
 		{"bad digest", []string{"discover", "h/r@sha256:zz"}, "invalid digest"},
 		{"verify without trust", []string{"verify", "h/r:v"}, "give --key"},
 		{"key and keyless", []string{"verify", "--key", key, "--certificate-identity", "a@b", "h/r:v"}, "exclude each other"},

@@ -15,9 +15,6 @@ import (
 	"github.com/provkit/provkit/oras"
 )
 
-// layoutPrefix marks an OCI layout on either side of copy, as oras copy spells it.
-const layoutPrefix = "oci-layout:"
-
 // reference is a parsed REF: a registry repository or an OCI layout folder, and a tag or digest.
 type reference struct {
 	// layout says Name is an OCI layout folder rather than host[:port]/repo.
@@ -48,44 +45,35 @@ func (r reference) String() string {
 	return r.name + ":" + r.tag
 }
 
-// parseReference parses host[:port]/repo[:tag|@digest], or with layout PATH[:tag|@digest].
-// A reference with neither tag nor digest means the tag "latest", as cosign and docker read it.
+// parseReference parses host[:port]/repo[:tag|@digest], or with layout PATH[:tag|@digest], with
+// oras.ParseReference (which also reads oci-layout:PATH and layout paths without the flag). A
+// reference with neither tag nor digest means the tag "latest", as cosign and docker read it;
+// with both, the digest is what is resolved.
 func parseReference(s string, layout bool) (reference, error) {
-	r := reference{layout: layout, name: s}
 	if s == "" {
-		return r, usagef("empty reference")
+		return reference{}, usagef("empty reference")
 	}
-	if at := strings.LastIndex(s, "@"); at >= 0 {
-		d, err := digest.Parse(s[at+1:])
-		if err != nil {
-			return r, usagef("reference %q: invalid digest: %v", s, err)
-		}
-		r.name, r.digest = s[:at], d
-	} else if colon := strings.LastIndex(s, ":"); colon > strings.LastIndex(s, "/") {
-		r.name, r.tag = s[:colon], s[colon+1:]
-		if r.tag == "" {
-			return r, usagef("reference %q: empty tag", s)
-		}
-	} else {
+	if layout && !strings.HasPrefix(s, oras.LayoutPrefix) {
+		s = oras.LayoutPrefix + s
+	}
+	p, err := oras.ParseReference(s)
+	if err != nil {
+		return reference{}, usagef("%v", err)
+	}
+	r := reference{layout: p.Layout != "", name: p.Layout, tag: p.Tag, digest: p.Digest}
+	if !r.layout {
+		r.name = p.Registry + "/" + p.Repository
+	}
+	if r.digest != "" {
+		r.tag = ""
+	} else if r.tag == "" {
 		r.tag, r.defaulted = "latest", true
-	}
-	if r.name == "" {
-		return r, usagef("reference %q: no repository", s)
-	}
-	if !layout {
-		slash := strings.Index(r.name, "/")
-		if slash <= 0 || slash == len(r.name)-1 {
-			return r, usagef("reference %q: want host[:port]/repo[:tag|@digest] (or --oci-layout PATH)", s)
-		}
 	}
 	return r, nil
 }
 
 // parseLocation parses a SRC or DST of copy: oci-layout:PATH[:tag|@digest] or a registry reference.
 func parseLocation(s string) (reference, error) {
-	if rest, ok := strings.CutPrefix(s, layoutPrefix); ok {
-		return parseReference(rest, true)
-	}
 	return parseReference(s, false)
 }
 
