@@ -1,15 +1,12 @@
 package sign_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,48 +64,8 @@ func startFulcio(t *testing.T, issuerURL string) (string, root.CertificateAuthor
 		"--host", "127.0.0.1", "--port", port, "--grpc-host", "127.0.0.1", "--grpc-port", freePort(t),
 		"--metrics-port", freePort(t), "--legacy-unix-domain-socket", "@provkit-fulcio-"+hex.EncodeToString(socket))
 	url := "http://127.0.0.1:" + port
-	body := startServer(t, "fulcio", cmd, url+"/api/v2/trustBundle")
+	body := testenv.StartServer(t, "fulcio", cmd, url+"/api/v2/trustBundle")
 	return url, fulcioAuthority(t, body, url)
-}
-
-// startServer starts cmd, stops it when the test ends (logging its output if the test failed),
-// and waits up to 60 s for ready to answer 200, whose body it returns.
-func startServer(t *testing.T, name string, cmd *exec.Cmd, ready string) []byte {
-	t.Helper()
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, logs.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited:\n%s", name, logs.String())
-		default:
-		}
-		resp, err := http.Get(ready)
-		if err == nil {
-			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			if rerr == nil && resp.StatusCode == http.StatusOK {
-				return body
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after 60s: %v\n%s", name, err, logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // fulcioAuthority reads Fulcio's /api/v2/trustBundle answer.

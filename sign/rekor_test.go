@@ -57,7 +57,7 @@ func startRekorV2(t *testing.T) (string, *root.TransparencyLog) {
 		"--http-address", "127.0.0.1", "--http-port", port, "--grpc-address", "127.0.0.1", "--grpc-port", freePort(t),
 		"--http-metrics-port", freePort(t), "--batch-max-age", "50ms", "--checkpoint-interval", "200ms")
 	url := "http://127.0.0.1:" + port
-	startServer(t, "rekor", cmd, url+"/healthz")
+	testenv.StartServer(t, "rekor", cmd, url+"/healthz")
 	_, logID, err := note.KeyHash(rekorOrigin, logKey.Public())
 	if err != nil {
 		t.Fatal(err)

@@ -86,7 +86,7 @@ func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		return err
 	}
 	name := ref.name
-	if ref.layout {
+	if ref.Layout != "" {
 		name = filepath.Base(filepath.Clean(ref.name))
 	}
 	subject, err := provenance.SubjectFromDescriptor(name, image)

@@ -36,8 +36,8 @@ func copyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env m
 	// The destination keeps its own tag; without one it gets the source's tag, and an image
 	// copied by digest stays untagged there.
 	dstRef := dst.ref()
-	if dst.defaulted {
-		dstRef = src.tag
+	if dst.defaulted() {
+		dstRef = src.Tag
 	}
 	desc, err := oras.Copy(ctx, from, src.ref(), to, dstRef)
 	if err != nil {

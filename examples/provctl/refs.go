@@ -9,46 +9,32 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/provkit/provkit/oras"
 )
 
-// reference is a parsed REF: a registry repository or an OCI layout folder, and a tag or digest.
+// reference is a parsed REF (oras.ParseReference) and the name provctl prints for it.
 type reference struct {
-	// layout says Name is an OCI layout folder rather than host[:port]/repo.
-	layout bool
+	oras.Reference
 	// name is host[:port]/repo, or the layout's path.
 	name string
-	// tag is the tag, or "" when the reference has a digest.
-	tag string
-	// digest is the digest, or "" when the reference has a tag.
-	digest digest.Digest
-	// defaulted says the reference named neither tag nor digest, so tag is "latest".
-	defaulted bool
 }
 
-// ref returns the tag or digest, as Resolve takes it.
+// ref returns the tag or digest, as Resolve takes it: the digest when one is named, else the
+// tag, else "latest", as cosign and docker read a reference with neither.
 func (r reference) ref() string {
-	if r.digest != "" {
-		return r.digest.String()
+	if s := r.TagOrDigest(); s != "" {
+		return s
 	}
-	return r.tag
+	return "latest"
 }
 
-// String returns the reference as the user would write it.
-func (r reference) String() string {
-	if r.digest != "" {
-		return r.name + "@" + r.digest.String()
-	}
-	return r.name + ":" + r.tag
-}
+// defaulted says the reference named neither tag nor digest.
+func (r reference) defaulted() bool { return r.TagOrDigest() == "" }
 
 // parseReference parses host[:port]/repo[:tag|@digest], or with layout PATH[:tag|@digest], with
-// oras.ParseReference (which also reads oci-layout:PATH and layout paths without the flag). A
-// reference with neither tag nor digest means the tag "latest", as cosign and docker read it;
-// with both, the digest is what is resolved.
+// oras.ParseReference (which also reads oci-layout:PATH and layout paths without the flag).
 func parseReference(s string, layout bool) (reference, error) {
 	if s == "" {
 		return reference{}, usagef("empty reference")
@@ -60,14 +46,9 @@ func parseReference(s string, layout bool) (reference, error) {
 	if err != nil {
 		return reference{}, usagef("%v", err)
 	}
-	r := reference{layout: p.Layout != "", name: p.Layout, tag: p.Tag, digest: p.Digest}
-	if !r.layout {
+	r := reference{Reference: p, name: p.Layout}
+	if p.Layout == "" {
 		r.name = p.Registry + "/" + p.Repository
-	}
-	if r.digest != "" {
-		r.tag = ""
-	} else if r.tag == "" {
-		r.tag, r.defaulted = "latest", true
 	}
 	return r, nil
 }
@@ -86,7 +67,7 @@ type storeOptions struct {
 
 // openStore opens the repository or layout r names.
 func openStore(ctx context.Context, r reference, o storeOptions, env map[string]string) (*oras.Store, error) {
-	if r.layout {
+	if r.Layout != "" {
 		if !o.create {
 			if _, err := os.Stat(filepath.Join(r.name, "index.json")); err != nil {
 				if errors.Is(err, fs.ErrNotExist) {

@@ -7,7 +7,6 @@ package main
 // trusted_root.json of these services. Each test skips when its programs are not configured.
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -115,44 +114,6 @@ func freePort(t *testing.T) string {
 	return port
 }
 
-// startServer starts cmd, stops it when the test ends (logging its output if the test failed),
-// and waits up to 60 s for ready to answer 200, whose body it returns.
-func startServer(t *testing.T, name string, cmd *exec.Cmd, ready string) []byte {
-	t.Helper()
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start(), "start %s", name)
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, logs.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited:\n%s", name, logs.String())
-		default:
-		}
-		resp, err := http.Get(ready)
-		if err == nil {
-			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			if rerr == nil && resp.StatusCode == http.StatusOK {
-				return body
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after 60s: %v\n%s", name, err, logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // startFulcio runs the real Fulcio server with its ephemeral CA, trusting issuerURL for email
 // identities and with no CT log, and returns its URL and its CA.
 func startFulcio(t *testing.T, issuerURL string) (string, root.CertificateAuthority) {
@@ -173,7 +134,7 @@ func startFulcio(t *testing.T, issuerURL string) (string, root.CertificateAuthor
 		"--host", "127.0.0.1", "--port", port, "--grpc-host", "127.0.0.1", "--grpc-port", freePort(t),
 		"--metrics-port", freePort(t), "--legacy-unix-domain-socket", "@provctl-fulcio-"+hex.EncodeToString(socket))
 	url := "http://127.0.0.1:" + port
-	body := startServer(t, "fulcio", cmd, url+"/api/v2/trustBundle")
+	body := testenv.StartServer(t, "fulcio", cmd, url+"/api/v2/trustBundle")
 	var tb struct {
 		Chains []struct {
 			Certificates []string `json:"certificates"`
@@ -213,7 +174,7 @@ func startRekorV2(t *testing.T) (string, *root.TransparencyLog) {
 		"--http-address", "127.0.0.1", "--http-port", port, "--grpc-address", "127.0.0.1", "--grpc-port", freePort(t),
 		"--http-metrics-port", freePort(t), "--batch-max-age", "50ms", "--checkpoint-interval", "200ms")
 	url := "http://127.0.0.1:" + port
-	startServer(t, "rekor", cmd, url+"/healthz")
+	testenv.StartServer(t, "rekor", cmd, url+"/healthz")
 	_, logID, err := note.KeyHash(rekorOrigin, logKey.Public())
 	require.NoError(t, err)
 	return url, &root.TransparencyLog{BaseURL: "https://" + rekorOrigin, ID: logID, ValidityPeriodStart: time.Now().Add(-time.Hour),
