@@ -53,6 +53,7 @@ var layers = map[string]layer{
 	"provenance/diff":     modelLayer,
 	"provenance/rebuild":  modelLayer,
 	"provenance/release":  modelLayer,
+	"provenance/audit":    modelLayer,
 	"sign": {
 		deny: []string{module + "/verify", module + "/policy", module + "/oras", "oras.land"},
 	},
