@@ -1,0 +1,48 @@
+// Package auditlog keeps provenance events (package provenance/audit) in a tamper-evident
+// log that anyone holding its public keys can check, on the standard Sigstore's Rekor v2 uses:
+// a C2SP tlog-tiles Merkle tree written by transparency-dev/tessera, with checkpoints in the
+// C2SP signed-note format.
+//
+// # Writing
+//
+// Open a folder (tessera's POSIX storage) with a note.Signer for checkpoints (its name is the
+// log's origin; golang.org/x/mod/sumdb/note.GenerateKey makes one) and a Signer for events
+// (any sign.Signer). Each event becomes an in-toto statement about its subject, signed into a
+// Sigstore bundle, and that bundle is the log entry:
+//
+//	l, err := auditlog.Open(ctx, "audit", checkpointKey, signer, auditlog.WithActor("gate@example.com"))
+//	err = l.Record(ctx, audit.Event{Kind: audit.KindVerified, Subject: d, Decision: audit.DecisionAllow, Time: now})
+//	err = l.Flush(ctx) // every event recorded so far is durable, or the errors say which was not
+//	err = l.Close(ctx) // and a published checkpoint covers them
+//
+// Record returns at once and signs and appends in the background, in batches; Append waits
+// for the one entry. Entries and tiles are written with fsync before the tree state moves and
+// the checkpoint is made from the tree state only, so a process killed at any point leaves a
+// checkpoint that covers only entries on disk, and opening the folder again continues the same
+// log. Several processes may append to one folder: tessera serialises them with a file lock.
+// A log served from a web server is the same folder. tessera reports through klog; programs
+// that want it silent set klog's output.
+//
+// A signer that also logs in a Rekor v2 instance (sign.WithTransparencyLog) makes each event
+// bundle carry that shared log's inclusion proof too, which verify checks when the event
+// verifier's trust material holds the Rekor log.
+//
+// # Auditing
+//
+// An Auditor reads a log from a Source (Dir, URL) with Trust: the checkpoint verifier, a
+// verify.Verifier and the identity that must have signed the events. It keeps no state: the
+// caller keeps the last checkpoint it trusted and passes it in.
+//
+//   - Consistent proves the latest checkpoint extends the one held (RFC 6962 consistency
+//     proof from the log's tiles); a log that shrank fails with *RollbackError, a rewrite or
+//     fork with *ConsistencyError.
+//   - Prove builds an entry's inclusion proof; VerifyInclusion checks one with nothing but the
+//     proof, the entry and an opened checkpoint.
+//   - Entries reads events in order, each checked against the tree and verified.
+//   - Audit does all of it for the whole log and recomputes the root.
+//
+// A deleted, altered, reordered or inserted entry fails with an *EntryError naming its index;
+// entries that agree with rewritten tiles but not with the signed root fail with *RootError; a
+// checkpoint that is malformed, of another origin or not signed by the log's key fails with
+// *CheckpointError. Every one wraps ErrTampered; failures to read do not.
+package auditlog
