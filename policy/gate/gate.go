@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -17,6 +18,7 @@ import (
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/audit"
 	"github.com/provkit/provkit/verify"
 )
 
@@ -113,6 +115,55 @@ type Progress struct {
 // policy, decides. See the package documentation for what it reads and for the outcomes; the
 // Report is nil only with a *CheckError.
 func (c *Checker) Check(ctx context.Context, store *oras.Store, subject ocispec.Descriptor) (*Report, error) {
+	report, err := c.check(ctx, store, subject)
+	if c.cfg.recorder == nil || (err != nil && !errors.Is(err, policy.ErrDenied)) {
+		return report, err
+	}
+	if rerr := c.cfg.recorder.Record(ctx, c.event(report, err)); rerr != nil {
+		return nil, &CheckError{Op: "record", Subject: subject, Err: rerr}
+	}
+	return report, err
+}
+
+// event is the audit event of a decision: err is nil or a denial.
+func (c *Checker) event(report *Report, err error) audit.Event {
+	e := audit.Event{
+		Kind:        audit.KindVerified,
+		Subject:     report.Artifact,
+		Actor:       c.cfg.actor,
+		Time:        c.cfg.clock(),
+		Decision:    audit.DecisionAllow,
+		Environment: c.cfg.environment,
+	}
+	if err != nil {
+		e.Kind, e.Decision = audit.KindDenied, audit.DecisionDeny
+		e.Reasons = append(e.Reasons, err.Error())
+	}
+	for _, v := range report.Verified {
+		e.Evidence = append(e.Evidence, v.Found.Manifest.Digest)
+	}
+	for _, r := range report.Rejected {
+		e.Evidence = append(e.Evidence, r.Found.Manifest.Digest)
+	}
+	if d := report.Decision; d != nil {
+		e.Attributes = map[string]string{"policy": d.Policy.Name, "policyDigest": d.Policy.Digest.String()}
+		for _, r := range d.Rules {
+			e.Reasons = append(e.Reasons, fmt.Sprintf("%s: %s: %s", r.Name, r.Outcome, r.Reason))
+		}
+	} else if err == nil {
+		e.Reasons = append(e.Reasons, fmt.Sprintf("%d of %d attestations verified", len(report.Verified), len(report.Verified)+len(report.Rejected)))
+	}
+	e.Evidence = slices.Compact(e.Evidence)
+	if len(e.Evidence) > audit.MaxEvidence {
+		e.Evidence = e.Evidence[:audit.MaxEvidence]
+	}
+	if len(e.Reasons) > audit.MaxReasons {
+		e.Reasons = e.Reasons[:audit.MaxReasons]
+	}
+	return e
+}
+
+func (c *Checker) check(ctx context.Context, store *oras.Store, subject ocispec.Descriptor) (*Report, error) {
 	if store == nil {
 		return nil, &CheckError{Op: "read", Subject: subject, Err: fmt.Errorf("%w: nil store", ErrInvalidConfig)}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/audit"
 )
 
 // Option configures a Checker.
@@ -18,6 +19,8 @@ type config struct {
 	concurrency int
 	clock       provenance.Clock
 	progress    func(Progress)
+	recorder    audit.Recorder
+	actor       string
 }
 
 // WithPolicy decides with p after verification: Check then fails with a *policy.DeniedError
@@ -75,6 +78,22 @@ func WithClock(clock provenance.Clock) Option {
 func WithProgress(fn func(Progress)) Option {
 	return func(c *config) error {
 		c.progress = fn
+		return nil
+	}
+}
+
+// WithRecorder records every decision Check makes in r (such as an auditlog.Log) as an event
+// by actor, the gate's identity: a "verified" event when Check passes, a "denied" one when the
+// evidence or the policy says no, each with the artifact, the attestations concerned, the
+// environment and the policy's reasons rule by rule. A check that could not be made records
+// nothing. When r fails to take the event, Check fails with a *CheckError (Op "record"): a
+// decision that cannot be recorded is not made.
+func WithRecorder(r audit.Recorder, actor string) Option {
+	return func(c *config) error {
+		if r == nil || actor == "" {
+			return fmt.Errorf("%w: WithRecorder needs a recorder and an actor", ErrInvalidConfig)
+		}
+		c.recorder, c.actor = r, actor
 		return nil
 	}
 }
