@@ -28,8 +28,13 @@ import (
 // Source reads a tlog-tiles log: its checkpoint, hash tiles and entry bundles. Dir and URL
 // return one; tessera's fetchers satisfy it.
 type Source interface {
+	// ReadCheckpoint returns the signed checkpoint.
 	ReadCheckpoint(ctx context.Context) ([]byte, error)
+	// ReadTile returns a hash tile (partial > 0 for a partial one), or an error wrapping
+	// fs.ErrNotExist.
 	ReadTile(ctx context.Context, level, index uint64, partial uint8) ([]byte, error)
+	// ReadEntryBundle returns an entry bundle (partial > 0 for a partial one), or an error
+	// wrapping fs.ErrNotExist.
 	ReadEntryBundle(ctx context.Context, index uint64, partial uint8) ([]byte, error)
 }
 
@@ -336,9 +341,10 @@ func (a *Auditor) walk(ctx context.Context, cp *Checkpoint, from uint64, fn func
 type Report struct {
 	// Checkpoint is the checkpoint audited, which the caller keeps for its next audit.
 	Checkpoint *Checkpoint
-	// Entries counts the entries checked; Kinds counts them by kind.
+	// Entries counts the entries checked.
 	Entries uint64
-	Kinds   map[audit.Kind]uint64
+	// Kinds counts the entries checked by kind of event.
+	Kinds map[audit.Kind]uint64
 }
 
 // Audit checks the whole log: the latest checkpoint opens with the log's key and extends held

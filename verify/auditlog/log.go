@@ -21,6 +21,7 @@ import (
 // private log, or one that also logs each event in a shared Rekor v2 log
 // (sign.WithTransparencyLog).
 type Signer interface {
+	// Sign signs st as a DSSE envelope in a Sigstore bundle.
 	Sign(ctx context.Context, st *intoto.Statement) (provenance.Bundle, error)
 }
 
