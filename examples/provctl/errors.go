@@ -7,6 +7,7 @@ import (
 
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/verify"
+	"github.com/provkit/provkit/verify/auditlog"
 )
 
 // Exit statuses, the same for every command.
@@ -77,7 +78,7 @@ func exitCode(err error) int {
 		return ex.code
 	case errors.As(err, &ue):
 		return exitUnchecked
-	case errors.As(err, &de), errors.Is(err, errNothingVerified), errors.Is(err, verify.ErrVerification), errors.Is(err, policy.ErrDenied):
+	case errors.As(err, &de), errors.Is(err, errNothingVerified), errors.Is(err, verify.ErrVerification), errors.Is(err, policy.ErrDenied), errors.Is(err, auditlog.ErrTampered):
 		return exitDenied
 	}
 	return exitUnchecked

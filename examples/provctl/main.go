@@ -20,6 +20,9 @@
 //	provctl diff --environments [--output json] [--plain-http] NAME=REF NAME=REF...
 //	provctl rebuild-check (--key FILE | keyless flags) (--file PATH | --dir PATH | --image REF2)
 //	    [--sign-key FILE] [--output json] [--plain-http] [--oci-layout] REF
+//	provctl audit keygen --origin NAME --out PREFIX
+//	provctl audit append --log DIR --log-key FILE --key FILE --kind KIND --subject DIGEST --actor A ...
+//	provctl audit (show | verify [--checkpoint FILE] | prove INDEX) --log DIR|URL --log-pub FILE --key FILE
 //
 // REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
 // copy are registry references or oci-layout:PATH[:tag|@digest].
@@ -81,6 +84,10 @@ commands:
                                  compare what one tag resolves to in each environment
   rebuild-check (--key FILE | keyless flags) (--file|--dir|--image X) REF
                                  check a rebuild against REF's verified provenance
+  audit keygen|append|show|verify|prove
+                                 keep provenance events in a tamper-evident log folder and
+                                 check it: full audit, consistency with a held checkpoint,
+                                 inclusion proofs
 
 REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest].
 Run 'provctl <command> -h' for the flags of a command.
@@ -156,6 +163,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		err = diffCmd(ctx, args[1:], stdout, stderr, env)
 	case "rebuild-check":
 		err = rebuildCheckCmd(ctx, args[1:], stdout, stderr, env)
+	case "audit":
+		err = auditCmd(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
 		_ = textout.New(stdout).Literal(usageText)
 		return exitOK

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/stretchr/testify/require"
+)
+
+// TestAuditCommands keeps events in a log folder with provctl, shows and proves them, audits the
+// log from the folder and over HTTP, and refuses a rolled-back log and another signer's events.
+func TestAuditCommands(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{envPassword: ""}
+	at := func(name string) string { return filepath.Join(dir, name) }
+	mustRun(t, exitOK, env, "audit", "keygen", "--origin", "audit.provctl.test", "--out", at("log"))
+	mustRun(t, exitOK, env, "key", "generate", "--out", at("events"))
+	mustRun(t, exitOK, env, "key", "generate", "--out", at("intruder"))
+	image := digest.FromString("image").String()
+	appendArgs := func(key string, more ...string) []string {
+		return append([]string{"audit", "append", "--log", at("L"), "--log-key", at("log.note.key"), "--key", key,
+			"--subject", image, "--actor", "release@example.com"}, more...)
+	}
+	r := mustRun(t, exitOK, env, appendArgs(at("events.key"), "--kind", "promoted", "--decision", "allow", "--environment", "prod",
+		"--reason", "policy prod passed", "--attr", "ticket=CHG-7")...)
+	require.Contains(t, r.stdout, "at index 0")
+	mustRun(t, exitOK, env, appendArgs(at("events.key"), "--kind", "retired")...)
+	mustRun(t, exitUnchecked, env, appendArgs(at("events.key"), "--kind", "teleported")...)
+
+	read := func(cmd string, more ...string) []string {
+		return append([]string{"audit", cmd, "--log", at("L"), "--log-pub", at("log.note.pub"), "--key", at("events.pub")}, more...)
+	}
+	r = mustRun(t, exitOK, env, read("show", "--output", "json")...)
+	var shown struct{ Events []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &shown))
+	require.Len(t, shown.Events, 2)
+	require.Equal(t, "promoted", shown.Events[0]["kind"])
+	require.Equal(t, "prod", shown.Events[0]["environment"])
+	require.Equal(t, "retired", shown.Events[1]["kind"])
+
+	r = mustRun(t, exitOK, env, read("prove", "1")...)
+	var proof struct {
+		Index    uint64
+		TreeSize uint64 `json:"treeSize"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &proof))
+	require.Equal(t, uint64(1), proof.Index)
+	require.Equal(t, uint64(2), proof.TreeSize)
+	mustRun(t, exitDenied, env, read("prove", "2")...)
+
+	held := at("held")
+	r = mustRun(t, exitOK, env, read("verify", "--checkpoint", held)...)
+	require.Contains(t, r.stdout, "2 entries verified")
+	older, err := os.ReadFile(filepath.Join(at("L"), "checkpoint"))
+	require.NoError(t, err)
+	mustRun(t, exitOK, env, appendArgs(at("events.key"), "--kind", "deployed")...)
+	mustRun(t, exitOK, env, read("verify", "--checkpoint", held)...)
+
+	// Over HTTP, as a web server serves the folder.
+	srv := httptest.NewServer(http.FileServer(http.Dir(at("L"))))
+	t.Cleanup(srv.Close)
+	r = mustRun(t, exitOK, env, "audit", "verify", "--log", srv.URL+"/", "--log-pub", at("log.note.pub"), "--key", at("events.pub"))
+	require.Contains(t, r.stdout, "3 entries verified")
+
+	require.NoError(t, os.WriteFile(filepath.Join(at("L"), "checkpoint"), older, 0o644))
+	r = mustRun(t, exitDenied, env, read("verify", "--checkpoint", held)...)
+	require.Contains(t, r.stderr, "rolled back")
+
+	mustRun(t, exitOK, env, appendArgs(at("intruder.key"), "--kind", "verified", "--decision", "allow")...)
+	r = mustRun(t, exitDenied, env, read("verify")...)
+	require.True(t, strings.Contains(r.stderr, "entry 3"), r.stderr)
+	mustRun(t, exitUnchecked, env, "audit", "verify", "--log", at("absent"), "--log-pub", at("log.note.pub"), "--key", at("events.pub"))
+}
