@@ -130,6 +130,17 @@ func TestScenario(t *testing.T) {
 				assert.Regexp(t, `(?m)^pass +built-by-provkit `, r.stdout)
 				assert.Contains(t, r.stdout, `verdict  allow (policy provctl-allow, dev)`)
 			})
+			t.Run("DecisionsRecordedInAuditLog", func(t *testing.T) {
+				logDir, logPrefix := filepath.Join(dir, "audit"), filepath.Join(dir, "auditlog")
+				mustRun(t, 0, env, "audit", "keygen", "--origin", "audit.scenario.test", "--out", logPrefix)
+				record := []string{"--audit-log", logDir, "--audit-log-key", logPrefix + ".note.key", "--audit-key", keyPrefix + ".key", "--audit-actor", "ci@example.com"}
+				mustRun(t, 0, env, append([]string{"verify", "--key", pub, "--insecure-ignore-tlog", "--plain-http", "--policy", allow, "--env", "dev", ref}, record...)...)
+				mustRun(t, 1, env, append([]string{"verify", "--key", pub, "--insecure-ignore-tlog", "--plain-http", "--policy", deny, "--env", "prod", ref}, record...)...)
+				r := mustRun(t, 0, env, "audit", "show", "--log", logDir, "--log-pub", logPrefix+".note.pub", "--key", pub)
+				assert.Regexp(t, `(?m)^0  \S+  verified  `+image.Digest.String()+`  allow  env=dev  by ci@example.com$`, r.stdout)
+				assert.Regexp(t, `(?m)^1  \S+  denied  `+image.Digest.String()+`  deny  env=prod  by ci@example.com$`, r.stdout)
+				mustRun(t, 0, env, "audit", "verify", "--log", logDir, "--log-pub", logPrefix+".note.pub", "--key", pub)
+			})
 			t.Run("PrivateKeyAsTrustedKey", func(t *testing.T) {
 				mustRun(t, 0, env, "verify", "--key", keyPrefix+".key", "--insecure-ignore-tlog", "--plain-http", ref)
 			})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/policy/gate"
 	"github.com/provkit/provkit/verify"
+	"github.com/provkit/provkit/verify/auditlog"
 )
 
 // verifyFlags are the flags of "provctl verify".
@@ -27,6 +29,30 @@ type verifyFlags struct {
 	plainHTTP bool
 	layout    bool
 	output    string
+	audit     auditFlags
+}
+
+// auditFlags name the audit log a command records its decisions in.
+type auditFlags struct {
+	log, logKey, key, actor string
+}
+
+func (a *auditFlags) register(fset *flag.FlagSet) {
+	fset.StringVar(&a.log, "audit-log", "", "record the decision in the audit log `folder` (with --audit-log-key and --audit-key)")
+	fset.StringVar(&a.logKey, "audit-log-key", "", "checkpoint signing key `file` of --audit-log (from audit keygen)")
+	fset.StringVar(&a.key, "audit-key", "", "event signing key `file` of --audit-log")
+	fset.StringVar(&a.actor, "audit-actor", "provctl", "`identity` recorded as the decision's actor")
+}
+
+// open opens the audit log, or returns nil without --audit-log.
+func (a *auditFlags) open(ctx context.Context, env map[string]string) (*auditlog.Log, error) {
+	if a.log == "" {
+		return nil, nil
+	}
+	if a.logKey == "" || a.key == "" {
+		return nil, usagef("--audit-log needs --audit-log-key and --audit-key")
+	}
+	return openAuditLog(ctx, a.log, a.logKey, a.key, a.actor, env)
 }
 
 // verifiedAttestation is one attestation's verification outcome, as verify prints it.
@@ -76,6 +102,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	fset.BoolVar(&f.plainHTTP, "plain-http", false, "talk plain HTTP to the registry (loopback only)")
 	fset.BoolVar(&f.layout, "oci-layout", false, "REF is an OCI layout: PATH[:tag|@digest]")
 	fset.StringVar(&f.output, "output", "text", "output `format`: text or json")
+	f.audit.register(fset)
 	pos, err := parseFlags(fset, args, 1)
 	if err != nil {
 		return err
@@ -103,7 +130,20 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if err != nil {
 		return err
 	}
-	report, err := check(ctx, store, image, verifier, identity, pol, f.env)
+	log, err := f.audit.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	var record []gate.Option
+	if log != nil {
+		record = append(record, gate.WithRecorder(log, f.audit.actor))
+	}
+	report, err := check(ctx, store, image, verifier, identity, pol, f.env, record...)
+	if log != nil {
+		if cerr := log.Close(ctx); cerr != nil {
+			return fmt.Errorf("audit log %s: %w", f.audit.log, cerr)
+		}
+	}
 	if err != nil && !errors.Is(err, policy.ErrDenied) {
 		return err
 	}
@@ -206,8 +246,7 @@ func printVerify(w io.Writer, ref reference, out verifyOutput) error {
 // check runs the one-call check of subject in store (package gate): discover, fetch, verify,
 // and with pol decide, for env when not empty. The error is nil, one that matches
 // policy.ErrDenied (the report says why), or one that means the check could not be made.
-func check(ctx context.Context, store *oras.Store, subject ocispec.Descriptor, v *verify.Verifier, id verify.Identity, pol *policy.Policy, env string) (*gate.Report, error) {
-	var opts []gate.Option
+func check(ctx context.Context, store *oras.Store, subject ocispec.Descriptor, v *verify.Verifier, id verify.Identity, pol *policy.Policy, env string, opts ...gate.Option) (*gate.Report, error) {
 	if pol != nil {
 		opts = append(opts, gate.WithPolicy(pol))
 		if env != "" {
