@@ -24,6 +24,9 @@
 //   - verify/lineage and verify/lineage/index: a graph of verified provenance (upstream,
 //     downstream, path, who signed each step), exported to PROV-O, RO-Crate, DOT and HTML, and
 //     a searchable index of it in SQLite or PostgreSQL.
+//   - provenance/audit and verify/auditlog: provenance events (verified, denied, promoted,
+//     retired, ...) signed into a tamper-evident transparency log (C2SP tlog-tiles on
+//     transparency-dev/tessera) that anyone holding its public keys can audit.
 //
 // The whole flow, with errors elided:
 //

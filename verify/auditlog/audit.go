@@ -103,6 +103,11 @@ func NewAuditor(src Source, trust Trust) (*Auditor, error) {
 	return &Auditor{src: src, trust: trust}, nil
 }
 
+// OpenCheckpoint opens a checkpoint of this log that the caller kept, with the log's key.
+func (a *Auditor) OpenCheckpoint(raw []byte) (*Checkpoint, error) {
+	return ParseCheckpoint(raw, a.trust.Checkpoints)
+}
+
 // Checkpoint reads the log's latest checkpoint and opens it.
 func (a *Auditor) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 	raw, err := a.src.ReadCheckpoint(ctx)

@@ -231,6 +231,30 @@ var migrations = [][]string{
 		`UPDATE parameters SET path = '/' || REPLACE(REPLACE(REPLACE(path, '~', '~0'), '/', '~1'), '.', '/')`,
 		`UPDATE statements SET source_commit = LOWER(source_commit)`,
 	},
+	// Version 5: audit events ingested from audit logs (AddAuditLog, Events), and the
+	// checkpoint each log was last ingested at, which the next ingestion must extend.
+	{
+		`CREATE TABLE audit_logs (
+			origin TEXT PRIMARY KEY,
+			size BIGINT NOT NULL,
+			checkpoint TEXT NOT NULL
+		)`,
+		`CREATE TABLE audit_events (
+			origin TEXT NOT NULL,
+			log_index BIGINT NOT NULL,
+			kind TEXT NOT NULL,
+			subject TEXT NOT NULL,
+			actor TEXT NOT NULL,
+			event_time BIGINT NOT NULL,
+			decision TEXT NOT NULL,
+			environment TEXT NOT NULL,
+			detail TEXT NOT NULL,
+			bundle TEXT NOT NULL,
+			PRIMARY KEY (origin, log_index)
+		)`,
+		`CREATE INDEX audit_events_subject ON audit_events (subject, event_time)`,
+		`CREATE INDEX audit_events_actor ON audit_events (actor, event_time)`,
+	},
 }
 
 // certLabelSQL computes certLabel from the issuer and san columns of a signatures row.
@@ -277,7 +301,7 @@ func upgradeRepositories(ctx context.Context, tx *sql.Tx, d dialect) error {
 
 // SchemaVersion is the version of the schema this package creates and reads. Opening an index
 // of an older version migrates it, one step per version, in one transaction.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrateLock is the PostgreSQL advisory lock key that serializes migrations, so that
 // processes opening one database at the same moment create its schema once.
