@@ -49,10 +49,14 @@ type Log struct {
 	shutdown func(context.Context) error
 	cancel   context.CancelFunc
 
-	jobs     chan job
-	futures  chan pending
-	workers  sync.WaitGroup
-	resolver sync.WaitGroup
+	// Recorded events flow in order from queue through dispatch to the signing workers (in
+	// parallel) and to add, which appends each in the order recorded once it is signed;
+	// resolve waits for each entry to be durable.
+	queue   chan *job
+	jobs    chan *job
+	toAdd   chan *job
+	futures chan pending
+	stages  sync.WaitGroup
 
 	mu       sync.Mutex
 	changed  *sync.Cond
@@ -64,8 +68,14 @@ type Log struct {
 }
 
 type job struct {
-	ctx   context.Context
-	event audit.Event
+	ctx    context.Context
+	event  audit.Event
+	signed chan signed
+}
+
+type signed struct {
+	bundle provenance.Bundle
+	err    error
 }
 
 type pending struct {
@@ -118,31 +128,44 @@ func Open(ctx context.Context, dir string, checkpoints note.Signer, events Signe
 	l.add, l.reader, l.shutdown, l.cancel = appender.Add, reader, shutdown, cancel
 	l.awaiter = tessera.NewPublicationAwaiter(bg, reader.ReadCheckpoint, 20*time.Millisecond)
 	l.changed = sync.NewCond(&l.mu)
-	l.jobs = make(chan job, recordQueue)
+	l.queue = make(chan *job, recordQueue)
+	l.jobs = make(chan *job, recordQueue)
+	l.toAdd = make(chan *job, recordQueue)
 	l.futures = make(chan pending, recordQueue)
+	var workers sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
-		l.workers.Add(1)
-		go l.work()
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			l.work()
+		}()
 	}
-	l.resolver.Add(1)
+	l.stages.Add(3)
+	go l.dispatch()
+	go func() {
+		defer l.stages.Done()
+		l.addInOrder()
+		workers.Wait()
+		close(l.futures)
+	}()
 	go l.resolve()
 	return l, nil
 }
 
-// entry signs e, with the log's actor when e names none, and queues it for the log.
-func (l *Log) entry(ctx context.Context, e audit.Event) (tessera.IndexFuture, error) {
+// signEvent signs e, with the log's actor when e names none.
+func (l *Log) signEvent(ctx context.Context, e audit.Event) (provenance.Bundle, error) {
 	if e.Actor == "" {
 		e.Actor = l.actor
 	}
 	st, err := e.Statement()
 	if err != nil {
-		return nil, err
+		return provenance.Bundle{}, err
 	}
 	b, err := l.signer.Sign(ctx, st)
 	if err != nil {
-		return nil, fmt.Errorf("auditlog: sign %s event of %s: %w", e.Kind, e.Subject, err)
+		return provenance.Bundle{}, fmt.Errorf("auditlog: sign %s event of %s: %w", e.Kind, e.Subject, err)
 	}
-	return l.add(ctx, tessera.NewEntry(b.Data)), nil
+	return b, nil
 }
 
 // Append signs e and appends it, and returns its index once the entry is durable. Its
@@ -151,12 +174,12 @@ func (l *Log) Append(ctx context.Context, e audit.Event) (uint64, error) {
 	if err := l.begin(); err != nil {
 		return 0, err
 	}
-	future, err := l.entry(ctx, e)
+	b, err := l.signEvent(ctx, e)
 	if err != nil {
 		l.done(0, err)
 		return 0, err
 	}
-	idx, err := future()
+	idx, err := l.add(ctx, tessera.NewEntry(b.Data))()
 	if err != nil {
 		err = fmt.Errorf("auditlog: append %s event of %s: %w", e.Kind, e.Subject, err)
 		l.done(0, err)
@@ -167,14 +190,15 @@ func (l *Log) Append(ctx context.Context, e audit.Event) (uint64, error) {
 }
 
 // Record queues e to be signed and appended, and returns without waiting, so that logging
-// costs a decision almost nothing. It blocks only while the queue is full. An event that fails
-// later is reported by the next Flush or Close.
+// costs a decision almost nothing. Events recorded one after the other are appended in that
+// order. Record blocks only while the queue is full. An event that fails later is reported by
+// the next Flush or Close.
 func (l *Log) Record(ctx context.Context, e audit.Event) error {
 	if err := l.begin(); err != nil {
 		return err
 	}
 	select {
-	case l.jobs <- job{ctx: context.WithoutCancel(ctx), event: e}:
+	case l.queue <- &job{ctx: context.WithoutCancel(ctx), event: e, signed: make(chan signed, 1)}:
 		return nil
 	case <-ctx.Done():
 		l.done(0, nil)
@@ -206,16 +230,38 @@ func (l *Log) done(index uint64, err error) {
 	l.changed.Broadcast()
 }
 
+// dispatch hands each recorded job, in order, to the signing workers and to addInOrder.
+func (l *Log) dispatch() {
+	defer l.stages.Done()
+	for j := range l.queue {
+		l.toAdd <- j
+		l.jobs <- j
+	}
+	close(l.jobs)
+	close(l.toAdd)
+}
+
 func (l *Log) work() {
-	defer l.workers.Done()
 	for j := range l.jobs {
-		future, err := l.entry(j.ctx, j.event)
-		l.futures <- pending{future: future, err: err}
+		b, err := l.signEvent(j.ctx, j.event)
+		j.signed <- signed{bundle: b, err: err}
+	}
+}
+
+// addInOrder appends each job's bundle, in the order recorded, once it is signed.
+func (l *Log) addInOrder() {
+	for j := range l.toAdd {
+		s := <-j.signed
+		if s.err != nil {
+			l.futures <- pending{err: s.err}
+			continue
+		}
+		l.futures <- pending{future: l.add(j.ctx, tessera.NewEntry(s.bundle.Data))}
 	}
 }
 
 func (l *Log) resolve() {
-	defer l.resolver.Done()
+	defer l.stages.Done()
 	for p := range l.futures {
 		if p.err != nil {
 			l.done(0, p.err)
@@ -255,19 +301,19 @@ func (l *Log) Flush(ctx context.Context) error {
 // Close flushes, waits until a published checkpoint covers every entry appended, and stops the
 // log. It returns Flush's errors. Calls after Close fail with ErrClosed.
 func (l *Log) Close(ctx context.Context) error {
-	err := l.Flush(ctx)
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return err
+		return nil
 	}
-	l.closed = true
+	l.closed = true // new calls fail from here; Flush waits for those already begun
+	l.mu.Unlock()
+	err := l.Flush(ctx)
+	l.mu.Lock()
 	largest, appended := l.largest, l.appended
 	l.mu.Unlock()
-	close(l.jobs)
-	l.workers.Wait()
-	close(l.futures)
-	l.resolver.Wait()
+	close(l.queue)
+	l.stages.Wait()
 	if appended {
 		covered := func() (tessera.Index, error) { return tessera.Index{Index: largest}, nil }
 		if _, _, werr := l.awaiter.Await(ctx, covered); werr != nil {

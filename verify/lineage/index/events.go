@@ -16,9 +16,10 @@ import (
 
 // Event is an audit event the index ingested from an audit log.
 type Event struct {
-	// Origin names the log; Index is the event's position in it.
+	// Origin names the log.
 	Origin string
-	Index  uint64
+	// Index is the event's position in the log.
+	Index uint64
 	// Event is the event, as verified when it was ingested.
 	Event audit.Event
 	// Bundle is the digest of the signed event the log holds.
