@@ -8,7 +8,7 @@
 // which image ran with which configuration, approved by whom.
 //
 //	go run ./examples/promote -from DEV_REF -to PROD_REF -policy policy.yaml -key cosign.pub -sign-key vsa.key \
-//	    [-env prod] [-deploy DIR -approved-by WHO [-approval URI]] [-insecure-ignore-tlog] [-plain-http]
+//	    [-env prod] [-deploy DIR -approved-by WHO [-approval URI]] [-audit-log DIR -audit-log-key FILE] [-insecure-ignore-tlog] [-plain-http]
 //
 // References are host[:port]/repo[:tag|@digest]. It exits 1 when the policy denies; nothing is
 // copied then.
@@ -25,7 +25,10 @@ import (
 	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/mod/sumdb/note"
+	"k8s.io/klog/v2"
 
 	"github.com/provkit/provkit/examples/internal/setup"
 	"github.com/provkit/provkit/examples/internal/textout"
@@ -33,10 +36,18 @@ import (
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/policy/gate"
 	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/audit"
 	"github.com/provkit/provkit/provenance/release"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
+	"github.com/provkit/provkit/verify/auditlog"
 )
+
+func init() {
+	// tessera, under the audit log, reports through klog; the program prints only its own lines.
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
+}
 
 // verifierID names this gate in the VSAs it signs.
 const verifierID = "https://provkit.dev/examples/promote"
@@ -53,6 +64,8 @@ func main() {
 	flag.StringVar(&o.deployDir, "deploy", "", "folder of the deployment configuration to record in a signed release record")
 	flag.StringVar(&o.approvedBy, "approved-by", "", "who approved the release (required with -deploy)")
 	flag.StringVar(&o.approval, "approval", "", "URI of the approval's record: a change ticket or pull request")
+	flag.StringVar(&o.auditLog, "audit-log", "", "record the decision, the promotion and the release in the audit log folder (signed with -sign-key)")
+	flag.StringVar(&o.auditLogKey, "audit-log-key", "", "checkpoint signing key of -audit-log, a signed-note private key (required with -audit-log)")
 	flag.BoolVar(&o.insecureIgnoreTlog, "insecure-ignore-tlog", false, "accept key signatures with no transparency-log entry or timestamp")
 	flag.BoolVar(&o.plainHTTP, "plain-http", false, "talk plain HTTP to registries (loopback only)")
 	flag.Parse()
@@ -76,12 +89,13 @@ func main() {
 type options struct {
 	from, to, policyPath, env, keyPath, signKeyPath, levels, password string
 	deployDir, approvedBy, approval                                   string
+	auditLog, auditLogKey                                             string
 	insecureIgnoreTlog, plainHTTP                                     bool
 }
 
 // run promotes o.from to o.to when the policy's o.env profile allows it. A denial is returned
 // as the policy's *policy.DeniedError, wrapping policy.ErrDenied.
-func run(ctx context.Context, w io.Writer, o options) error {
+func run(ctx context.Context, w io.Writer, o options) (err error) {
 	pol, err := setup.LoadPolicy(o.policyPath)
 	if err != nil {
 		return err
@@ -123,7 +137,20 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	if err != nil {
 		return fmt.Errorf("resolve %s: %w", o.from, err)
 	}
-	checker, err := gate.New(verifier, verify.KeyIDs(setup.KeyID), gate.WithPolicy(pol), gate.WithEnvironment(o.env))
+	gateOpts := []gate.Option{gate.WithPolicy(pol), gate.WithEnvironment(o.env)}
+	var events *auditlog.Log
+	if o.auditLog != "" {
+		if events, err = openAuditLog(ctx, o, vsaSigner); err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := events.Close(ctx); cerr != nil && err == nil {
+				err = fmt.Errorf("audit log %s: %w", o.auditLog, cerr)
+			}
+		}()
+		gateOpts = append(gateOpts, gate.WithRecorder(events, verifierID))
+	}
+	checker, err := gate.New(verifier, verify.KeyIDs(setup.KeyID), gateOpts...)
 	if err != nil {
 		return err
 	}
@@ -189,6 +216,13 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	}
 	p.Printf("copied   %s:%s@%s\n", dstRepo, dstRef, copied.Digest)
 	p.Printf("vsa      %s\n", attached.Digest)
+	if events != nil {
+		if err := events.Record(ctx, audit.Event{Kind: audit.KindPromoted, Subject: copied.Digest, SubjectName: dstRepo + ":" + dstRef,
+			Evidence: []digest.Digest{bundle.Digest()}, Actor: verifierID, Time: time.Now().UTC(), Decision: audit.DecisionAllow,
+			Environment: o.env, Reasons: []string{"policy " + decision.Policy.Name + " allowed " + o.env}}); err != nil {
+			return err
+		}
+	}
 	if o.deployDir == "" {
 		return p.Err()
 	}
@@ -208,7 +242,31 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	if err != nil {
 		return fmt.Errorf("attach release record to %s: %w", o.to, err)
 	}
+	if events != nil {
+		if err := events.Record(ctx, audit.Event{Kind: audit.KindReleased, Subject: copied.Digest, SubjectName: dstRepo + ":" + dstRef,
+			Evidence: []digest.Digest{signed.Digest()}, Actor: o.approvedBy, Time: record.ReleasedOn, Environment: o.env,
+			Attributes: map[string]string{"approval": o.approval}}); err != nil {
+			return err
+		}
+	}
 	return p.Printf("release  %s (%s, approved by %s)\n", recorded.Digest, o.env, o.approvedBy)
+}
+
+// openAuditLog opens o.auditLog, signing checkpoints with the note key in o.auditLogKey and
+// events with signer.
+func openAuditLog(ctx context.Context, o options, signer sign.Signer) (*auditlog.Log, error) {
+	if o.auditLogKey == "" {
+		return nil, fmt.Errorf("-audit-log needs -audit-log-key")
+	}
+	skey, err := os.ReadFile(o.auditLogKey)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return nil, fmt.Errorf("audit log key %s: %w", o.auditLogKey, err)
+	}
+	return auditlog.Open(ctx, o.auditLog, ns, signer)
 }
 
 // releaseRecord makes the release record of image, at repo: every file under o.deployDir by

@@ -12,14 +12,17 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/audit"
 	"github.com/provkit/provkit/provenance/release"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
+	"github.com/provkit/provkit/verify/auditlog"
 )
 
 // pushImage pushes a one-layer image with body to host/repo:v1 and returns its store and descriptor.
@@ -45,6 +48,38 @@ func TestPromote(t *testing.T) {
 		levels: "SLSA_BUILD_LEVEL_2", password: "pw", insecureIgnoreTlog: true, plainHTTP: true}
 	ctx := context.Background()
 
+	t.Run("RecordedInAuditLog", func(t *testing.T) {
+		s, image := pushImage(t, host, "dev/audited", "audited build")
+		testenv.AttestSLSA(t, s, host+"/dev/audited", image, builderKey.Signer, "https://ci.example/builder")
+		skey, vkey, err := note.GenerateKey(nil, "audit.promote.test")
+		require.NoError(t, err)
+		o := base
+		o.from, o.to = host+"/dev/audited:v1", host+"/prod/audited:1.0"
+		o.deployDir, o.approvedBy = filepath.Join("testdata", "deploy"), "release-managers@example.com"
+		o.auditLog, o.auditLogKey = filepath.Join(dir, "audit"), filepath.Join(dir, "audit.note.key")
+		require.NoError(t, os.WriteFile(o.auditLogKey, []byte(skey+"\n"), 0o600))
+		var out bytes.Buffer
+		require.NoError(t, run(ctx, &out, o), out.String())
+
+		nv, err := note.NewVerifier(vkey)
+		require.NoError(t, err)
+		keys, err := verify.TrustedKeys(verify.PublicKey{ID: "vsa", Key: vsaKey.Signer.Public()})
+		require.NoError(t, err)
+		ev, err := verify.New(keys, verify.WithUntimestampedKeysUnsafe())
+		require.NoError(t, err)
+		a, err := auditlog.NewAuditor(auditlog.Dir(o.auditLog), auditlog.Trust{Checkpoints: nv, Events: ev, Signer: verify.KeyIDs("vsa")})
+		require.NoError(t, err)
+		report, err := a.Audit(ctx, nil)
+		require.NoError(t, err)
+		var kinds []audit.Kind
+		for e, err := range a.Entries(ctx, report.Checkpoint, 0) {
+			require.NoError(t, err)
+			require.Equal(t, image.Digest, e.Event.Subject)
+			require.Equal(t, "prod", e.Event.Environment)
+			kinds = append(kinds, e.Event.Kind)
+		}
+		require.Equal(t, []audit.Kind{audit.KindVerified, audit.KindPromoted, audit.KindReleased}, kinds)
+	})
 	t.Run("Allowed", func(t *testing.T) {
 		s, image := pushImage(t, host, "dev/app", "from ci")
 		testenv.AttestSLSA(t, s, host+"/dev/app", image, builderKey.Signer, "https://ci.example/builder")
