@@ -8,6 +8,8 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"runtime"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
@@ -342,6 +344,11 @@ func (a *Auditor) walk(ctx context.Context, cp *Checkpoint, from uint64, fn func
 	}
 }
 
+type pendingEntry struct {
+	index uint64
+	data  []byte
+}
+
 // Report is the outcome of a full audit.
 type Report struct {
 	// Checkpoint is the checkpoint audited, which the caller keeps for its next audit.
@@ -364,19 +371,59 @@ func (a *Auditor) Audit(ctx context.Context, held *Checkpoint) (*Report, error) 
 	}
 	report := &Report{Checkpoint: cp, Kinds: map[audit.Kind]uint64{}}
 	tree := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
+	// Entries are checked against the tiles in order, and their signatures verified a bundle's
+	// worth at a time in parallel; the first failure by index is the one reported.
+	var batch []pendingEntry
+	verifyBatch := func() error {
+		kinds := make([]audit.Kind, len(batch))
+		errs := make([]error, len(batch))
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range runtime.GOMAXPROCS(0) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					e, err := a.Verify(ctx, batch[i].index, batch[i].data)
+					if err != nil {
+						errs[i] = err
+						continue
+					}
+					kinds[i] = e.Event.Kind
+				}
+			}()
+		}
+		for i := range batch {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				return err
+			}
+			report.Entries++
+			report.Kinds[kinds[i]]++
+		}
+		batch = batch[:0]
+		return nil
+	}
 	var failed error
 	a.walk(ctx, cp, 0, func(index uint64, data, leaf []byte) error {
-		e, err := a.Verify(ctx, index, data)
-		if err != nil {
-			return err
-		}
 		if err := tree.Append(leaf, nil); err != nil {
 			return err
 		}
-		report.Entries++
-		report.Kinds[e.Event.Kind]++
+		batch = append(batch, pendingEntry{index: index, data: data})
+		if len(batch) == layout.EntryBundleWidth {
+			return verifyBatch()
+		}
 		return nil
 	}, func(err error) { failed = err })
+	// Entries before a failure found on the way are verified first: a bad signature at a lower
+	// index is the first failure.
+	if err := verifyBatch(); err != nil {
+		return nil, err
+	}
 	if failed != nil {
 		return nil, failed
 	}
