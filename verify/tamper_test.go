@@ -200,9 +200,11 @@ func tamperKeyless(t *testing.T) []error {
 			pb.GetVerificationMaterial().GetCertificate().RawBytes = leaf.Raw
 			return pb
 		}, verify.CheckTransparencyLog},
+		// Cut short, the DER never parses. (A flipped bit can land in the key or signature
+		// and leave a well-formed certificate, which another check then refuses.)
 		tamper{"certificate bytes", func(t *testing.T, pb *protobundle.Bundle) *protobundle.Bundle {
 			c := pb.GetVerificationMaterial().GetCertificate()
-			c.RawBytes = flip(c.RawBytes)
+			c.RawBytes = c.RawBytes[:len(c.RawBytes)/2]
 			return pb
 		}, verify.CheckFormat},
 		tamper{"log entry body", func(t *testing.T, pb *protobundle.Bundle) *protobundle.Bundle {
