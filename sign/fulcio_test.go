@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,20 +22,6 @@ import (
 // envFulcio names the absolute path of a fulcio binary (github.com/sigstore/fulcio v1.8.8).
 // internal/testenv has no getter of its own for it; its generic Lookup skips when unset.
 const envFulcio = "PROVKIT_TEST_FULCIO"
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, err := net.SplitHostPort(l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port
-}
 
 // startFulcio runs the real Fulcio server on loopback with its ephemeral CA, trusting the
 // given OIDC issuer for email identities and with no CT log, and returns its URL and its CA as
@@ -59,10 +44,10 @@ func startFulcio(t *testing.T, issuerURL string) (string, root.CertificateAuthor
 	if _, err := rand.Read(socket); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	cmd := exec.Command(bin, "serve", "--ca", "ephemeralca", "--ct-log-url", "", "--config-path", configPath,
-		"--host", "127.0.0.1", "--port", port, "--grpc-host", "127.0.0.1", "--grpc-port", freePort(t),
-		"--metrics-port", freePort(t), "--legacy-unix-domain-socket", "@provkit-fulcio-"+hex.EncodeToString(socket))
+		"--host", "127.0.0.1", "--port", port, "--grpc-host", "127.0.0.1", "--grpc-port", testenv.FreePort(t),
+		"--metrics-port", testenv.FreePort(t), "--legacy-unix-domain-socket", "@provkit-fulcio-"+hex.EncodeToString(socket))
 	url := "http://127.0.0.1:" + port
 	body := testenv.StartServer(t, "fulcio", cmd, url+"/api/v2/trustBundle")
 	return url, fulcioAuthority(t, body, url)

@@ -6,26 +6,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/sign"
-	"github.com/sigstore/rekor-tiles/v2/pkg/note"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 )
-
-// envRekor names the absolute path of a Rekor v2 server binary with POSIX storage
-// (github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix, v2.3.0). internal/testenv has no
-// getter of its own for it; its generic Lookup skips when unset.
-const envRekor = "PROVKIT_TEST_REKOR_V2"
 
 // rekorOrigin is the checkpoint origin the test log signs under.
 const rekorOrigin = "rekor.provkit.test"
@@ -33,43 +23,8 @@ const rekorOrigin = "rekor.provkit.test"
 // startRekorV2 runs the real Rekor v2 server on loopback over a temporary POSIX tile store and
 // returns its URL and its trust-root entry.
 func startRekorV2(t *testing.T) (string, *root.TransparencyLog) {
-	t.Helper()
-	bin := testenv.Lookup(t, envRekor)
-	dir := t.TempDir()
-	logKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(logKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPath := filepath.Join(dir, "log.pem")
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	storage := filepath.Join(dir, "tiles")
-	if err := os.Mkdir(storage, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	cmd := exec.Command(bin, "serve", "--hostname", rekorOrigin, "--storage-dir", storage, "--signer-filepath", keyPath,
-		"--http-address", "127.0.0.1", "--http-port", port, "--grpc-address", "127.0.0.1", "--grpc-port", freePort(t),
-		"--http-metrics-port", freePort(t), "--batch-max-age", "50ms", "--checkpoint-interval", "200ms")
-	url := "http://127.0.0.1:" + port
-	testenv.StartServer(t, "rekor", cmd, url+"/healthz")
-	_, logID, err := note.KeyHash(rekorOrigin, logKey.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return url, &root.TransparencyLog{
-		BaseURL:             "https://" + rekorOrigin,
-		ID:                  logID,
-		ValidityPeriodStart: time.Now().Add(-time.Hour),
-		HashFunc:            crypto.SHA256,
-		PublicKey:           logKey.Public(),
-		SignatureHashFunc:   crypto.SHA256,
-	}
+	r := testenv.StartRekorV2(t, rekorOrigin)
+	return r.URL, r.Log
 }
 
 // TestRealRekorV2 logs keyless bundles (local CA, in-process TSA) in the real Rekor v2 server
@@ -139,3 +94,34 @@ type keyAndLog struct {
 }
 
 func (k *keyAndLog) RekorLogs() map[string]*root.TransparencyLog { return k.logs }
+
+// TestRealRekorV2ConcurrentSign signs from several goroutines through one signer that logs in
+// the real Rekor v2 server, as the audit log's workers do; run with -race, it catches any
+// unsynchronised state in the log client.
+func TestRealRekorV2ConcurrentSign(t *testing.T) {
+	rekorURL, _ := startRekorV2(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sign.NewKeySigner(key, sign.WithTransparencyLog(rekorURL, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			b, err := s.Sign(context.Background(), newStatement(t, i))
+			if err == nil && len(mustParseBundle(t, b.Data).GetVerificationMaterial().GetTlogEntries()) != 1 {
+				err = fmt.Errorf("bundle %d has no log entry", i)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -10,6 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 
+	rekortiles "github.com/sigstore/rekor-tiles/v2/pkg/client"
+	rekorwrite "github.com/sigstore/rekor-tiles/v2/pkg/client/write"
+	rekorclient "github.com/sigstore/rekor/pkg/client"
+	rekorgen "github.com/sigstore/rekor/pkg/generated/client"
+	sgutil "github.com/sigstore/sigstore-go/pkg/util"
+
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/provkit/provkit/provenance"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -201,9 +207,23 @@ func newBundleSigner(o *options, keyless bool) (*bundleSigner, error) {
 		}))
 	}
 	for _, r := range rekors {
-		s.tlogs = append(s.tlogs, &namedLog{url: r.url, version: r.version, t: sgsign.NewRekor(&sgsign.RekorOptions{
-			BaseURL: r.url, Timeout: o.timeout, Retries: o.retries, Version: r.version,
-		})})
+		opts := &sgsign.RekorOptions{BaseURL: r.url, Timeout: o.timeout, Retries: o.retries, Version: r.version}
+		// sigstore-go makes a missing client on first use, unsynchronised; made here, the
+		// signer is safe for concurrent use.
+		var err error
+		if r.version == 2 {
+			opts.ClientV2, err = rekorwrite.NewWriter(r.url, rekortiles.WithUserAgent(sgutil.ConstructUserAgent()), rekortiles.WithTimeout(o.timeout))
+		} else {
+			var c *rekorgen.Rekor
+			c, err = rekorclient.GetRekorClient(r.url, rekorclient.WithUserAgent(sgutil.ConstructUserAgent()), rekorclient.WithRetryCount(o.retries))
+			if c != nil {
+				opts.Client = c.Entries
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: transparency log %s: %v", ErrInvalidOption, r.url, err)
+		}
+		s.tlogs = append(s.tlogs, &namedLog{url: r.url, version: r.version, t: sgsign.NewRekor(opts)})
 	}
 	return s, nil
 }

@@ -15,7 +15,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
@@ -27,7 +26,6 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/sigstore/rekor-tiles/v2/pkg/note"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -104,16 +102,6 @@ func (i *oidcIssuer) token(t *testing.T, email string, ttl time.Duration) string
 	return raw
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	_, port, err := net.SplitHostPort(l.Addr().String())
-	require.NoError(t, err)
-	return port
-}
-
 // startFulcio runs the real Fulcio server with its ephemeral CA, trusting issuerURL for email
 // identities and with no CT log, and returns its URL and its CA.
 func startFulcio(t *testing.T, issuerURL string) (string, root.CertificateAuthority) {
@@ -129,10 +117,10 @@ func startFulcio(t *testing.T, issuerURL string) (string, root.CertificateAuthor
 	socket := make([]byte, 8)
 	_, err = rand.Read(socket)
 	require.NoError(t, err)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	cmd := exec.Command(bin, "serve", "--ca", "ephemeralca", "--ct-log-url", "", "--config-path", configPath,
-		"--host", "127.0.0.1", "--port", port, "--grpc-host", "127.0.0.1", "--grpc-port", freePort(t),
-		"--metrics-port", freePort(t), "--legacy-unix-domain-socket", "@provctl-fulcio-"+hex.EncodeToString(socket))
+		"--host", "127.0.0.1", "--port", port, "--grpc-host", "127.0.0.1", "--grpc-port", testenv.FreePort(t),
+		"--metrics-port", testenv.FreePort(t), "--legacy-unix-domain-socket", "@provctl-fulcio-"+hex.EncodeToString(socket))
 	url := "http://127.0.0.1:" + port
 	body := testenv.StartServer(t, "fulcio", cmd, url+"/api/v2/trustBundle")
 	var tb struct {
@@ -158,27 +146,8 @@ const rekorOrigin = "rekor.provctl.test"
 // startRekorV2 runs the real Rekor v2 server over a temporary POSIX tile store and returns its
 // URL and its trust-root entry.
 func startRekorV2(t *testing.T) (string, *root.TransparencyLog) {
-	t.Helper()
-	bin := testenv.Lookup(t, "PROVKIT_TEST_REKOR_V2")
-	dir := t.TempDir()
-	logKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKCS8PrivateKey(logKey)
-	require.NoError(t, err)
-	keyPath := filepath.Join(dir, "log.pem")
-	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
-	storage := filepath.Join(dir, "tiles")
-	require.NoError(t, os.Mkdir(storage, 0o700))
-	port := freePort(t)
-	cmd := exec.Command(bin, "serve", "--hostname", rekorOrigin, "--storage-dir", storage, "--signer-filepath", keyPath,
-		"--http-address", "127.0.0.1", "--http-port", port, "--grpc-address", "127.0.0.1", "--grpc-port", freePort(t),
-		"--http-metrics-port", freePort(t), "--batch-max-age", "50ms", "--checkpoint-interval", "200ms")
-	url := "http://127.0.0.1:" + port
-	testenv.StartServer(t, "rekor", cmd, url+"/healthz")
-	_, logID, err := note.KeyHash(rekorOrigin, logKey.Public())
-	require.NoError(t, err)
-	return url, &root.TransparencyLog{BaseURL: "https://" + rekorOrigin, ID: logID, ValidityPeriodStart: time.Now().Add(-time.Hour),
-		HashFunc: crypto.SHA256, PublicKey: logKey.Public(), SignatureHashFunc: crypto.SHA256}
+	r := testenv.StartRekorV2(t, rekorOrigin)
+	return r.URL, r.Log
 }
 
 // writeTrustedRoot writes a trusted_root.json of the given services and returns its path and bytes.
