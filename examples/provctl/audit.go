@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +17,9 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	rekornote "github.com/sigstore/rekor-tiles/v2/pkg/note"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 	"k8s.io/klog/v2"
@@ -32,7 +37,8 @@ const auditUsage = `audit keygen --origin NAME --out PREFIX
       [--decision allow|warn|deny] [--reason R]... [--environment E] [--evidence DIGEST]... [--attr K=V]...
   provctl audit show   --log DIR|URL --log-pub FILE --key FILE [--subject DIGEST] [--output json]
   provctl audit verify --log DIR|URL --log-pub FILE --key FILE [--checkpoint FILE]
-  provctl audit prove  --log DIR|URL --log-pub FILE --key FILE INDEX`
+  provctl audit prove  --log DIR|URL --log-pub FILE --key FILE INDEX
+  provctl audit follow --log DIR|URL --log-pub FILE [--origin NAME] --checkpoint FILE`
 
 func init() {
 	// tessera reports through klog; provctl prints only its own lines.
@@ -52,8 +58,10 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return auditAppend(ctx, args[1:], stdout, stderr, env)
 	case "show", "verify", "prove":
 		return auditRead(ctx, args[0], args[1:], stdout, stderr, env)
+	case "follow":
+		return auditFollow(ctx, args[1:], stdout, stderr)
 	}
-	return usagef("audit: unknown command %q (keygen, append, show, verify, prove)", args[0])
+	return usagef("audit: unknown command %q (keygen, append, show, verify, prove, follow)", args[0])
 }
 
 func auditKeygen(args []string, stdout, stderr io.Writer) error {
@@ -312,6 +320,95 @@ func eventJSON(e *auditlog.Entry) map[string]any {
 		"bundle": e.Bundle.Digest()}
 }
 
+// auditFollow runs "provctl audit follow": it checks that any C2SP tlog-tiles log, this
+// package's or a shared Rekor v2 log, only grew since the checkpoint held in a file, and moves
+// the file on to the log's latest checkpoint.
+func auditFollow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fset := newFlagSet("audit follow", stderr, auditUsage)
+	logFlag := fset.String("log", "", "log `folder` or http(s) URL of its tiles (required)")
+	logPub := fset.String("log-pub", "", "the log's key `file`: a note verifier key from audit keygen, or a PEM public key such as a Rekor v2 log's (required)")
+	origin := fset.String("origin", "", "the log's checkpoint origin `name`, for a PEM key (a Rekor v2 log's hostname)")
+	held := fset.String("checkpoint", "", "`file` holding the last checkpoint trusted, updated after a pass; a missing file starts from the latest (required)")
+	if _, err := parseFlags(fset, args, 0); err != nil {
+		return err
+	}
+	if *logFlag == "" || *logPub == "" || *held == "" {
+		return usagef("audit follow: --log, --log-pub and --checkpoint are required")
+	}
+	nv, err := logVerifier(*logPub, *origin)
+	if err != nil {
+		return err
+	}
+	src, err := auditSource(*logFlag)
+	if err != nil {
+		return err
+	}
+	var heldCP *auditlog.Checkpoint
+	if raw, err := os.ReadFile(*held); err == nil {
+		if heldCP, err = auditlog.ParseCheckpoint(raw, nv); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return configError(err)
+	}
+	latest, err := auditlog.Follow(ctx, src, nv, heldCP)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*held, latest.Raw, 0o644); err != nil {
+		return err
+	}
+	from := "no checkpoint held"
+	if heldCP != nil {
+		from = fmt.Sprintf("consistent with the held size %d", heldCP.Size)
+	}
+	return textout.New(stdout).Printf("log %s: size %d, root %s, %s\n", latest.Origin, latest.Size, hex.EncodeToString(latest.Hash), from)
+}
+
+// logVerifier reads a log's checkpoint key: a note verifier key line, or a PEM public key
+// that signs checkpoints under origin, as Rekor v2 logs do.
+func logVerifier(path, origin string) (note.Verifier, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, configError(err)
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("-----BEGIN")) {
+		nv, err := note.NewVerifier(strings.TrimSpace(string(raw)))
+		if err != nil {
+			return nil, configError(fmt.Errorf("checkpoint verifier key %s: %w", path, err))
+		}
+		return nv, nil
+	}
+	if origin == "" {
+		return nil, usagef("audit follow: --origin is required with the PEM key %s", path)
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(raw)
+	if err != nil {
+		return nil, configError(fmt.Errorf("log key %s: %w", path, err))
+	}
+	sv, err := signature.LoadVerifier(pub, crypto.SHA256)
+	if err != nil {
+		return nil, configError(fmt.Errorf("log key %s: %w", path, err))
+	}
+	nv, err := rekornote.NewNoteVerifier(origin, sv)
+	if err != nil {
+		return nil, configError(fmt.Errorf("log key %s: %w", path, err))
+	}
+	return nv, nil
+}
+
+// auditSource reads a log from a folder or, for an http(s) URL, from a web server.
+func auditSource(log string) (auditlog.Source, error) {
+	if strings.HasPrefix(log, "http://") || strings.HasPrefix(log, "https://") {
+		src, err := auditlog.URL(log, nil)
+		if err != nil {
+			return nil, &usageError{err}
+		}
+		return src, nil
+	}
+	return auditlog.Dir(log), nil
+}
+
 // auditorFor is an auditor with the checkpoint verifier it was made with.
 type auditorFor struct {
 	*auditlog.Auditor
@@ -340,11 +437,9 @@ func newAuditor(log, logPub, key string, env map[string]string) (*auditorFor, er
 	if err != nil {
 		return nil, configError(err)
 	}
-	src := auditlog.Dir(log)
-	if strings.HasPrefix(log, "http://") || strings.HasPrefix(log, "https://") {
-		if src, err = auditlog.URL(log, nil); err != nil {
-			return nil, &usageError{err}
-		}
+	src, err := auditSource(log)
+	if err != nil {
+		return nil, err
 	}
 	ids := make([]string, len(keys))
 	for i, k := range keys {

@@ -1,15 +1,24 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/provkit/provkit/internal/testenv"
+	"github.com/provkit/provkit/provenance/audit"
+	"github.com/provkit/provkit/sign"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/stretchr/testify/require"
 )
 
@@ -76,4 +85,64 @@ func TestAuditCommands(t *testing.T) {
 	r = mustRun(t, exitDenied, env, read("verify")...)
 	require.True(t, strings.Contains(r.stderr, "entry 3"), r.stderr)
 	mustRun(t, exitUnchecked, env, "audit", "verify", "--log", at("absent"), "--log-pub", at("log.note.pub"), "--key", at("events.pub"))
+}
+
+// TestAuditFollowRekor follows the real Rekor v2 server's log, read from its tiles as a static
+// host serves them, with the log's PEM key: the held checkpoint moves on as entries are added,
+// and a held checkpoint the log's key did not sign is refused.
+func TestAuditFollowRekor(t *testing.T) {
+	const origin = "rekor.follow.provctl.test"
+	r := testenv.StartRekorV2(t, origin)
+	tiles := httptest.NewServer(http.FileServer(http.Dir(r.Tiles)))
+	t.Cleanup(tiles.Close)
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(r.Key.Public())
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(at("rekor.pem"), pubPEM, 0o644))
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	logged, err := sign.NewKeySigner(key, sign.WithTransparencyLog(r.URL, 2))
+	require.NoError(t, err)
+	logEntries := func(from, n int) {
+		for i := from; i < from+n; i++ {
+			e := audit.Event{Kind: audit.KindAttested, Subject: digest.FromString(fmt.Sprint("artifact ", i)),
+				Actor: "ci@example.com", Time: time.Now().UTC()}
+			st, err := e.Statement()
+			require.NoError(t, err)
+			_, err = logged.Sign(t.Context(), st)
+			require.NoError(t, err)
+		}
+	}
+	follow := func(want int, held string) result {
+		return mustRun(t, want, nil, "audit", "follow", "--log", tiles.URL, "--log-pub", at("rekor.pem"), "--origin", origin, "--checkpoint", held)
+	}
+	size := func(out string) int {
+		var origin string
+		var n int
+		_, err := fmt.Sscanf(out, "log %s size %d,", &origin, &n)
+		require.NoError(t, err, out)
+		return n
+	}
+
+	logEntries(0, 1)
+	first := follow(exitOK, at("held"))
+	require.Contains(t, first.stdout, "no checkpoint held")
+	held := size(first.stdout)
+	require.GreaterOrEqual(t, held, 1)
+
+	logEntries(1, 2)
+	require.Eventually(t, func() bool {
+		r := follow(exitOK, at("held"))
+		require.Contains(t, r.stdout, fmt.Sprintf("consistent with the held size %d", held))
+		held = size(r.stdout)
+		return held >= 3
+	}, 30*time.Second, 200*time.Millisecond, "the held checkpoint moves on to one covering the new entries")
+
+	raw, err := os.ReadFile(at("held"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(at("altered"), []byte(strings.Replace(string(raw), "\n", "\n1", 1)), 0o644))
+	follow(exitDenied, at("altered"))
+	mustRun(t, exitUnchecked, nil, "audit", "follow", "--log", tiles.URL, "--log-pub", at("rekor.pem"), "--checkpoint", at("held"))
 }

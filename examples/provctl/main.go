@@ -23,6 +23,7 @@
 //	provctl audit keygen --origin NAME --out PREFIX
 //	provctl audit append --log DIR --log-key FILE --key FILE --kind KIND --subject DIGEST --actor A ...
 //	provctl audit (show | verify [--checkpoint FILE] | prove INDEX) --log DIR|URL --log-pub FILE --key FILE
+//	provctl audit follow --log DIR|URL --log-pub FILE [--origin NAME] --checkpoint FILE
 //
 // REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
 // copy are registry references or oci-layout:PATH[:tag|@digest].
@@ -84,10 +85,10 @@ commands:
                                  compare what one tag resolves to in each environment
   rebuild-check (--key FILE | keyless flags) (--file|--dir|--image X) REF
                                  check a rebuild against REF's verified provenance
-  audit keygen|append|show|verify|prove
+  audit keygen|append|show|verify|prove|follow
                                  keep provenance events in a tamper-evident log folder and
                                  check it: full audit, consistency with a held checkpoint,
-                                 inclusion proofs
+                                 inclusion proofs; follow any tlog-tiles log (Rekor v2 too)
 
 REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest].
 Run 'provctl <command> -h' for the flags of a command.

@@ -136,7 +136,21 @@ type Entry struct {
 // checkpoint no append-only history joins to held (a rewrite or a fork) with a
 // *ConsistencyError.
 func (a *Auditor) Consistent(ctx context.Context, held *Checkpoint) (*Checkpoint, error) {
-	latest, err := a.Checkpoint(ctx)
+	return Follow(ctx, a.src, a.trust.Checkpoints, held)
+}
+
+// Follow reads the latest checkpoint of any C2SP tlog-tiles log, this package's or a shared
+// one such as a Rekor v2 log, opens it with the log's key v and proves it consistent with held,
+// a checkpoint of the same log the caller trusted (nil for none), from the log's tiles. It
+// returns the latest checkpoint, which the caller keeps for the next call. A smaller log fails
+// with a *RollbackError; a latest checkpoint no append-only history joins to held (a rewrite or
+// a fork) with a *ConsistencyError. It reads no entries: what they mean is the log's business.
+func Follow(ctx context.Context, src Source, v note.Verifier, held *Checkpoint) (*Checkpoint, error) {
+	raw, err := src.ReadCheckpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: read checkpoint: %w", err)
+	}
+	latest, err := ParseCheckpoint(raw, v)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +172,7 @@ func (a *Auditor) Consistent(ctx context.Context, held *Checkpoint) (*Checkpoint
 	if held.Size == 0 {
 		return latest, nil
 	}
-	pb, err := client.NewProofBuilder(ctx, latest.Size, a.src.ReadTile)
+	pb, err := client.NewProofBuilder(ctx, latest.Size, src.ReadTile)
 	if err != nil {
 		return nil, fmt.Errorf("auditlog: consistency proof: %w", err)
 	}

@@ -23,9 +23,17 @@
 // A log served from a web server is the same folder. tessera reports through klog; programs
 // that want it silent set klog's output.
 //
-// A signer that also logs in a Rekor v2 instance (sign.WithTransparencyLog) makes each event
-// bundle carry that shared log's inclusion proof too, which verify checks when the event
-// verifier's trust material holds the Rekor log.
+// # Sharing a log with Rekor v2
+//
+// A team's log is its own; to make rewriting it visible to others, sign events with a signer
+// that also logs in a shared Rekor v2 instance (sign.WithTransparencyLog(url, 2)), and give
+// them a signing time (sign.WithTimestampAuthority: Rekor v2 entries carry none). Each event
+// bundle then holds that log's inclusion proof, which the auditor's verify.Verifier checks when
+// its trust material holds the Rekor log and it requires a log entry (verify.WithTransparencyLog):
+// an event the team's log holds but Rekor never saw fails its audit. Rekor v2 keeps each
+// entry's signature and digests, not the event, so the team's log stays the record of what was
+// decided and Rekor the witness that it was decided then. Follow checks that any tlog-tiles log,
+// a Rekor v2 log read from its tiles included, only grew since a checkpoint held.
 //
 // # Auditing
 //
@@ -35,7 +43,7 @@
 //
 //   - Consistent proves the latest checkpoint extends the one held (RFC 6962 consistency
 //     proof from the log's tiles); a log that shrank fails with *RollbackError, a rewrite or
-//     fork with *ConsistencyError.
+//     fork with *ConsistencyError. Follow does the same for any tlog-tiles log and key.
 //   - Prove builds an entry's inclusion proof; VerifyInclusion checks one with nothing but the
 //     proof, the entry and an opened checkpoint.
 //   - Entries reads events in order, each checked against the tree and verified.
