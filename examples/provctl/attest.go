@@ -13,13 +13,16 @@ import (
 	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/opencontainers/go-digest"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/audit"
 	"github.com/provkit/provkit/provenance/collect"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
+	"github.com/provkit/provkit/verify/auditlog"
 )
 
 // predicateAliases are the short predicate type names cosign's --type accepts.
@@ -47,9 +50,12 @@ func predicateType(s string) string {
 func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
 	fset := newFlagSet("attest", stderr, "attest (--key FILE | keyless) [--timestamp-server-url URL] [--rekor-url URL [--rekor-version 2]]\n"+
 		"    [--fulcio-url URL] [--identity-token TOKEN|FILE] [--signing-config FILE] [--trusted-root FILE]\n"+
-		"    [--predicate FILE --type URI] [--source DIR] [--env NAME]... [--plain-http] [--oci-layout] REF")
+		"    [--predicate FILE --type URI] [--source DIR] [--env NAME]... [--plain-http] [--oci-layout]\n"+
+		"    [--audit-log DIR --audit-log-key FILE --audit-key FILE [--audit-actor ID]] REF")
 	var sf signFlags
 	sf.register(fset)
+	var af auditFlags
+	af.register(fset)
 	predPath := fset.String("predicate", "", "predicate JSON `file`; without it, SLSA provenance v1 is generated from --source")
 	typ := fset.String("type", "", "predicate type `URI`, or a cosign name such as slsaprovenance1 (required with --predicate)")
 	source := fset.String("source", ".", "build context `dir` the generated provenance describes (git state, environment)")
@@ -85,6 +91,13 @@ func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if err != nil {
 		return err
 	}
+	log, err := af.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	if log != nil {
+		defer log.Close(ctx)
+	}
 	name := ref.name
 	if ref.Layout != "" {
 		name = filepath.Base(filepath.Clean(ref.name))
@@ -112,7 +125,28 @@ func attestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if err != nil {
 		return fmt.Errorf("attach to %s: %w", ref, err)
 	}
+	if log != nil {
+		if err := recordAttestation(ctx, log, image.Digest, pos[0], statement.GetPredicateType(), bundle.Digest(), attached.Digest); err != nil {
+			return fmt.Errorf("attached %s to %s, but the audit log %s did not record it: %w", attached.Digest, ref, af.log, err)
+		}
+	}
 	return textout.New(stdout).Printf("%s\n", attached.Digest)
+}
+
+// recordAttestation records that a bundle was signed about image and attached to it as the
+// manifest attached, and waits until the log's checkpoint covers both events.
+func recordAttestation(ctx context.Context, log *auditlog.Log, image digest.Digest, name, predicateType string, bundle, attached digest.Digest) error {
+	now := time.Now().UTC()
+	attrs := map[string]string{"predicateType": predicateType}
+	if err := log.Record(ctx, audit.Event{Kind: audit.KindAttested, Subject: image, SubjectName: name,
+		Evidence: []digest.Digest{bundle}, Time: now, Attributes: attrs}); err != nil {
+		return err
+	}
+	if err := log.Record(ctx, audit.Event{Kind: audit.KindAttached, Subject: image, SubjectName: name,
+		Evidence: []digest.Digest{attached, bundle}, Time: now, Attributes: attrs}); err != nil {
+		return err
+	}
+	return log.Close(ctx)
 }
 
 // Sigstore's public-good services, which keyless signing uses when no service is named, as

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"github.com/provkit/provkit/internal/testenv"
+	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/provenance/audit"
 	"github.com/provkit/provkit/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -145,4 +146,56 @@ func TestAuditFollowRekor(t *testing.T) {
 	require.NoError(t, os.WriteFile(at("altered"), []byte(strings.Replace(string(raw), "\n", "\n1", 1)), 0o644))
 	follow(exitDenied, at("altered"))
 	mustRun(t, exitUnchecked, nil, "audit", "follow", "--log", tiles.URL, "--log-pub", at("rekor.pem"), "--checkpoint", at("held"))
+}
+
+// TestAttestRecordedInAuditLog attests with --audit-log: the log holds an attested event with
+// the signed bundle's digest and an attached event with the manifest attest printed, both about
+// the image's digest and by the --audit-actor.
+func TestAttestRecordedInAuditLog(t *testing.T) {
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+	store, err := oras.NewLayout(t.Context(), at("pack"))
+	require.NoError(t, err)
+	image := testenv.PushImage(t, store.Target(), "app", "app v1\n")
+	env := map[string]string{envPassword: "", "HOME": dir}
+	mustRun(t, exitOK, env, "key", "generate", "--out", at("release"))
+	mustRun(t, exitOK, env, "audit", "keygen", "--origin", "audit.attest.test", "--out", at("log"))
+
+	attest := []string{"attest", "--key", at("release.key"), "--source", dir, "--oci-layout", at("pack") + ":app",
+		"--audit-log", at("L"), "--audit-log-key", at("log.note.key"), "--audit-key", at("release.key"), "--audit-actor", "ci@example.com"}
+	r := mustRun(t, exitOK, env, attest...)
+	attached := strings.TrimSpace(r.stdout)
+
+	r = mustRun(t, exitOK, env, "audit", "show", "--output", "json", "--log", at("L"), "--log-pub", at("log.note.pub"), "--key", at("release.pub"))
+	var shown struct {
+		Events []struct {
+			Kind, Subject, Actor string
+			Evidence             []string
+			Attributes           map[string]string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &shown))
+	require.Len(t, shown.Events, 2)
+	attested, attach := shown.Events[0], shown.Events[1]
+	require.Equal(t, "attested", attested.Kind)
+	require.Equal(t, "attached", attach.Kind)
+	for _, e := range shown.Events {
+		require.Equal(t, image.Digest.String(), e.Subject)
+		require.Equal(t, "ci@example.com", e.Actor)
+		require.Equal(t, "https://slsa.dev/provenance/v1", e.Attributes["predicateType"])
+	}
+	require.Equal(t, []string{attached, attested.Evidence[0]}, attach.Evidence, "attached names the manifest, then the bundle")
+	found, err := store.Discover(t.Context(), image, oras.Query{})
+	require.NoError(t, err)
+	require.Len(t, found, 1)
+	require.Equal(t, attached, found[0].Manifest.Digest.String())
+	bundle, err := store.FetchAttestation(t.Context(), found[0])
+	require.NoError(t, err)
+	require.Equal(t, bundle.Digest().String(), attested.Evidence[0], "attested names the bundle attached")
+
+	r = mustRun(t, exitUnchecked, env, attest[:len(attest)-4]...)
+	require.Contains(t, r.stderr, "--audit-log needs --audit-log-key and --audit-key")
+	found, err = store.Discover(t.Context(), image, oras.Query{})
+	require.NoError(t, err)
+	require.Len(t, found, 1, "nothing is attached when the audit log cannot be opened")
 }

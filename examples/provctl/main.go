@@ -7,7 +7,8 @@
 //	provctl key generate --out PREFIX
 //	provctl attest (--key FILE | [--fulcio-url URL] [--identity-token TOKEN|FILE]) [--timestamp-server-url URL]
 //	    [--rekor-url URL [--rekor-version 1|2]] [--signing-config FILE] [--trusted-root FILE]
-//	    [--predicate FILE --type URI] [--source DIR] [--env NAME]... [--plain-http] [--oci-layout] REF
+//	    [--predicate FILE --type URI] [--source DIR] [--env NAME]... [--plain-http] [--oci-layout]
+//	    [--audit-log DIR --audit-log-key FILE --audit-key FILE [--audit-actor ID]] REF
 //	provctl discover [--plain-http] [--oci-layout] [--output json] REF
 //	provctl verify (--key FILE... | --certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y)
 //	    [--trusted-root FILE | --tuf-url URL --tuf-root FILE [--tuf-cache DIR] [--offline]] [--timestamp-certificate-chain FILE]
@@ -69,7 +70,8 @@ commands:
                                  PROVKIT_PASSWORD, may be empty) and PREFIX.pub
   attest (--key FILE | keyless) REF
                                  sign provenance about REF (with --timestamp-server-url,
-                                 --rekor-url, keyless --fulcio-url) and attach it as a referrer
+                                 --rekor-url, keyless --fulcio-url) and attach it as a referrer;
+                                 --audit-log records both in an audit log
   discover REF                   list every attestation of REF and where it was found
   verify (--key FILE | keyless flags) REF
                                  verify REF's attestations, then decide with --policy

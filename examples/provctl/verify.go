@@ -38,10 +38,10 @@ type auditFlags struct {
 }
 
 func (a *auditFlags) register(fset *flag.FlagSet) {
-	fset.StringVar(&a.log, "audit-log", "", "record the decision in the audit log `folder` (with --audit-log-key and --audit-key)")
+	fset.StringVar(&a.log, "audit-log", "", "record what the command did or decided in the audit log `folder` (with --audit-log-key and --audit-key)")
 	fset.StringVar(&a.logKey, "audit-log-key", "", "checkpoint signing key `file` of --audit-log (from audit keygen)")
 	fset.StringVar(&a.key, "audit-key", "", "event signing key `file` of --audit-log")
-	fset.StringVar(&a.actor, "audit-actor", "provctl", "`identity` recorded as the decision's actor")
+	fset.StringVar(&a.actor, "audit-actor", "provctl", "`identity` recorded as the events' actor")
 }
 
 // open opens the audit log, or returns nil without --audit-log.
