@@ -15,7 +15,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -39,20 +38,10 @@ import (
 // PEM certificate chain as --timestamp-certificate-chain reads it.
 func realTSA(t *testing.T) (string, root.TimestampingAuthority, string) {
 	t.Helper()
-	url := testenv.TSAURL(t)
-	resp, err := http.Get(url + "/certchain")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	pemChain, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	require.NoError(t, err)
-	chain, err := cryptoutils.UnmarshalCertificatesFromPEM(pemChain)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(chain), 2)
+	url, tsa, chainPEM := testenv.TSA(t)
 	path := filepath.Join(t.TempDir(), "tsa-chain.pem")
-	require.NoError(t, os.WriteFile(path, pemChain, 0o644))
-	return url, &root.SigstoreTimestampingAuthority{Leaf: chain[0], Intermediates: chain[1 : len(chain)-1],
-		Root: chain[len(chain)-1], URI: url}, path
+	require.NoError(t, os.WriteFile(path, chainPEM, 0o644))
+	return url, tsa, path
 }
 
 // oidcIssuer is an OpenID Connect issuer serving discovery and JWKS, signing tokens with ES256.

@@ -1,6 +1,7 @@
 package gate_test
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/policy/gate"
 	"github.com/provkit/provkit/verify"
 )
 
@@ -87,4 +89,39 @@ func BenchmarkCheck(b *testing.B) {
 			b.ReportMetric(float64(rt.n.Load())/float64(b.N), "requests/op")
 		})
 	}
+}
+
+// BenchmarkCheckRecorded measures what recording decisions in an audit log adds to the one-call
+// verify: Check of an image with one attestation in memory (the cheapest store, so the largest
+// share for logging), without a recorder and with one on a POSIX audit log (asynchronous; the
+// events are flushed after the loop, outside the timing).
+func BenchmarkCheckRecorded(b *testing.B) {
+	ctx := context.Background()
+	k := newKeys(b)
+	store, err := oras.NewMemory()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const repo = "memory.example/app"
+	image := testenv.PushImage(b, store.Target(), "v1", "app\n")
+	testenv.AttestSLSA(b, store, repo, image, k.trusted, builder)
+	run := func(b *testing.B, c *gate.Checker) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Check(ctx, store, image); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("check", func(b *testing.B) {
+		run(b, checker(b, k, gate.WithPolicy(prodPolicy(b, builder)), gate.WithEnvironment("prod")))
+	})
+	b.Run("check+record", func(b *testing.B) {
+		log, _, _ := openAuditLogIn(b, b.TempDir())
+		run(b, checker(b, k, gate.WithPolicy(prodPolicy(b, builder)), gate.WithEnvironment("prod"), gate.WithRecorder(log, "gate@example.com")))
+		b.StopTimer()
+		if err := log.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
+	})
 }

@@ -35,17 +35,8 @@ func TestRecordsDecisions(t *testing.T) {
 	bad := testenv.PushImage(t, store.Target(), "bad", "built elsewhere\n")
 	testenv.AttestSLSA(t, store, repo, bad, k.trusted, "https://ci.example/builders/laptop")
 
-	skey, vkey, err := note.GenerateKey(rand.Reader, "audit.gate.test")
-	require.NoError(t, err)
-	checkpoints, err := note.NewSigner(skey)
-	require.NoError(t, err)
-	eventKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	signer, err := sign.NewKeySigner(eventKey)
-	require.NoError(t, err)
 	dir := t.TempDir()
-	log, err := auditlog.Open(ctx, dir, checkpoints, signer)
-	require.NoError(t, err)
+	log, vkey, eventKey := openAuditLogIn(t, dir)
 
 	c := checker(t, k, gate.WithPolicy(prodPolicy(t, builder)), gate.WithEnvironment("prod"), gate.WithRecorder(log, "gate.prod@example.com"))
 	_, err = c.Check(ctx, store, good)
@@ -103,4 +94,21 @@ func TestWithRecorderNeedsActor(t *testing.T) {
 	k := newKeys(t)
 	_, err := gate.New(k.verifier, verify.KeyIDs("release"), gate.WithRecorder(nil, "gate"))
 	require.ErrorIs(t, err, gate.ErrInvalidConfig)
+}
+
+// openAuditLogIn opens a new audit log in dir and returns it with its checkpoint verifier key
+// and its event signing key.
+func openAuditLogIn(tb testing.TB, dir string) (*auditlog.Log, string, *ecdsa.PrivateKey) {
+	tb.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, "audit.gate.test")
+	require.NoError(tb, err)
+	checkpoints, err := note.NewSigner(skey)
+	require.NoError(tb, err)
+	eventKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(tb, err)
+	signer, err := sign.NewKeySigner(eventKey)
+	require.NoError(tb, err)
+	log, err := auditlog.Open(context.Background(), dir, checkpoints, signer)
+	require.NoError(tb, err)
+	return log, vkey, eventKey
 }

@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"encoding/hex"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -34,7 +33,7 @@ func TestRekorV2(t *testing.T) {
 	defer cancel()
 	r := testenv.StartRekorV2(t, "rekor.audit.provkit.test")
 	ek := mustKey(t)
-	tsaURL, tsa := timestampAuthority(t)
+	tsaURL, tsa, _ := testenv.TSA(t)
 	logged, err := sign.NewKeySigner(ek, sign.WithTransparencyLog(r.URL, 2), sign.WithTimestampAuthority(tsaURL))
 	require.NoError(t, err)
 	keys, err := verify.TrustedKeys(verify.PublicKey{ID: "audit", Key: ek.Public()})
@@ -134,22 +133,4 @@ func record(t *testing.T, dir string, k *keys, events sign.Signer, from, n int) 
 		require.NoError(t, l.Record(ctx, event(i)))
 	}
 	require.NoError(t, l.Close(ctx))
-}
-
-// timestampAuthority returns the URL of the `make test` timestamp authority and its entry in a
-// trusted root, from the chain it serves.
-func timestampAuthority(t *testing.T) (string, root.TimestampingAuthority) {
-	t.Helper()
-	url := testenv.TSAURL(t)
-	resp, err := http.Get(url + "/certchain")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	chainPEM, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	require.NoError(t, err)
-	chain, err := verify.ParseCertificatesPEM(chainPEM)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(chain), 2)
-	return url, &root.SigstoreTimestampingAuthority{Leaf: chain[0], Intermediates: chain[1 : len(chain)-1],
-		Root: chain[len(chain)-1], URI: url}
 }
