@@ -433,7 +433,7 @@ func newAuditor(log, logPub, key string, env map[string]string) (*auditorFor, er
 		return nil, configError(err)
 	}
 	// Events are dated by the log, not by a timestamp authority.
-	v, err := verify.New(set, verify.WithUntimestampedKeysUnsafe(), verify.WithPredicateTypes(audit.PredicateType))
+	v, err := verify.New(set, verify.WithUntimestampedKeysUnsafe(), verify.WithPredicateTypes(auditlog.SealPredicateType))
 	if err != nil {
 		return nil, configError(err)
 	}

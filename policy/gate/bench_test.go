@@ -92,36 +92,46 @@ func BenchmarkCheck(b *testing.B) {
 }
 
 // BenchmarkCheckRecorded measures what recording decisions in an audit log adds to the one-call
-// verify: Check of an image with one attestation in memory (the cheapest store, so the largest
-// share for logging), without a recorder and with one on a POSIX audit log (asynchronous; the
-// events are flushed after the loop, outside the timing).
+// verify: Check of an image with one attestation, without a recorder and with one on a POSIX
+// audit log (asynchronous; the events are flushed after the loop, outside the timing), in memory
+// (the cheapest store, so the largest share for logging) and in the olareg registry on loopback.
 func BenchmarkCheckRecorded(b *testing.B) {
 	ctx := context.Background()
 	k := newKeys(b)
-	store, err := oras.NewMemory()
+	memory, err := oras.NewMemory()
 	if err != nil {
 		b.Fatal(err)
 	}
-	const repo = "memory.example/app"
-	image := testenv.PushImage(b, store.Target(), "v1", "app\n")
-	testenv.AttestSLSA(b, store, repo, image, k.trusted, builder)
-	run := func(b *testing.B, c *gate.Checker) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c.Check(ctx, store, image); err != nil {
-				b.Fatal(err)
+	repo := testenv.OlaregServer(b) + "/bench/recorded"
+	registry, err := oras.NewRemote(repo, oras.WithPlainHTTPUnsafe())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range []struct {
+		name  string
+		store *oras.Store
+		repo  string
+	}{{"memory", memory, "memory.example/app"}, {"registry", registry, repo}} {
+		image := testenv.PushImage(b, s.store.Target(), "v1", "app\n")
+		testenv.AttestSLSA(b, s.store, s.repo, image, k.trusted, builder)
+		run := func(b *testing.B, c *gate.Checker) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Check(ctx, s.store, image); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
+		b.Run(s.name+"/check", func(b *testing.B) {
+			run(b, checker(b, k, gate.WithPolicy(prodPolicy(b, builder)), gate.WithEnvironment("prod")))
+		})
+		b.Run(s.name+"/check+record", func(b *testing.B) {
+			log, _, _ := openAuditLogIn(b, b.TempDir())
+			run(b, checker(b, k, gate.WithPolicy(prodPolicy(b, builder)), gate.WithEnvironment("prod"), gate.WithRecorder(log, "gate@example.com")))
+			b.StopTimer()
+			if err := log.Close(ctx); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
-	b.Run("check", func(b *testing.B) {
-		run(b, checker(b, k, gate.WithPolicy(prodPolicy(b, builder)), gate.WithEnvironment("prod")))
-	})
-	b.Run("check+record", func(b *testing.B) {
-		log, _, _ := openAuditLogIn(b, b.TempDir())
-		run(b, checker(b, k, gate.WithPolicy(prodPolicy(b, builder)), gate.WithEnvironment("prod"), gate.WithRecorder(log, "gate@example.com")))
-		b.StopTimer()
-		if err := log.Close(ctx); err != nil {
-			b.Fatal(err)
-		}
-	})
 }

@@ -1,9 +1,9 @@
 // Package audit is the model of provenance events: what happened to an artifact (attested,
 // attached, verified, denied, promoted, released, deployed, deprecated, retired, revoked,
 // re-signed, a runtime deviation), on what evidence, decided by whom, when and why. An Event
-// becomes an in-toto statement about the artifact's digest, signed like any attestation and
-// appended to a tamper-evident log (package verify/auditlog); a Recorder is where gates and
-// pipelines send their events.
+// becomes an in-toto statement about the artifact's digest, appended to a tamper-evident log
+// (package verify/auditlog) that signs it together with the events recorded beside it; a
+// Recorder is where gates and pipelines send their events.
 //
 //	st, err := (&audit.Event{
 //		Kind:     audit.KindPromoted,

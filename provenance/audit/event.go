@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"github.com/opencontainers/go-digest"
 
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -145,6 +147,43 @@ type wireEvent struct {
 	Attributes  map[string]string `json:"attributes,omitempty"`
 }
 
+// predicate is w as the predicate object its JSON encoding is, built directly: decoding the
+// JSON into a structpb.Struct would cost a logged decision more than the rest of its entry.
+func (w wireEvent) predicate() *structpb.Struct {
+	fields := map[string]*structpb.Value{
+		"kind":  structpb.NewStringValue(w.Kind),
+		"time":  structpb.NewStringValue(w.Time),
+		"actor": structpb.NewStringValue(w.Actor),
+	}
+	optional := func(name, v string) {
+		if v != "" {
+			fields[name] = structpb.NewStringValue(v)
+		}
+	}
+	list := func(name string, vs []string) {
+		if len(vs) == 0 {
+			return
+		}
+		values := make([]*structpb.Value, len(vs))
+		for i, v := range vs {
+			values[i] = structpb.NewStringValue(v)
+		}
+		fields[name] = structpb.NewListValue(&structpb.ListValue{Values: values})
+	}
+	optional("decision", w.Decision)
+	list("reasons", w.Reasons)
+	optional("environment", w.Environment)
+	list("evidence", w.Evidence)
+	if len(w.Attributes) > 0 {
+		attrs := make(map[string]*structpb.Value, len(w.Attributes))
+		for k, v := range w.Attributes {
+			attrs[k] = structpb.NewStringValue(v)
+		}
+		fields["attributes"] = structpb.NewStructValue(&structpb.Struct{Fields: attrs})
+	}
+	return &structpb.Struct{Fields: fields}
+}
+
 // Statement returns the event as a validated in-toto statement, ready to sign: its subject is
 // the artifact and its predicate, of type PredicateType, the rest of the event. An invalid
 // event fails with a *FieldError naming the field.
@@ -160,7 +199,7 @@ func (e *Event) Statement() (*intoto.Statement, error) {
 		return nil, &FieldError{Field: "predicate", Reason: fmt.Sprintf("%d bytes, more than %d", len(raw), MaxEventBytes)}
 	}
 	subject := &intoto.ResourceDescriptor{Name: e.SubjectName, Digest: map[string]string{e.Subject.Algorithm().String(): e.Subject.Encoded()}}
-	st, err := provenance.NewStatement([]*intoto.ResourceDescriptor{subject}, PredicateType, json.RawMessage(raw))
+	st, err := provenance.NewStatement([]*intoto.ResourceDescriptor{subject}, PredicateType, e.wire().predicate())
 	if err != nil {
 		return nil, &FieldError{Field: "subject", Reason: err.Error()}
 	}

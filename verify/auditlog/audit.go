@@ -11,8 +11,6 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/opencontainers/go-digest"
-	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
@@ -84,9 +82,9 @@ const maxCheckpointBytes = 64 << 10
 type Trust struct {
 	// Checkpoints verifies checkpoints; its name is the log's origin.
 	Checkpoints note.Verifier
-	// Events verifies each event's bundle.
+	// Events verifies the seals that sign the events; it must accept SealPredicateType.
 	Events *verify.Verifier
-	// Signer is who must have signed each event.
+	// Signer is who must have signed the seals.
 	Signer verify.Identity
 }
 
@@ -125,7 +123,7 @@ type Entry struct {
 	Index uint64
 	// Event is the event, read from the verified statement.
 	Event *audit.Event
-	// Bundle is the signed event as the log holds it.
+	// Bundle is the seal that signs the event with the others of its batch.
 	Bundle provenance.Bundle
 	// Result is the verification of Bundle.
 	Result *verify.Result
@@ -244,48 +242,69 @@ func (a *Auditor) entryData(ctx context.Context, index, size uint64) ([]byte, er
 	return b.Entries[i], nil
 }
 
-// Verify checks one entry's data as an event of this log: a bundle signed by the trusted
-// signer, holding a valid event. It fails with an *EntryError naming index.
+// Verify checks one entry's data as an event of this log: its event statement is in the
+// batch its seal covers (the entry's inclusion proof leads to the root the seal signs), the seal
+// is signed by the trusted signer, and the statement is a valid event. It fails with an
+// *EntryError naming index.
 func (a *Auditor) Verify(ctx context.Context, index uint64, data []byte) (*Entry, error) {
-	b := provenance.Bundle{MediaType: provenance.MediaTypeBundleV03, Data: data}
-	subject, err := claimedSubject(data)
+	return a.verifyEntry(ctx, index, data, nil)
+}
+
+// seals caches the seals verified during one read of the log, by seal bundle digest and root.
+type seals struct {
+	mu       sync.Mutex
+	verified map[string]*verify.Result
+}
+
+func (a *Auditor) verifyEntry(ctx context.Context, index uint64, data []byte, cache *seals) (*Entry, error) {
+	o, err := openEntry(data)
 	if err != nil {
-		return nil, &EntryError{Index: index, Reason: "not a signed event", Err: err}
+		return nil, &EntryError{Index: index, Reason: "not an entry of an audit log", Err: err}
 	}
-	res, err := a.trust.Events.Verify(ctx, b, subject, a.trust.Signer)
+	res, err := a.verifySeal(ctx, o, cache)
 	if err != nil {
-		return nil, &EntryError{Index: index, Reason: "event signature", Err: err}
+		return nil, &EntryError{Index: index, Reason: "seal", Err: err}
 	}
-	e, err := audit.Parse(res.Statement())
+	st, err := provenance.ParseStatement(o.statement)
 	if err != nil {
 		return nil, &EntryError{Index: index, Reason: "not a valid event", Err: err}
 	}
-	b.PredicateType = audit.PredicateType
-	return &Entry{Index: index, Event: e, Bundle: b, Result: res}, nil
+	e, err := audit.Parse(st)
+	if err != nil {
+		return nil, &EntryError{Index: index, Reason: "not a valid event", Err: err}
+	}
+	return &Entry{Index: index, Event: e, Bundle: o.seal, Result: res}, nil
 }
 
-// claimedSubject reads the subject a bundle's statement claims, before verification, to ask
-// the verifier for it.
-func claimedSubject(data []byte) (digest.Digest, error) {
-	var pb sgbundle.Bundle
-	if err := pb.UnmarshalJSON(data); err != nil {
-		return "", err
+// verifySeal verifies that o's seal is signed by the trusted signer over o's root and batch
+// size, once per seal when a cache is given.
+func (a *Auditor) verifySeal(ctx context.Context, o *openedEntry, cache *seals) (*verify.Result, error) {
+	key := string(o.seal.Digest()) + "@" + string(o.root)
+	if cache != nil {
+		cache.mu.Lock()
+		res := cache.verified[key]
+		cache.mu.Unlock()
+		if res != nil {
+			return res, nil
+		}
 	}
-	env := pb.GetDsseEnvelope()
-	if env == nil {
-		return "", errors.New("bundle holds no DSSE envelope")
-	}
-	st, err := provenance.ParseStatement(env.GetPayload())
+	res, err := a.trust.Events.Verify(ctx, o.seal, o.root, a.trust.Signer)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if len(st.GetSubject()) != 1 || len(st.GetSubject()[0].GetDigest()) != 1 {
-		return "", errors.New("an event statement has one subject with one digest")
+	if res.PredicateType() != SealPredicateType {
+		return nil, fmt.Errorf("signed statement of type %q, not a seal (%s)", res.PredicateType(), SealPredicateType)
 	}
-	for alg, hex := range st.GetSubject()[0].GetDigest() {
-		return provenance.NormalizeDigest(alg, hex)
+	size := res.Statement().GetPredicate().GetFields()["size"].GetNumberValue()
+	if size != float64(o.size) {
+		return nil, fmt.Errorf("seal of a batch of %v events, the entry claims %d", size, o.size)
 	}
-	return "", nil
+	if cache != nil {
+		cache.mu.Lock()
+		cache.verified[key] = res
+		cache.mu.Unlock()
+	}
+	return res, nil
 }
 
 // Entries reads the entries from index from up to cp's size, checking each on the way: the
@@ -293,8 +312,9 @@ func claimedSubject(data []byte) (digest.Digest, error) {
 // verifies as an event (Verify). The first failure ends the sequence with its error.
 func (a *Auditor) Entries(ctx context.Context, cp *Checkpoint, from uint64) iter.Seq2[*Entry, error] {
 	return func(yield func(*Entry, error) bool) {
+		cache := &seals{verified: map[string]*verify.Result{}}
 		a.walk(ctx, cp, from, func(index uint64, data []byte, _ []byte) error {
-			e, err := a.Verify(ctx, index, data)
+			e, err := a.verifyEntry(ctx, index, data, cache)
 			if err != nil {
 				return err
 			}
@@ -385,6 +405,7 @@ func (a *Auditor) Audit(ctx context.Context, held *Checkpoint) (*Report, error) 
 	}
 	report := &Report{Checkpoint: cp, Kinds: map[audit.Kind]uint64{}}
 	tree := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
+	cache := &seals{verified: map[string]*verify.Result{}}
 	// Entries are checked against the tiles in order, and their signatures verified a bundle's
 	// worth at a time in parallel; the first failure by index is the one reported.
 	var batch []pendingEntry
@@ -398,7 +419,7 @@ func (a *Auditor) Audit(ctx context.Context, held *Checkpoint) (*Report, error) 
 			go func() {
 				defer wg.Done()
 				for i := range next {
-					e, err := a.Verify(ctx, batch[i].index, batch[i].data)
+					e, err := a.verifyEntry(ctx, batch[i].index, batch[i].data, cache)
 					if err != nil {
 						errs[i] = err
 						continue

@@ -7,8 +7,12 @@
 //
 // Open a folder (tessera's POSIX storage) with a note.Signer for checkpoints (its name is the
 // log's origin; golang.org/x/mod/sumdb/note.GenerateKey makes one) and a Signer for events
-// (any sign.Signer). Each event becomes an in-toto statement about its subject, signed into a
-// Sigstore bundle, and that bundle is the log entry:
+// (any sign.Signer). Each event becomes an in-toto statement about its subject. Events recorded
+// within a few milliseconds of each other (up to MaxSealedEvents) are sealed together: one
+// signed statement, the seal (SealPredicateType), whose subject is the RFC 6962 Merkle root of
+// their statements. Each log entry (EntryMediaType) holds one event's statement, the seal and
+// the event's inclusion proof in the batch, so it verifies alone, while one signature covers
+// the batch: logging costs a decision a share of a signature, not a whole one.
 //
 //	l, err := auditlog.Open(ctx, "audit", checkpointKey, signer, auditlog.WithActor("gate@example.com"))
 //	err = l.Record(ctx, audit.Event{Kind: audit.KindVerified, Subject: d, Decision: audit.DecisionAllow, Time: now})
@@ -25,20 +29,21 @@
 //
 // # Sharing a log with Rekor v2
 //
-// A team's log is its own; to make rewriting it visible to others, sign events with a signer
-// that also logs in a shared Rekor v2 instance (sign.WithTransparencyLog(url, 2)), and give
-// them a signing time (sign.WithTimestampAuthority: Rekor v2 entries carry none). Each event
-// bundle then holds that log's inclusion proof, which the auditor's verify.Verifier checks when
-// its trust material holds the Rekor log and it requires a log entry (verify.WithTransparencyLog):
-// an event the team's log holds but Rekor never saw fails its audit. Rekor v2 keeps each
-// entry's signature and digests, not the event, so the team's log stays the record of what was
-// decided and Rekor the witness that it was decided then. Follow checks that any tlog-tiles log,
+// A team's log is its own; to make rewriting it visible to others, seal with a signer that
+// also logs in a shared Rekor v2 instance (sign.WithTransparencyLog(url, 2)), and give the
+// seals a signing time (sign.WithTimestampAuthority: Rekor v2 entries carry none). Each seal
+// then holds that log's inclusion proof, which the auditor's verify.Verifier checks when its
+// trust material holds the Rekor log and it requires a log entry (verify.WithTransparencyLog):
+// an event the team's log holds but Rekor never saw fails its audit. Rekor v2 keeps each seal's
+// signature and digest, not the events, so the team's log stays the record of what was decided
+// and Rekor the witness that it was decided then, at one Rekor entry per batch. Follow checks that any tlog-tiles log,
 // a Rekor v2 log read from its tiles included, only grew since a checkpoint held.
 //
 // # Auditing
 //
 // An Auditor reads a log from a Source (Dir, URL) with Trust: the checkpoint verifier, a
-// verify.Verifier and the identity that must have signed the events. It keeps no state: the
+// verify.Verifier that accepts SealPredicateType and the identity that must have signed the
+// seals. It keeps no state: the
 // caller keeps the last checkpoint it trusted and passes it in.
 //
 //   - Consistent proves the latest checkpoint extends the one held (RFC 6962 consistency

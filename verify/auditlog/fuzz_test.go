@@ -33,16 +33,28 @@ func FuzzParseCheckpoint(f *testing.F) {
 	})
 }
 
-// FuzzEntry: entry bytes that are not an event signed by the log's signer never verify.
+// FuzzEntry: entry bytes verify only as an event sealed by the log's signer, and anything else
+// fails with an *EntryError naming the index. The seed is a real entry of a sealed batch.
 func FuzzEntry(f *testing.F) {
 	k := newKeys(f)
-	a := auditor(f, f.TempDir(), k)
-	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`))
+	dir := writeLog(f, k, 3)
+	a := auditor(f, dir, k)
+	cp, err := a.Checkpoint(context.Background())
+	require.NoError(f, err)
+	_, real, err := a.Prove(context.Background(), 1, cp)
+	require.NoError(f, err)
+	f.Add(real)
+	f.Add([]byte(`{"mediaType":"application/vnd.provkit.audit.entry.v1+json","event":"e30=","seal":{},"index":0,"size":1,"proof":[]}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, err := a.Verify(context.Background(), 9, data)
-		var ee *auditlog.EntryError
-		require.ErrorAs(t, err, &ee)
-		require.Equal(t, uint64(9), ee.Index)
+		e, err := a.Verify(context.Background(), 1, data)
+		if err != nil {
+			var ee *auditlog.EntryError
+			require.ErrorAs(t, err, &ee)
+			require.Equal(t, uint64(1), ee.Index)
+			return
+		}
+		require.Equal(t, auditlog.SealPredicateType, e.Result.PredicateType())
+		require.NoError(t, e.Event.Validate())
 	})
 }

@@ -53,7 +53,7 @@ func keysWith(tb testing.TB, ns note.Signer, nv note.Verifier, ek *ecdsa.Private
 	require.NoError(tb, err)
 	set, err := verify.TrustedKeys(verify.PublicKey{ID: "audit", Key: ek.Public()})
 	require.NoError(tb, err)
-	v, err := verify.New(set, verify.WithUntimestampedKeysUnsafe(), verify.WithPredicateTypes(audit.PredicateType))
+	v, err := verify.New(set, verify.WithUntimestampedKeysUnsafe(), verify.WithPredicateTypes(auditlog.SealPredicateType))
 	require.NoError(tb, err)
 	return &keys{checkpoints: ns, verifier: nv, events: s,
 		trust: auditlog.Trust{Checkpoints: nv, Events: v, Signer: verify.KeyIDs("audit")}}

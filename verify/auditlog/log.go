@@ -17,19 +17,21 @@ import (
 	"github.com/provkit/provkit/provenance/audit"
 )
 
-// Signer signs an event's statement into a bundle. sign.Signer satisfies it: a key signer for a
-// private log, or one that also logs each event in a shared Rekor v2 log
+// Signer signs the seal of each batch of events into a bundle. sign.Signer satisfies it: a key
+// signer for a private log, or one that also logs each seal in a shared Rekor v2 log
 // (sign.WithTransparencyLog).
 type Signer interface {
 	// Sign signs st as a DSSE envelope in a Sigstore bundle.
 	Sign(ctx context.Context, st *intoto.Statement) (provenance.Bundle, error)
 }
 
-// Batching and publication. Entries are written in batches of up to batchSize, or every
-// batchAge; a checkpoint follows within checkpointInterval (tessera's minimum).
+// Batching and publication. Events recorded within sealAge share one seal; entries are
+// written in batches of up to batchSize, or every batchAge; a checkpoint follows within
+// checkpointInterval (tessera's minimum).
 const (
 	batchSize          = 512
 	batchAge           = 20 * time.Millisecond
+	sealAge            = 10 * time.Millisecond
 	checkpointInterval = 100 * time.Millisecond
 	recordQueue        = 4096
 )
@@ -49,12 +51,13 @@ type Log struct {
 	shutdown func(context.Context) error
 	cancel   context.CancelFunc
 
-	// Recorded events flow in order from queue through dispatch to the signing workers (in
-	// parallel) and to add, which appends each in the order recorded once it is signed;
-	// resolve waits for each entry to be durable.
+	// Recorded events flow in order from queue through dispatch, which gathers those waiting
+	// into a batch whenever a sealing worker is free, to the workers (in parallel: one
+	// signature per batch) and to addInOrder, which appends each batch's entries in the order
+	// recorded once sealed; resolve waits for each entry to be durable.
 	queue   chan *job
-	jobs    chan *job
-	toAdd   chan *job
+	batches chan *batch
+	toAdd   chan *batch
 	futures chan pending
 	stages  sync.WaitGroup
 
@@ -68,19 +71,27 @@ type Log struct {
 }
 
 type job struct {
-	ctx    context.Context
-	event  audit.Event
-	signed chan signed
+	ctx   context.Context
+	event audit.Event
 }
 
-type signed struct {
-	bundle provenance.Bundle
-	err    error
+// batch is events sealed together.
+type batch struct {
+	jobs   []*job
+	sealed chan sealed
 }
 
+type sealed struct {
+	entries [][]byte
+	err     error
+}
+
+// pending is one recorded event on its way into the log: its entry's future, or the error that
+// stopped it. A batch that failed to seal reports its error once, with its other events silent.
 type pending struct {
 	future tessera.IndexFuture
 	err    error
+	silent bool
 }
 
 // Option configures a Log.
@@ -129,8 +140,8 @@ func Open(ctx context.Context, dir string, checkpoints note.Signer, events Signe
 	l.awaiter = tessera.NewPublicationAwaiter(bg, reader.ReadCheckpoint, 20*time.Millisecond)
 	l.changed = sync.NewCond(&l.mu)
 	l.queue = make(chan *job, recordQueue)
-	l.jobs = make(chan *job, recordQueue)
-	l.toAdd = make(chan *job, recordQueue)
+	l.batches = make(chan *batch) // unbuffered: events wait in queue, and batch, while every worker is busy
+	l.toAdd = make(chan *batch, recordQueue)
 	l.futures = make(chan pending, recordQueue)
 	var workers sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -152,34 +163,18 @@ func Open(ctx context.Context, dir string, checkpoints note.Signer, events Signe
 	return l, nil
 }
 
-// signEvent signs e, with the log's actor when e names none.
-func (l *Log) signEvent(ctx context.Context, e audit.Event) (provenance.Bundle, error) {
-	if e.Actor == "" {
-		e.Actor = l.actor
-	}
-	st, err := e.Statement()
-	if err != nil {
-		return provenance.Bundle{}, err
-	}
-	b, err := l.signer.Sign(ctx, st)
-	if err != nil {
-		return provenance.Bundle{}, fmt.Errorf("auditlog: sign %s event of %s: %w", e.Kind, e.Subject, err)
-	}
-	return b, nil
-}
-
 // Append signs e and appends it, and returns its index once the entry is durable. Its
 // checkpoint follows within a fraction of a second; Close waits for it.
 func (l *Log) Append(ctx context.Context, e audit.Event) (uint64, error) {
 	if err := l.begin(); err != nil {
 		return 0, err
 	}
-	b, err := l.signEvent(ctx, e)
+	entries, err := sealEvents(ctx, l.signer, l.actor, []audit.Event{e})
 	if err != nil {
 		l.done(0, err)
 		return 0, err
 	}
-	idx, err := l.add(ctx, tessera.NewEntry(b.Data))()
+	idx, err := l.add(ctx, tessera.NewEntry(entries[0]))()
 	if err != nil {
 		err = fmt.Errorf("auditlog: append %s event of %s: %w", e.Kind, e.Subject, err)
 		l.done(0, err)
@@ -198,7 +193,7 @@ func (l *Log) Record(ctx context.Context, e audit.Event) error {
 		return err
 	}
 	select {
-	case l.queue <- &job{ctx: context.WithoutCancel(ctx), event: e, signed: make(chan signed, 1)}:
+	case l.queue <- &job{ctx: context.WithoutCancel(ctx), event: e}:
 		return nil
 	case <-ctx.Done():
 		l.done(0, nil)
@@ -222,48 +217,80 @@ func (l *Log) done(index uint64, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.inflight--
-	if err != nil {
+	switch {
+	case errors.Is(err, errSilent):
+	case err != nil:
 		l.failures = append(l.failures, err)
-	} else if !l.appended || index > l.largest {
+	case !l.appended || index > l.largest:
 		l.largest, l.appended = index, true
 	}
 	l.changed.Broadcast()
 }
 
-// dispatch hands each recorded job, in order, to the signing workers and to addInOrder.
+// dispatch gathers recorded jobs, in order, into batches: a batch is sealed when it holds
+// MaxSealedEvents, or sealAge after its first event, or when the log closes, so that one
+// signature covers every event recorded in that time however slowly they come.
 func (l *Log) dispatch() {
 	defer l.stages.Done()
+	timer := time.NewTimer(sealAge)
+	timer.Stop()
 	for j := range l.queue {
-		l.toAdd <- j
-		l.jobs <- j
+		b := &batch{jobs: []*job{j}, sealed: make(chan sealed, 1)}
+		timer.Reset(sealAge)
+	gather:
+		for len(b.jobs) < MaxSealedEvents {
+			select {
+			case next, ok := <-l.queue:
+				if !ok {
+					break gather
+				}
+				b.jobs = append(b.jobs, next)
+			case <-timer.C:
+				break gather
+			}
+		}
+		timer.Stop()
+		l.toAdd <- b
+		l.batches <- b
 	}
-	close(l.jobs)
+	close(l.batches)
 	close(l.toAdd)
 }
 
 func (l *Log) work() {
-	for j := range l.jobs {
-		b, err := l.signEvent(j.ctx, j.event)
-		j.signed <- signed{bundle: b, err: err}
+	for b := range l.batches {
+		events := make([]audit.Event, len(b.jobs))
+		for i, j := range b.jobs {
+			events[i] = j.event
+		}
+		entries, err := sealEvents(b.jobs[0].ctx, l.signer, l.actor, events)
+		b.sealed <- sealed{entries: entries, err: err}
 	}
 }
 
-// addInOrder appends each job's bundle, in the order recorded, once it is signed.
+// addInOrder appends each batch's entries, in the order recorded, once the batch is sealed.
 func (l *Log) addInOrder() {
-	for j := range l.toAdd {
-		s := <-j.signed
-		if s.err != nil {
-			l.futures <- pending{err: s.err}
-			continue
+	for b := range l.toAdd {
+		s := <-b.sealed
+		for i, j := range b.jobs {
+			switch {
+			case s.err != nil:
+				l.futures <- pending{err: s.err, silent: i > 0}
+			default:
+				l.futures <- pending{future: l.add(j.ctx, tessera.NewEntry(s.entries[i]))}
+			}
 		}
-		l.futures <- pending{future: l.add(j.ctx, tessera.NewEntry(s.bundle.Data))}
 	}
 }
 
 func (l *Log) resolve() {
 	defer l.stages.Done()
 	for p := range l.futures {
-		if p.err != nil {
+		switch {
+		case p.silent:
+			l.done(0, errSilent)
+			continue
+		case p.err != nil:
 			l.done(0, p.err)
 			continue
 		}
@@ -275,6 +302,9 @@ func (l *Log) resolve() {
 		l.done(idx.Index, nil)
 	}
 }
+
+// errSilent marks an event lost with an error already reported for its batch.
+var errSilent = errors.New("reported with its batch")
 
 // Flush waits until every event recorded before it is durable in the log, and returns the
 // errors of the events that failed since the last Flush, joined.

@@ -1,9 +1,12 @@
 package auditlog_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -235,4 +238,101 @@ func TestConfigurationRequired(t *testing.T) {
 	_, err = auditlog.URL("file:///etc", nil)
 	require.ErrorIs(t, err, auditlog.ErrInvalidConfig)
 	require.False(t, errors.Is(err, auditlog.ErrTampered))
+}
+
+// TestSealedBatches: events recorded together share one seal, one signature, and each entry
+// still verifies alone; an entry whose event, position or batch size is changed no longer
+// leads to the root its seal signs, and one sealed by another signer is refused.
+func TestSealedBatches(t *testing.T) {
+	ctx := context.Background()
+	k := newKeys(t)
+	dir := writeLog(t, k, 40)
+	a := auditor(t, dir, k)
+	cp, err := a.Checkpoint(ctx)
+	require.NoError(t, err)
+	seals := map[string]int{}
+	var entries [][]byte
+	for e, err := range a.Entries(ctx, cp, 0) {
+		require.NoError(t, err)
+		seals[e.Bundle.Digest().String()]++
+		require.Equal(t, auditlog.SealPredicateType, e.Result.PredicateType())
+		_, data, err := a.Prove(ctx, e.Index, cp)
+		require.NoError(t, err)
+		entries = append(entries, data)
+	}
+	require.Less(t, len(seals), 40, "events recorded together share seals")
+
+	alone, err := a.Verify(ctx, 3, entries[3])
+	require.NoError(t, err)
+	require.Equal(t, event(3).Subject, alone.Event.Subject)
+
+	var wire map[string]any
+	require.NoError(t, json.Unmarshal(entries[3], &wire))
+	var other map[string]any
+	require.NoError(t, json.Unmarshal(entries[4], &other))
+	for name, change := range map[string]func(map[string]any){
+		"another event":     func(w map[string]any) { w["event"] = other["event"] },
+		"another position":  func(w map[string]any) { w["index"] = w["index"].(float64) + 1 },
+		"another size":      func(w map[string]any) { w["size"] = w["size"].(float64) + 1 },
+		"no proof":          func(w map[string]any) { w["proof"] = []any{} },
+		"unknown field":     func(w map[string]any) { w["note"] = "x" },
+		"another mediaType": func(w map[string]any) { w["mediaType"] = "application/json" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := maps.Clone(wire)
+			change(w)
+			data, err := json.Marshal(w)
+			require.NoError(t, err)
+			_, err = a.Verify(ctx, 3, data)
+			var ee *auditlog.EntryError
+			require.ErrorAs(t, err, &ee)
+			require.EqualValues(t, 3, ee.Index)
+		})
+	}
+
+	intruder := keysWith(t, k.checkpoints, k.verifier, mustKey(t))
+	dir2 := writeLog(t, intruder, 1)
+	_, data, err := auditor(t, dir2, intruder).Prove(ctx, 0, mustCheckpoint(t, auditor(t, dir2, intruder)))
+	require.NoError(t, err)
+	_, err = a.Verify(ctx, 0, data)
+	require.ErrorIs(t, err, verify.ErrVerification, "a seal by another signer")
+}
+
+func mustCheckpoint(t *testing.T, a *auditlog.Auditor) *auditlog.Checkpoint {
+	t.Helper()
+	cp, err := a.Checkpoint(context.Background())
+	require.NoError(t, err)
+	return cp
+}
+
+// TestEntryEncoding: the entries the log writes decode, field for field, as the documented
+// entry object, and re-encode to the same JSON.
+func TestEntryEncoding(t *testing.T) {
+	ctx := context.Background()
+	k := newKeys(t)
+	a := auditor(t, writeLog(t, k, 5), k)
+	cp := mustCheckpoint(t, a)
+	for i := range uint64(5) {
+		_, data, err := a.Prove(ctx, i, cp)
+		require.NoError(t, err)
+		var w struct {
+			MediaType string          `json:"mediaType"`
+			Event     []byte          `json:"event"`
+			Seal      json.RawMessage `json:"seal"`
+			Index     uint64          `json:"index"`
+			Size      uint64          `json:"size"`
+			Proof     [][]byte        `json:"proof"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		require.NoError(t, dec.Decode(&w))
+		require.Equal(t, auditlog.EntryMediaType, w.MediaType)
+		require.Less(t, w.Index, w.Size)
+		again, err := json.Marshal(w)
+		require.NoError(t, err)
+		require.JSONEq(t, string(data), string(again))
+		e, err := a.Verify(ctx, i, data)
+		require.NoError(t, err)
+		require.Equal(t, event(int(i)).Subject, e.Event.Subject)
+	}
 }

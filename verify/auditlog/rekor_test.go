@@ -17,14 +17,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/provkit/provkit/internal/testenv"
-	"github.com/provkit/provkit/provenance/audit"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
 	"github.com/provkit/provkit/verify/auditlog"
 )
 
-// TestRekorV2 is the shared option against the real Rekor v2 server: a team log whose events
-// are signed through Rekor, so every entry carries a Rekor inclusion proof the auditor checks,
+// TestRekorV2 is the shared option against the real Rekor v2 server: a team log whose seals are
+// signed through Rekor, so every entry carries a Rekor inclusion proof the auditor checks,
 // and the Rekor log itself, read from its tiles as a static host serves them, followed from one
 // checkpoint to the next. Events are also timestamped by the `make test` timestamp authority,
 // since Rekor v2 entries carry no signing time. It skips unless PROVKIT_TEST_REKOR_V2 names a rekor-server binary.
@@ -42,7 +41,7 @@ func TestRekorV2(t *testing.T) {
 		map[string]*root.TransparencyLog{hex.EncodeToString(r.Log.ID): r.Log})
 	require.NoError(t, err)
 	events, err := verify.New(root.TrustedMaterialCollection{keys, logs}, verify.WithTransparencyLog(1),
-		verify.WithPredicateTypes(audit.PredicateType))
+		verify.WithPredicateTypes(auditlog.SealPredicateType))
 	require.NoError(t, err)
 	k := newKeys(t)
 	trust := auditlog.Trust{Checkpoints: k.verifier, Events: events, Signer: verify.KeyIDs("audit")}
@@ -54,8 +53,10 @@ func TestRekorV2(t *testing.T) {
 	report, err := a.Audit(ctx, nil)
 	require.NoError(t, err)
 	require.EqualValues(t, 3, report.Entries)
+	seals := map[string]bool{}
 	for e, err := range a.Entries(ctx, report.Checkpoint, 0) {
 		require.NoError(t, err)
+		seals[e.Bundle.Digest().String()] = true
 		var b sgbundle.Bundle
 		require.NoError(t, b.UnmarshalJSON(e.Bundle.Data))
 		entries := b.GetVerificationMaterial().GetTlogEntries()
@@ -89,15 +90,15 @@ func TestRekorV2(t *testing.T) {
 
 		held, err := auditlog.Follow(ctx, src, rekorKey, nil)
 		require.NoError(t, err)
-		require.GreaterOrEqual(t, held.Size, uint64(3), "Rekor's checkpoint covers the three events")
+		require.GreaterOrEqual(t, held.Size, uint64(len(seals)), "Rekor's checkpoint covers the seals of the three events")
 
 		record(t, t.TempDir(), k, logged, 3, 2)
 		var latest *auditlog.Checkpoint
 		require.Eventually(t, func() bool {
 			latest, err = auditlog.Follow(ctx, src, rekorKey, held)
 			require.NoError(t, err)
-			return latest.Size >= held.Size+2
-		}, 30*time.Second, 100*time.Millisecond, "Rekor's checkpoint grows by the two new events")
+			return latest.Size > held.Size
+		}, 30*time.Second, 100*time.Millisecond, "Rekor's checkpoint grows by the new events' seal")
 
 		_, err = auditlog.Follow(ctx, src, rekorKey, latest)
 		require.NoError(t, err, "the same checkpoint is consistent with itself")
