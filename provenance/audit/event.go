@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -184,6 +186,10 @@ func (w wireEvent) predicate() *structpb.Struct {
 	return &structpb.Struct{Fields: fields}
 }
 
+// wireFields are the predicate's field names, exactly: encoding/json alone would match them
+// regardless of case.
+var wireFields = []string{"kind", "time", "actor", "decision", "reasons", "environment", "evidence", "attributes"}
+
 // Statement returns the event as a validated in-toto statement, ready to sign: its subject is
 // the artifact and its predicate, of type PredicateType, the rest of the event. An invalid
 // event fails with a *FieldError naming the field.
@@ -290,6 +296,9 @@ func checkDigest(field string, d digest.Digest) error {
 	if d == "" {
 		return &FieldError{Field: field, Reason: "required"}
 	}
+	if err := d.Validate(); err != nil && !errors.Is(err, digest.ErrDigestUnsupported) {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("%q is not a digest: %v", string(d), err)}
+	}
 	n, err := provenance.NormalizeDigest(d.Algorithm().String(), d.Encoded())
 	if err != nil {
 		return &FieldError{Field: field, Reason: err.Error()}
@@ -332,6 +341,11 @@ func Parse(st *intoto.Statement) (*Event, error) {
 	if st.GetPredicate() == nil {
 		return nil, &PredicateError{Reason: "no predicate"}
 	}
+	for name := range st.GetPredicate().GetFields() {
+		if !slices.Contains(wireFields, name) {
+			return nil, &PredicateError{Reason: fmt.Sprintf("unknown field %q", name)}
+		}
+	}
 	raw, err := json.Marshal(st.GetPredicate().AsMap())
 	if err != nil {
 		return nil, &PredicateError{Reason: err.Error()}
@@ -352,7 +366,12 @@ func Parse(st *intoto.Statement) (*Event, error) {
 		Decision:    Decision(w.Decision),
 		Reasons:     w.Reasons,
 		Environment: w.Environment,
-		Attributes:  w.Attributes,
+	}
+	if len(w.Attributes) > 0 {
+		e.Attributes = w.Attributes
+	}
+	if len(w.Reasons) == 0 {
+		e.Reasons = nil
 	}
 	for alg, hex := range subject.GetDigest() {
 		e.Subject = digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
