@@ -29,6 +29,7 @@ var (
 		"github.com/opencontainers/image-spec",
 		"github.com/in-toto/attestation",
 		"google.golang.org/protobuf",
+		"golang.org/x/mod/semver",
 	}
 	provkitUpper = []string{module + "/sign", module + "/verify", module + "/policy", module + "/oras"}
 	// modelLayer is the rule of provenance's sub-packages: the model and nothing that signs,
@@ -48,12 +49,13 @@ var layers = map[string]layer{
 		allow: modelDeps,
 		deny:  append([]string{"github.com/sigstore", "oras.land"}, provkitUpper...),
 	},
-	"provenance/collect":  modelLayer,
-	"provenance/workflow": modelLayer,
-	"provenance/diff":     modelLayer,
-	"provenance/rebuild":  modelLayer,
-	"provenance/release":  modelLayer,
-	"provenance/audit":    modelLayer,
+	"provenance/collect":   modelLayer,
+	"provenance/workflow":  modelLayer,
+	"provenance/diff":      modelLayer,
+	"provenance/rebuild":   modelLayer,
+	"provenance/release":   modelLayer,
+	"provenance/audit":     modelLayer,
+	"provenance/lifecycle": modelLayer,
 	"sign": {
 		deny: []string{module + "/verify", module + "/policy", module + "/oras", "oras.land"},
 	},
