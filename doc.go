@@ -27,6 +27,9 @@
 //   - provenance/audit and verify/auditlog: provenance events (verified, denied, promoted,
 //     retired, ...) signed into a tamper-evident transparency log (C2SP tlog-tiles on
 //     transparency-dev/tessera) that anyone holding its public keys can audit.
+//   - provenance/lifecycle: an artifact's signed status after release (active, deprecated,
+//     retired, revoked) with its successor, and the status in effect among those signed by
+//     entitled identities.
 //
 // The whole flow, with errors elided:
 //
