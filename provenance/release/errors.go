@@ -13,12 +13,15 @@ var (
 	ErrInvalidField = errors.New("release: invalid field")
 	// ErrInvalidPredicate means a statement does not hold a valid release record.
 	ErrInvalidPredicate = errors.New("release: invalid predicate")
+	// ErrInvalidTag means a text is not a release tag.
+	ErrInvalidTag = errors.New("release: invalid tag")
 )
 
-// MissingFieldError names a required field of a record that is empty.
+// MissingFieldError names a required field of a record that is empty, or the required
+// SOURCE_DATE_EPOCH that TagFromEnvironment did not find.
 type MissingFieldError struct {
 	// Field is the field's path in the predicate, such as "approval.by", or "image" for the
-	// released image (the statement's subject).
+	// released image (the statement's subject); for a tag, "SOURCE_DATE_EPOCH".
 	Field string
 }
 
@@ -30,9 +33,10 @@ func (e *MissingFieldError) Error() string {
 // Unwrap returns ErrMissingField.
 func (e *MissingFieldError) Unwrap() error { return ErrMissingField }
 
-// FieldError reports a field of a record whose value is not allowed.
+// FieldError reports a field of a record, or a part of a tag, whose value is not allowed.
 type FieldError struct {
-	// Field is the field's path in the predicate, such as "configuration[2].digest".
+	// Field is the field's path in the predicate, such as "configuration[2].digest"; for a
+	// tag, "version", "date", "commit" or "SOURCE_DATE_EPOCH".
 	Field string
 	// Reason says what is wrong.
 	Reason string
@@ -70,3 +74,19 @@ func (e *PredicateError) Unwrap() []error {
 	}
 	return []error{ErrInvalidPredicate}
 }
+
+// TagError reports a text that ParseTag rejects.
+type TagError struct {
+	// Tag is the text read, cut to its first 128 bytes when it is longer.
+	Tag string
+	// Reason says what is wrong.
+	Reason string
+}
+
+// Error implements error.
+func (e *TagError) Error() string {
+	return fmt.Sprintf("release: invalid tag %q: %s", e.Tag, e.Reason)
+}
+
+// Unwrap returns ErrInvalidTag.
+func (e *TagError) Unwrap() error { return ErrInvalidTag }

@@ -2,8 +2,10 @@ package release_test
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -66,4 +68,37 @@ func Example() {
 	// prod.env 7d049f855ddd
 	// approved by release-managers@example.com https://tickets.example/CHG-1234
 	// release: configuration is required
+}
+
+// Tag an image built from a commit on the day SOURCE_DATE_EPOCH gives, and read a
+// pre-release's tag back.
+func ExampleNewTag() {
+	built := time.Date(2026, 12, 6, 15, 4, 5, 0, time.UTC) // from SOURCE_DATE_EPOCH
+	tag, err := release.NewTag("1.4.2", built, "abc1234def5678901234567890abcdef01234567")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(tag, tag.ReleaseType())
+	annotations := tag.Annotations()
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
+		fmt.Println(k, annotations[k])
+	}
+
+	rc, err := release.ParseTag("2.0.0-rc.1-20261206.abc1234")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(rc.Version, rc.ReleaseType(), rc.Date.Format(time.DateOnly), rc.Commit)
+
+	_, err = release.ParseTag("v1.4.2-20261206.abc1234")
+	fmt.Println(err)
+	// Output:
+	// 1.4.2-20261206.abc1234 stable
+	// org.opencontainers.image.created 2026-12-06T00:00:00Z
+	// org.opencontainers.image.revision abc1234
+	// org.opencontainers.image.version 1.4.2
+	// 2.0.0-rc.1 rc 2026-12-06 abc1234
+	// release: invalid tag "v1.4.2-20261206.abc1234": version: "v1.4.2" has a leading "v"
 }
