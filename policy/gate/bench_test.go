@@ -2,15 +2,21 @@ package gate_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
 	"maps"
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy/gate"
+	"github.com/provkit/provkit/provenance/lifecycle"
+	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
 )
 
@@ -133,5 +139,56 @@ func BenchmarkCheckRecorded(b *testing.B) {
 				b.Fatal(err)
 			}
 		})
+	}
+}
+
+// BenchmarkLifecycle measures reading an image's status in effect from the olareg registry
+// on loopback, with 100 signed statuses attached as referrers: one listing, every status
+// fetched and verified, the latest resolved.
+func BenchmarkLifecycle(b *testing.B) {
+	ctx := context.Background()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	repo := testenv.OlaregServer(b) + "/bench/lifecycle"
+	store, err := oras.NewRemote(repo, oras.WithPlainHTTPUnsafe())
+	if err != nil {
+		b.Fatal(err)
+	}
+	image := testenv.PushImage(b, store.Target(), "v1", "api\n")
+	signer, err := sign.NewKeySigner(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 100 {
+		st, err := (&lifecycle.Status{Subject: image.Digest, State: lifecycle.StateDeprecated, Reason: fmt.Sprint("review ", i),
+			Effective: start.Add(time.Duration(i) * time.Hour), DecidedBy: "release-managers@example.com"}).Statement()
+		if err != nil {
+			b.Fatal(err)
+		}
+		bundle, err := signer.Sign(ctx, st)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := store.Attach(ctx, image, bundle); err != nil {
+			b.Fatal(err)
+		}
+	}
+	keys, err := verify.TrustedKeys(verify.PublicKey{ID: "release-managers", Key: key.Public()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe(), verify.WithPredicateTypes(lifecycle.PredicateType))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := gate.Lifecycle(ctx, store, image, v, verify.KeyIDs("release-managers"), start.AddDate(1, 0, 0))
+		if err != nil || r.Current == nil || r.Current.Status.Reason != "review 99" {
+			b.Fatalf("resolved %+v: %v", r, err)
+		}
 	}
 }

@@ -1,0 +1,121 @@
+package gate_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/require"
+
+	"github.com/provkit/provkit/internal/testenv"
+	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/policy/gate"
+	"github.com/provkit/provkit/provenance/lifecycle"
+	"github.com/provkit/provkit/sign"
+	"github.com/provkit/provkit/verify"
+)
+
+// TestLifecycle attaches signed statuses to an image on every backend and reads the one in
+// effect: the latest effective status by the entitled signer wins, and a status by a trusted
+// but not entitled key, one about another image, one not yet effective and one by an unknown
+// key are set aside with their reasons; two disagreeing statuses of the same time fail closed.
+func TestLifecycle(t *testing.T) {
+	managers, intern := mustECDSA(t), mustECDSA(t)
+	stranger := mustECDSA(t)
+	ks, err := verify.TrustedKeys(verify.PublicKey{ID: "release-managers", Key: managers.Public()}, verify.PublicKey{ID: "intern", Key: intern.Public()})
+	require.NoError(t, err)
+	v, err := verify.New(ks, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe(), verify.WithPredicateTypes(lifecycle.PredicateType))
+	require.NoError(t, err)
+	setters := verify.KeyIDs("release-managers")
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			store, _ := be.open(t)
+			image := testenv.PushImage(t, store.Target(), "v1", "api 1.4.2\n")
+			next := testenv.PushImage(t, store.Target(), "v2", "api 1.5.0\n")
+
+			r, err := gate.Lifecycle(ctx, store, image, v, setters, now)
+			require.NoError(t, err)
+			require.Equal(t, lifecycle.StateActive, r.State(), "no status: active")
+
+			setStatus(t, store, image, managers, lifecycle.Status{Subject: image.Digest, State: lifecycle.StateDeprecated, Reason: "end of life",
+				Successor: next.Digest, Effective: now.Add(-3 * day), DecidedBy: "release-managers@example.com"})
+			setStatus(t, store, image, managers, lifecycle.Status{Subject: image.Digest, State: lifecycle.StateRetired, Reason: "past support",
+				Successor: next.Digest, Effective: now.Add(-day), DecidedBy: "release-managers@example.com"})
+			setStatus(t, store, image, intern, lifecycle.Status{Subject: image.Digest, State: lifecycle.StateActive,
+				Effective: now.Add(-time.Hour), DecidedBy: "intern@example.com"})
+			setStatus(t, store, image, managers, lifecycle.Status{Subject: image.Digest, State: lifecycle.StateRevoked, Reason: "scheduled",
+				Effective: now.Add(day), DecidedBy: "release-managers@example.com"})
+			setStatus(t, store, image, managers, lifecycle.Status{Subject: next.Digest, State: lifecycle.StateRevoked, Reason: "about v2",
+				Effective: now.Add(-time.Hour), DecidedBy: "release-managers@example.com"})
+			setStatus(t, store, image, stranger, lifecycle.Status{Subject: image.Digest, State: lifecycle.StateActive,
+				Effective: now.Add(-time.Minute), DecidedBy: "stranger@example.com"})
+
+			r, err = gate.Lifecycle(ctx, store, image, v, setters, now)
+			require.NoError(t, err)
+			require.Equal(t, lifecycle.StateRetired, r.State())
+			require.Equal(t, next.Digest, r.Current.Status.Successor)
+			require.Equal(t, "release-managers", r.Current.Signer)
+			reasons := map[error]int{}
+			var unverified int
+			for _, s := range r.SetAside {
+				switch {
+				case errors.Is(s.Err, lifecycle.ErrNotEntitled):
+					reasons[lifecycle.ErrNotEntitled]++
+					require.Contains(t, s.Signed.Signer, "intern")
+				case errors.Is(s.Err, lifecycle.ErrOtherSubject):
+					reasons[lifecycle.ErrOtherSubject]++
+				case errors.Is(s.Err, lifecycle.ErrNotYetEffective):
+					reasons[lifecycle.ErrNotYetEffective]++
+				case errors.Is(s.Err, verify.ErrVerification):
+					unverified++
+				default:
+					t.Errorf("set aside for %v", s.Err)
+				}
+			}
+			require.Equal(t, map[error]int{lifecycle.ErrNotEntitled: 1, lifecycle.ErrOtherSubject: 1, lifecycle.ErrNotYetEffective: 1}, reasons)
+			require.Equal(t, 1, unverified, "the stranger's status")
+
+			other := testenv.PushImage(t, store.Target(), "v3", "api 1.6.0\n")
+			at := now.Add(-time.Hour)
+			setStatus(t, store, other, managers, lifecycle.Status{Subject: other.Digest, State: lifecycle.StateRetired, Reason: "a",
+				Effective: at, DecidedBy: "release-managers@example.com"})
+			setStatus(t, store, other, managers, lifecycle.Status{Subject: other.Digest, State: lifecycle.StateActive,
+				Effective: at, DecidedBy: "release-managers@example.com"})
+			_, err = gate.Lifecycle(ctx, store, other, v, setters, now)
+			var ce *lifecycle.ConflictError
+			require.ErrorAs(t, err, &ce)
+			require.Len(t, ce.Statuses, 2)
+		})
+	}
+}
+
+func mustECDSA(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	return k
+}
+
+// setStatus signs s with key and attaches it to image in store.
+func setStatus(t *testing.T, store *oras.Store, image ocispec.Descriptor, key *ecdsa.PrivateKey, s lifecycle.Status) digest.Digest {
+	t.Helper()
+	st, err := s.Statement()
+	require.NoError(t, err)
+	signer, err := sign.NewKeySigner(key)
+	require.NoError(t, err)
+	b, err := signer.Sign(context.Background(), st)
+	require.NoError(t, err)
+	_, err = store.Attach(context.Background(), image, b)
+	require.NoError(t, err)
+	return b.Digest()
+}
