@@ -25,6 +25,7 @@
 //	provctl audit append --log DIR --log-key FILE --key FILE --kind KIND --subject DIGEST --actor A ...
 //	provctl audit (show | verify [--checkpoint FILE] | prove INDEX) --log DIR|URL --log-pub FILE --key FILE
 //	provctl audit follow --log DIR|URL --log-pub FILE [--origin NAME] --checkpoint FILE
+//	provctl tag (--version SEMVER --commit SHA | --parse TAG) [--output json]
 //
 // REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
 // copy are registry references or oci-layout:PATH[:tag|@digest].
@@ -91,6 +92,9 @@ commands:
                                  keep provenance events in a tamper-evident log folder and
                                  check it: full audit, consistency with a held checkpoint,
                                  inclusion proofs; follow any tlog-tiles log (Rekor v2 too)
+  tag --version SEMVER --commit SHA | --parse TAG
+                                 build a release tag VERSION-YYYYMMDD.COMMIT (build day from
+                                 SOURCE_DATE_EPOCH) or read one, with its OCI annotations
 
 REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest].
 Run 'provctl <command> -h' for the flags of a command.
@@ -168,6 +172,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		err = rebuildCheckCmd(ctx, args[1:], stdout, stderr, env)
 	case "audit":
 		err = auditCmd(ctx, args[1:], stdout, stderr, env)
+	case "tag":
+		err = tagCmd(args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
 		_ = textout.New(stdout).Literal(usageText)
 		return exitOK
