@@ -26,6 +26,8 @@
 //	provctl audit (show | verify [--checkpoint FILE] | prove INDEX) --log DIR|URL --log-pub FILE --key FILE
 //	provctl audit follow --log DIR|URL --log-pub FILE [--origin NAME] --checkpoint FILE
 //	provctl tag (--version SEMVER --commit SHA | --parse TAG) [--output json]
+//	provctl lifecycle set --key FILE --state STATE [--reason R] [--successor DIGEST] --decided-by ID [--effective T] REF
+//	provctl lifecycle show --key FILE... [--at T] [--output json] REF
 //
 // REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
 // copy are registry references or oci-layout:PATH[:tag|@digest].
@@ -92,6 +94,8 @@ commands:
                                  keep provenance events in a tamper-evident log folder and
                                  check it: full audit, consistency with a held checkpoint,
                                  inclusion proofs; follow any tlog-tiles log (Rekor v2 too)
+  lifecycle set|show REF          sign and attach an artifact's status (active, deprecated,
+                                 retired, revoked; successor), or show the one in effect
   tag --version SEMVER --commit SHA | --parse TAG
                                  build a release tag VERSION-YYYYMMDD.COMMIT (build day from
                                  SOURCE_DATE_EPOCH) or read one, with its OCI annotations
@@ -174,6 +178,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		err = auditCmd(ctx, args[1:], stdout, stderr, env)
 	case "tag":
 		err = tagCmd(args[1:], stdout, stderr, env)
+	case "lifecycle":
+		err = lifecycleCmd(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
 		_ = textout.New(stdout).Literal(usageText)
 		return exitOK
