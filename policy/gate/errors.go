@@ -22,7 +22,28 @@ var (
 	ErrUnsigned = errors.New("unsigned attestation")
 	// ErrInvalidConfig means New was given options that contradict each other.
 	ErrInvalidConfig = errors.New("gate: invalid configuration")
+	// ErrWrongRole is the reason of a Rejected attestation whose statement is not of the
+	// predicate type it was listed under, where a role (WithRole) applies to either.
+	ErrWrongRole = errors.New("statement outside its signer's role")
 )
+
+// RoleError reports an attestation listed under one predicate type whose verified statement
+// is of another, where WithRole gives either its own signers: counting it would let one role's
+// key stand in for another's. It matches ErrWrongRole.
+type RoleError struct {
+	// Manifest is the manifest holding the attestation.
+	Manifest digest.Digest
+	// Listed is the predicate type it was listed under; Verified the statement's.
+	Listed, Verified string
+}
+
+// Error names both predicate types.
+func (e *RoleError) Error() string {
+	return fmt.Sprintf("attestation %s listed as %q holds a %q statement: verified under the wrong role", e.Manifest, e.Listed, e.Verified)
+}
+
+// Unwrap returns ErrWrongRole.
+func (e *RoleError) Unwrap() error { return ErrWrongRole }
 
 // NoAttestationsError reports that nothing to verify is attached to Subject. It matches
 // ErrNoAttestations and policy.ErrDenied.

@@ -243,13 +243,19 @@ func (c *Checker) verifyAll(ctx context.Context, found []oras.Attestation, bundl
 		g.Go(func() error {
 			var r *verify.Result
 			var err error
+			id, listedRole := c.identityFor(found[i].PredicateType)
 			if found[i].Source == oras.SourceCosignAttTag {
-				r, err = c.verifier.VerifyCosignLayer(gctx, bundles[i], maps.Clone(found[i].Layer.Annotations), artifact, c.identity)
+				r, err = c.verifier.VerifyCosignLayer(gctx, bundles[i], maps.Clone(found[i].Layer.Annotations), artifact, id)
 			} else {
-				r, err = c.verifier.Verify(gctx, bundles[i], artifact, c.identity)
+				r, err = c.verifier.Verify(gctx, bundles[i], artifact, id)
 			}
 			if err != nil && !errors.Is(err, verify.ErrVerification) && !errors.Is(err, verify.ErrUnsupportedMediaType) {
 				return fmt.Errorf("%s: %w", found[i].Manifest.Digest, err)
+			}
+			if err == nil {
+				if _, verifiedRole := c.identityFor(r.PredicateType()); (listedRole || verifiedRole) && r.PredicateType() != found[i].PredicateType {
+					r, err = nil, &RoleError{Manifest: found[i].Manifest.Digest, Listed: found[i].PredicateType, Verified: r.PredicateType()}
+				}
 			}
 			out[i] = verify.Outcome{Result: r, Err: err}
 			mu.Lock()
@@ -263,6 +269,14 @@ func (c *Checker) verifyAll(ctx context.Context, found []oras.Attestation, bundl
 		return nil, err
 	}
 	return out, nil
+}
+
+// identityFor returns who must sign statements of predicateType, and whether a role says so.
+func (c *Checker) identityFor(predicateType string) (verify.Identity, bool) {
+	if id, ok := c.cfg.roles[predicateType]; ok {
+		return id, true
+	}
+	return c.identity, false
 }
 
 func (c *Checker) report(p Progress) {

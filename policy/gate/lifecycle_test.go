@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
@@ -16,6 +17,7 @@ import (
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy/gate"
+	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/lifecycle"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
@@ -118,4 +120,66 @@ func setStatus(t *testing.T, store *oras.Store, image ocispec.Descriptor, key *e
 	_, err = store.Attach(context.Background(), image, b)
 	require.NoError(t, err)
 	return b.Digest()
+}
+
+// TestRoles gives lifecycle statuses their own signers: statuses count only when signed by the
+// release managers and build provenance only when signed by the build key, and a build
+// provenance the release managers signed and listed as a status is rejected with a RoleError.
+func TestRoles(t *testing.T) {
+	build, managers := mustECDSA(t), mustECDSA(t)
+	ks, err := verify.TrustedKeys(verify.PublicKey{ID: "release", Key: build.Public()}, verify.PublicKey{ID: "release-managers", Key: managers.Public()})
+	require.NoError(t, err)
+	v, err := verify.New(ks, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
+	require.NoError(t, err)
+	c, err := gate.New(v, verify.KeyIDs("release"), gate.WithRole(lifecycle.PredicateType, verify.KeyIDs("release-managers")))
+	require.NoError(t, err)
+	_, err = gate.New(v, verify.KeyIDs("release"), gate.WithRole(lifecycle.PredicateType, verify.KeyIDs("a")), gate.WithRole(lifecycle.PredicateType, verify.KeyIDs("b")))
+	require.ErrorIs(t, err, gate.ErrInvalidConfig)
+
+	for _, be := range backends[:2] {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			store, repo := be.open(t)
+			image := testenv.PushImage(t, store.Target(), "v1", "api\n")
+			built := testenv.AttestSLSA(t, store, repo, image, build, builder)
+			byManagers := testenv.AttestSLSA(t, store, repo, image, managers, builder)
+			status := lifecycle.Status{Subject: image.Digest, State: lifecycle.StateDeprecated, Reason: "r",
+				Effective: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), DecidedBy: "release-managers@example.com"}
+			setStatus(t, store, image, managers, status)
+			setStatus(t, store, image, build, status)
+
+			// Build provenance signed by the release managers, listed as a lifecycle status.
+			subject, err := provenance.SubjectFromDescriptor(repo, image)
+			require.NoError(t, err)
+			st, err := (&provenance.Build{BuildType: "https://provkit.dev/build/v1", BuilderID: builder,
+				ExternalParameters: map[string]any{"source": "git+https://git.example/app@refs/heads/main"}}).Statement([]*intoto.ResourceDescriptor{subject})
+			require.NoError(t, err)
+			signer, err := sign.NewKeySigner(managers)
+			require.NoError(t, err)
+			b, err := signer.Sign(ctx, st)
+			require.NoError(t, err)
+			b.PredicateType = lifecycle.PredicateType
+			mislisted, err := store.Attach(ctx, image, b)
+			require.NoError(t, err)
+
+			report, err := c.Check(ctx, store, image)
+			require.NoError(t, err)
+			verified := map[digest.Digest]string{}
+			for _, a := range report.Verified {
+				verified[a.Found.Manifest.Digest] = a.Result.PredicateType()
+			}
+			require.Len(t, verified, 2, "the build key's provenance and the release managers' status")
+			require.Contains(t, verified, built.Digest)
+			rejected := map[digest.Digest]error{}
+			for _, r := range report.Rejected {
+				rejected[r.Found.Manifest.Digest] = r.Err
+			}
+			require.Len(t, rejected, 3)
+			require.ErrorIs(t, rejected[byManagers.Digest], verify.ErrVerification, "provenance by the release managers is not build provenance")
+			var re *gate.RoleError
+			require.ErrorAs(t, rejected[mislisted.Digest], &re)
+			require.Equal(t, lifecycle.PredicateType, re.Listed)
+			require.ErrorIs(t, rejected[mislisted.Digest], gate.ErrWrongRole)
+		})
+	}
 }

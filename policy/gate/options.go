@@ -8,6 +8,7 @@ import (
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/audit"
+	"github.com/provkit/provkit/verify"
 )
 
 // Option configures a Checker.
@@ -21,6 +22,7 @@ type config struct {
 	progress    func(Progress)
 	recorder    audit.Recorder
 	actor       string
+	roles       map[string]verify.Identity
 }
 
 // WithPolicy decides with p after verification: Check then fails with a *policy.DeniedError
@@ -114,4 +116,30 @@ func newConfig(opts []Option) (*config, error) {
 		}
 	}
 	return c, nil
+}
+
+// WithRole gives the statements of predicateType their own signers: such attestations must be
+// signed by signers instead of the Checker's identity, and no other statement counts when
+// signed under the role. So with a role for VSAs held by the promotion key, a VSA signed by
+// the build key is rejected, and SLSA provenance signed by the promotion key does not count as
+// build provenance. An attestation whose verified predicate type differs from the one it was
+// listed under, where either has a role, is rejected with a *RoleError. Give one WithRole per
+// predicate type.
+func WithRole(predicateType string, signers verify.Identity) Option {
+	return func(c *config) error {
+		switch {
+		case predicateType == "":
+			return fmt.Errorf("%w: WithRole needs a predicate type", ErrInvalidConfig)
+		case signers.IsZero():
+			return fmt.Errorf("%w: %w: the zero Identity accepts no signer", ErrInvalidConfig, verify.ErrInvalidIdentity)
+		}
+		if _, dup := c.roles[predicateType]; dup {
+			return fmt.Errorf("%w: two roles for %s", ErrInvalidConfig, predicateType)
+		}
+		if c.roles == nil {
+			c.roles = map[string]verify.Identity{}
+		}
+		c.roles[predicateType] = signers
+		return nil
+	}
 }
