@@ -70,6 +70,12 @@
 //     cosign's vuln predicate (Trivy or Grype report), unless ignored by id or, with
 //     acceptOpenVEX, an OpenVEX attestation about the same subject says not_affected. A finding
 //     of unknown severity counts as at the threshold.
+//   - lifecycle: the artifact's lifecycle status in effect (provenance/lifecycle.Resolve over the
+//     verified statuses) must not be one of deny, such as [retired, revoked]; the explanation
+//     gives the reason, since when and the successor to migrate to. Two rules, one denying
+//     retired and revoked and one denying deprecated, let an environment warn on deprecation
+//     and enforce the rest. Statuses count as verified: give them their own signers with
+//     policy/gate.WithRole. Disagreeing statuses of the same time fail closed.
 //   - cel: a boolean CEL expression over statement, predicate, predicateType, subject, signer
 //     (keyId, issuer, subjectAlternativeName, extensions), timestamps, signedAt (the Unix
 //     epoch when hasSignedAt is false), hasSignedAt, now and attestations (every verified attestation of the subject), per attestation (match

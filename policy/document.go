@@ -33,6 +33,7 @@ type ruleDoc struct {
 	Freshness            *freshnessDoc    `yaml:"freshness" json:"freshness"`
 	Environment          *envDoc          `yaml:"environment" json:"environment"`
 	Vulnerabilities      *vulnsDoc        `yaml:"vulnerabilities" json:"vulnerabilities"`
+	Lifecycle            *lifecycleDoc    `yaml:"lifecycle" json:"lifecycle"`
 	CEL                  *celDoc          `yaml:"cel" json:"cel"`
 }
 
@@ -85,6 +86,10 @@ type materialsDoc struct {
 type baseImageDoc struct {
 	Registries    []string `yaml:"registries" json:"registries"`
 	RequirePinned bool     `yaml:"requirePinned" json:"requirePinned"`
+}
+
+type lifecycleDoc struct {
+	Deny []string `yaml:"deny" json:"deny"`
 }
 
 type freshnessDoc struct {

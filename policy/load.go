@@ -342,9 +342,10 @@ func (c *compiler) rule(field string, rd *ruleDoc, env *cel.Env, limit uint64) (
 	set(rd.Freshness != nil, "freshness")
 	set(rd.Environment != nil, "environment")
 	set(rd.Vulnerabilities != nil, "vulnerabilities")
+	set(rd.Lifecycle != nil, "lifecycle")
 	set(rd.CEL != nil, "cel")
 	if len(kinds) != 1 {
-		c.failf(field, "rule %q must have exactly one of signers, requiredAttestations, slsa, materials, freshness, environment, vulnerabilities, cel (has %d)", rd.Name, len(kinds))
+		c.failf(field, "rule %q must have exactly one of signers, requiredAttestations, slsa, materials, freshness, environment, vulnerabilities, lifecycle, cel (has %d)", rd.Name, len(kinds))
 		return "", nil
 	}
 	kind := kinds[0]
@@ -365,6 +366,8 @@ func (c *compiler) rule(field string, rd *ruleDoc, env *cel.Env, limit uint64) (
 		return kind, c.environment(field, rd.Environment)
 	case "vulnerabilities":
 		return kind, c.vulns(field, rd.Vulnerabilities)
+	case "lifecycle":
+		return kind, c.lifecycle(field, rd.Lifecycle)
 	default:
 		return kind, c.cel(field, rd.CEL, env, limit)
 	}

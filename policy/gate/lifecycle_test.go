@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
+	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/policy/gate"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/lifecycle"
@@ -182,4 +184,76 @@ func TestRoles(t *testing.T) {
 			require.ErrorIs(t, rejected[mislisted.Digest], gate.ErrWrongRole)
 		})
 	}
+}
+
+// TestLifecyclePolicy: with statuses signed by their role, a deprecated image warns in dev and
+// is denied in prod with the successor in the explanation, and a retired one is denied in both;
+// a retirement signed by the build key is not the release managers' and does not count.
+func TestLifecyclePolicy(t *testing.T) {
+	build, managers := mustECDSA(t), mustECDSA(t)
+	ks, err := verify.TrustedKeys(verify.PublicKey{ID: "release", Key: build.Public()}, verify.PublicKey{ID: "release-managers", Key: managers.Public()})
+	require.NoError(t, err)
+	v, err := verify.New(ks, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
+	require.NoError(t, err)
+	p, err := policy.Load(strings.NewReader(`apiVersion: provkit.dev/policy/v1
+kind: Policy
+metadata:
+  name: lifecycle
+rules:
+  - name: built-by-release
+    slsa:
+      builders: [{id: "` + builder + `"}]
+  - name: not-retired
+    lifecycle: {deny: [retired, revoked]}
+  - name: not-deprecated
+    lifecycle: {deny: [deprecated]}
+environments:
+  dev:
+    defaultMode: enforce
+    rules: {not-deprecated: warn}
+  prod:
+    defaultMode: enforce
+`))
+	require.NoError(t, err)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	check := func(env string) (*gate.Checker, error) {
+		return gate.New(v, verify.KeyIDs("release"), gate.WithPolicy(p), gate.WithEnvironment(env),
+			gate.WithRole(lifecycle.PredicateType, verify.KeyIDs("release-managers")), gate.WithClock(func() time.Time { return now }))
+	}
+	dev, err := check("dev")
+	require.NoError(t, err)
+	prod, err := check("prod")
+	require.NoError(t, err)
+
+	ctx := context.Background()
+	store, repo := backends[0].open(t)
+	image := testenv.PushImage(t, store.Target(), "v1", "api\n")
+	next := testenv.PushImage(t, store.Target(), "v2", "api 2\n")
+	testenv.AttestSLSA(t, store, repo, image, build, builder)
+	setStatus(t, store, image, managers, lifecycle.Status{Subject: image.Digest, State: lifecycle.StateDeprecated, Reason: "end of life",
+		Successor: next.Digest, Effective: now.Add(-48 * time.Hour), DecidedBy: "release-managers@example.com"})
+	setStatus(t, store, image, build, lifecycle.Status{Subject: image.Digest, State: lifecycle.StateRetired, Reason: "not theirs to say",
+		Effective: now.Add(-time.Hour), DecidedBy: "ci@example.com"})
+
+	report, err := dev.Check(ctx, store, image)
+	require.NoError(t, err, "deprecation warns in dev")
+	rule, ok := report.Decision.Rule("not-deprecated")
+	require.True(t, ok)
+	require.Equal(t, policy.OutcomeWarn, rule.Outcome)
+	require.Contains(t, rule.Reason, "migrate to "+next.Digest.String())
+
+	_, err = prod.Check(ctx, store, image)
+	var de *policy.DeniedError
+	require.ErrorAs(t, err, &de, "deprecation denies in prod")
+	rule, _ = de.Decision.Rule("not-deprecated")
+	require.Equal(t, policy.OutcomeFail, rule.Outcome)
+	rule, _ = de.Decision.Rule("not-retired")
+	require.Equal(t, policy.OutcomePass, rule.Outcome, "the build key's retirement does not count")
+
+	setStatus(t, store, image, managers, lifecycle.Status{Subject: image.Digest, State: lifecycle.StateRetired, Reason: "past support",
+		Effective: now.Add(-time.Hour), DecidedBy: "release-managers@example.com"})
+	_, err = dev.Check(ctx, store, image)
+	require.ErrorAs(t, err, &de, "retired denies in dev too")
+	rule, _ = de.Decision.Rule("not-retired")
+	require.Equal(t, policy.OutcomeFail, rule.Outcome)
 }
