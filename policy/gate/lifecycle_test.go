@@ -14,15 +14,18 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
 	"github.com/provkit/provkit/policy/gate"
 	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/audit"
 	"github.com/provkit/provkit/provenance/lifecycle"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
+	"github.com/provkit/provkit/verify/auditlog"
 )
 
 // TestLifecycle attaches signed statuses to an image on every backend and reads the one in
@@ -256,4 +259,78 @@ environments:
 	require.ErrorAs(t, err, &de, "retired denies in dev too")
 	rule, _ = de.Decision.Rule("not-retired")
 	require.Equal(t, policy.OutcomeFail, rule.Outcome)
+}
+
+// TestSweep deprecates the images a policy denies, once: the status is signed by the release
+// managers and attached beside the image, recorded in the audit log, and read back as the
+// status in effect; an allowed image and an image already deprecated are left alone.
+func TestSweep(t *testing.T) {
+	build, managers := mustECDSA(t), mustECDSA(t)
+	ks, err := verify.TrustedKeys(verify.PublicKey{ID: "release", Key: build.Public()}, verify.PublicKey{ID: "release-managers", Key: managers.Public()})
+	require.NoError(t, err)
+	v, err := verify.New(ks, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
+	require.NoError(t, err)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	logDir := t.TempDir()
+	log, vkey, eventKey := openAuditLogIn(t, logDir)
+	c, err := gate.New(v, verify.KeyIDs("release"), gate.WithPolicy(prodPolicy(t, builder)), gate.WithEnvironment("prod"),
+		gate.WithRole(lifecycle.PredicateType, verify.KeyIDs("release-managers")), gate.WithClock(func() time.Time { return now }),
+		gate.WithRecorder(log, "sweeper@example.com"))
+	require.NoError(t, err)
+	signer, err := sign.NewKeySigner(managers)
+	require.NoError(t, err)
+
+	ctx := context.Background()
+	for _, be := range backends[:2] {
+		t.Run(be.name, func(t *testing.T) {
+			store, repo := be.open(t)
+			good := testenv.PushImage(t, store.Target(), "good", "good\n")
+			testenv.AttestSLSA(t, store, repo, good, build, builder)
+			stale := testenv.PushImage(t, store.Target(), "stale", "stale\n")
+			testenv.AttestSLSA(t, store, repo, stale, build, "https://ci.example/builders/old")
+			bare := testenv.PushImage(t, store.Target(), "bare", "bare\n")
+
+			sweep := gate.Sweep{State: lifecycle.StateDeprecated, Signer: signer, DecidedBy: "release-managers@example.com"}
+			swept, err := c.Sweep(ctx, store, []ocispec.Descriptor{good, stale, bare}, sweep)
+			require.NoError(t, err)
+			require.Len(t, swept, 3)
+			require.NoError(t, swept[0].Err)
+			require.Nil(t, swept[0].Denied)
+			require.Zero(t, swept[0].Status.Digest, "allowed: left alone")
+			for _, s := range swept[1:] {
+				require.NoError(t, s.Err)
+				require.ErrorIs(t, s.Denied, policy.ErrDenied)
+				require.NotZero(t, s.Status.Digest)
+			}
+
+			r, err := gate.Lifecycle(ctx, store, stale, v, verify.KeyIDs("release-managers"), now)
+			require.NoError(t, err)
+			require.Equal(t, lifecycle.StateDeprecated, r.State())
+			require.Contains(t, r.Current.Status.Reason, "policy: ")
+
+			again, err := c.Sweep(ctx, store, []ocispec.Descriptor{stale}, sweep)
+			require.NoError(t, err)
+			require.Zero(t, again[0].Status.Digest, "already deprecated: no second status")
+			retire := sweep
+			retire.State = lifecycle.StateRetired
+			again, err = c.Sweep(ctx, store, []ocispec.Descriptor{stale}, retire)
+			require.NoError(t, err)
+			require.NotZero(t, again[0].Status.Digest, "retiring goes further")
+		})
+	}
+	_, err = c.Sweep(ctx, nil, nil, gate.Sweep{State: lifecycle.StateRevoked, Signer: signer, DecidedBy: "x"})
+	require.ErrorIs(t, err, gate.ErrInvalidConfig)
+
+	require.NoError(t, log.Close(ctx))
+	nv, err := note.NewVerifier(vkey)
+	require.NoError(t, err)
+	eventKeys, err := verify.TrustedKeys(verify.PublicKey{ID: "audit", Key: eventKey.Public()})
+	require.NoError(t, err)
+	ev, err := verify.New(eventKeys, verify.WithUntimestampedKeysUnsafe())
+	require.NoError(t, err)
+	a, err := auditlog.NewAuditor(auditlog.Dir(logDir), auditlog.Trust{Checkpoints: nv, Events: ev, Signer: verify.KeyIDs("audit")})
+	require.NoError(t, err)
+	report, err := a.Audit(ctx, nil)
+	require.NoError(t, err)
+	require.Equal(t, map[audit.Kind]uint64{audit.KindDeprecated: 4, audit.KindRetired: 2}, report.Kinds, "one event per status set")
 }
