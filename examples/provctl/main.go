@@ -28,6 +28,7 @@
 //	provctl tag (--version SEMVER --commit SHA | --parse TAG) [--output json]
 //	provctl lifecycle set --key FILE --state STATE [--reason R] [--successor DIGEST] --decided-by ID [--effective T] REF
 //	provctl lifecycle show --key FILE... [--at T] [--output json] REF
+//	provctl sweep --key FILE... --policy FILE [--env NAME] --status-key FILE --state STATE --decided-by ID REF...
 //
 // REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
 // copy are registry references or oci-layout:PATH[:tag|@digest].
@@ -96,6 +97,8 @@ commands:
                                  inclusion proofs; follow any tlog-tiles log (Rekor v2 too)
   lifecycle set|show REF          sign and attach an artifact's status (active, deprecated,
                                  retired, revoked; successor), or show the one in effect
+  sweep --policy FILE --status-key FILE REF...
+                                 mark each REF the policy denies deprecated or retired
   tag --version SEMVER --commit SHA | --parse TAG
                                  build a release tag VERSION-YYYYMMDD.COMMIT (build day from
                                  SOURCE_DATE_EPOCH) or read one, with its OCI annotations
@@ -180,6 +183,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		err = tagCmd(args[1:], stdout, stderr, env)
 	case "lifecycle":
 		err = lifecycleCmd(ctx, args[1:], stdout, stderr, env)
+	case "sweep":
+		err = sweepCmd(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
 		_ = textout.New(stdout).Literal(usageText)
 		return exitOK

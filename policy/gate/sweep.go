@@ -85,7 +85,7 @@ func (c *Checker) sweepOne(ctx context.Context, store *oras.Store, subject ocisp
 		return r
 	}
 	now := c.cfg.clock()
-	status := lifecycle.Status{Subject: subject.Digest, State: s.State, Reason: "policy: " + err.Error(), Effective: now, DecidedBy: s.DecidedBy}
+	status := lifecycle.Status{Subject: subject.Digest, State: s.State, Reason: err.Error(), Effective: now, DecidedBy: s.DecidedBy}
 	if len(status.Reason) > lifecycle.MaxReasonBytes {
 		status.Reason = status.Reason[:lifecycle.MaxReasonBytes]
 	}
