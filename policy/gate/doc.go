@@ -42,6 +42,17 @@
 // The first three also match policy.ErrDenied: "the evidence or the policy says no", which is
 // what an admission gate or a CI step denies on. The report is returned with them, for display.
 //
+// # Roles and lifecycle
+//
+// WithRole gives a predicate type its own signers: build provenance signed by the build key,
+// lifecycle statuses (provenance/lifecycle) by release managers, VSAs by the promotion key. An
+// attestation is verified against its type's signers, and one listed under a type but holding
+// another, where a role applies, is rejected with a *RoleError, so no role's key stands in
+// for another's. Lifecycle reads an artifact's status in effect from its statuses, each
+// verified against the identities entitled to set it; a policy's lifecycle rule decides on
+// the verified statuses in a Check. Sweep marks the artifacts a policy denies deprecated or
+// retired, attaching a signed status beside each and deleting nothing.
+//
 // # Cost
 //
 // On a registry, Check makes the requests of oras.Store.Discover (one per listing page, plus
