@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -20,7 +23,8 @@ import (
 // about another artifact with lifecycle.ErrOtherSubject. Of the rest, lifecycle.Resolve picks
 // the latest effective, failing closed with a *lifecycle.ConflictError. v must accept
 // lifecycle.PredicateType. An artifact with no status in effect is active. Failures to read
-// the store are a *CheckError.
+// the store, and statuses that could not be checked (rather than failed), are a *CheckError:
+// the status in effect is never guessed.
 func Lifecycle(ctx context.Context, store *oras.Store, subject ocispec.Descriptor, v *verify.Verifier, setters verify.Identity, at time.Time) (*lifecycle.Resolution, error) {
 	if store == nil || v == nil || setters.IsZero() {
 		return nil, fmt.Errorf("%w: a store, a verifier and the identities entitled to set statuses are required", ErrInvalidConfig)
@@ -33,10 +37,29 @@ func Lifecycle(ctx context.Context, store *oras.Store, subject ocispec.Descripto
 	if err != nil {
 		return nil, &CheckError{Op: "fetch", Subject: subject, Err: err}
 	}
+	// Verified on every core; read back in the order listed.
+	results := make([]*verify.Result, len(bundles))
+	errs := make([]error, len(bundles))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, b := range bundles {
+		g.Go(func() error {
+			results[i], errs[i] = v.Verify(gctx, b, subject.Digest, setters)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i, err := range errs {
+		// A status that could not be checked is not one that failed: reading on could
+		// report an artifact active that a status retires.
+		if err != nil && !errors.Is(err, verify.ErrVerification) && !errors.Is(err, verify.ErrUnsupportedMediaType) {
+			return nil, &CheckError{Op: "verify", Subject: subject, Err: fmt.Errorf("%s: %w", found[i].Manifest.Digest, err)}
+		}
+	}
 	var statuses []lifecycle.Signed
 	var setAside []lifecycle.SetAside
-	for _, b := range bundles {
-		res, err := v.Verify(ctx, b, subject.Digest, setters)
+	for i, b := range bundles {
+		res, err := results[i], errs[i]
 		if err != nil {
 			setAside = append(setAside, lifecycle.SetAside{Signed: lifecycle.Signed{Bundle: b.Digest(), Signer: signerOf(err)}, Err: statusError(err)})
 			continue

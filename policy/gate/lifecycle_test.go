@@ -334,3 +334,22 @@ func TestSweep(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[audit.Kind]uint64{audit.KindDeprecated: 4, audit.KindRetired: 2}, report.Kinds, "one event per status set")
 }
+
+// TestLifecycleNotCheckedIsNotActive: when the statuses cannot be checked (here, the context
+// ends), Lifecycle fails with a CheckError instead of calling the artifact active.
+func TestLifecycleNotCheckedIsNotActive(t *testing.T) {
+	managers := mustECDSA(t)
+	ks, err := verify.TrustedKeys(verify.PublicKey{ID: "release-managers", Key: managers.Public()})
+	require.NoError(t, err)
+	v, err := verify.New(ks, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
+	require.NoError(t, err)
+	store, _ := backends[0].open(t)
+	image := testenv.PushImage(t, store.Target(), "v1", "api\n")
+	setStatus(t, store, image, managers, lifecycle.Status{Subject: image.Digest, State: lifecycle.StateRevoked, Reason: "compromised",
+		Effective: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), DecidedBy: "security@example.com"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, err := gate.Lifecycle(ctx, store, image, v, verify.KeyIDs("release-managers"), time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC))
+	require.Nil(t, r)
+	require.ErrorIs(t, err, gate.ErrNotChecked)
+}
