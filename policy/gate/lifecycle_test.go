@@ -14,7 +14,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
@@ -25,7 +24,6 @@ import (
 	"github.com/provkit/provkit/provenance/lifecycle"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify"
-	"github.com/provkit/provkit/verify/auditlog"
 )
 
 // TestLifecycle attaches signed statuses to an image on every backend and reads the one in
@@ -322,15 +320,7 @@ func TestSweep(t *testing.T) {
 	require.ErrorIs(t, err, gate.ErrInvalidConfig)
 
 	require.NoError(t, log.Close(ctx))
-	nv, err := note.NewVerifier(vkey)
-	require.NoError(t, err)
-	eventKeys, err := verify.TrustedKeys(verify.PublicKey{ID: "audit", Key: eventKey.Public()})
-	require.NoError(t, err)
-	ev, err := verify.New(eventKeys, verify.WithUntimestampedKeysUnsafe())
-	require.NoError(t, err)
-	a, err := auditlog.NewAuditor(auditlog.Dir(logDir), auditlog.Trust{Checkpoints: nv, Events: ev, Signer: verify.KeyIDs("audit")})
-	require.NoError(t, err)
-	report, err := a.Audit(ctx, nil)
+	report, err := auditorOf(t, logDir, vkey, eventKey).Audit(ctx, nil)
 	require.NoError(t, err)
 	require.Equal(t, map[audit.Kind]uint64{audit.KindDeprecated: 4, audit.KindRetired: 2}, report.Kinds, "one event per status set")
 }

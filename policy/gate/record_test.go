@@ -56,14 +56,7 @@ func TestRecordsDecisions(t *testing.T) {
 	require.Equal(t, "record", ce.Op)
 	require.ErrorIs(t, err, auditlog.ErrClosed)
 
-	nv, err := note.NewVerifier(vkey)
-	require.NoError(t, err)
-	keys, err := verify.TrustedKeys(verify.PublicKey{ID: "audit", Key: eventKey.Public()})
-	require.NoError(t, err)
-	ev, err := verify.New(keys, verify.WithUntimestampedKeysUnsafe())
-	require.NoError(t, err)
-	a, err := auditlog.NewAuditor(auditlog.Dir(dir), auditlog.Trust{Checkpoints: nv, Events: ev, Signer: verify.KeyIDs("audit")})
-	require.NoError(t, err)
+	a := auditorOf(t, dir, vkey, eventKey)
 	report, err := a.Audit(ctx, nil)
 	require.NoError(t, err)
 	var events []*audit.Event
@@ -111,4 +104,18 @@ func openAuditLogIn(tb testing.TB, dir string) (*auditlog.Log, string, *ecdsa.Pr
 	log, err := auditlog.Open(context.Background(), dir, checkpoints, signer)
 	require.NoError(tb, err)
 	return log, vkey, eventKey
+}
+
+// auditorOf audits the log in dir with its checkpoint verifier key and event signing key.
+func auditorOf(tb testing.TB, dir, vkey string, eventKey *ecdsa.PrivateKey) *auditlog.Auditor {
+	tb.Helper()
+	nv, err := note.NewVerifier(vkey)
+	require.NoError(tb, err)
+	keys, err := verify.TrustedKeys(verify.PublicKey{ID: "audit", Key: eventKey.Public()})
+	require.NoError(tb, err)
+	ev, err := verify.New(keys, verify.WithUntimestampedKeysUnsafe())
+	require.NoError(tb, err)
+	a, err := auditlog.NewAuditor(auditlog.Dir(dir), auditlog.Trust{Checkpoints: nv, Events: ev, Signer: verify.KeyIDs("audit")})
+	require.NoError(tb, err)
+	return a
 }

@@ -1,12 +1,9 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -291,23 +288,13 @@ func (e *Event) checkDecision() error {
 	return nil
 }
 
-// checkDigest requires a digest in normal form and an identifying algorithm.
+// checkDigest requires a digest in normal form of an identifying algorithm.
 func checkDigest(field string, d digest.Digest) error {
 	if d == "" {
 		return &FieldError{Field: field, Reason: "required"}
 	}
-	if err := d.Validate(); err != nil && !errors.Is(err, digest.ErrDigestUnsupported) {
-		return &FieldError{Field: field, Reason: fmt.Sprintf("%q is not a digest: %v", string(d), err)}
-	}
-	n, err := provenance.NormalizeDigest(d.Algorithm().String(), d.Encoded())
-	if err != nil {
+	if err := provenance.CheckArtifactDigest(d); err != nil {
 		return &FieldError{Field: field, Reason: err.Error()}
-	}
-	if n != d {
-		return &FieldError{Field: field, Reason: fmt.Sprintf("%q is not in normal form (%s)", d, n)}
-	}
-	if !provenance.IdentifyingAlgorithm(d.Algorithm().String()) {
-		return &FieldError{Field: field, Reason: fmt.Sprintf("%s does not identify an artifact", d.Algorithm())}
 	}
 	return nil
 }
@@ -328,35 +315,9 @@ func sortedKeys(m map[string]string) []string {
 // *PredicateError wrapping ErrInvalidPredicate (and the *FieldError of an invalid event). Parse
 // checks the document, not its signature: verify it first.
 func Parse(st *intoto.Statement) (*Event, error) {
-	if st.GetPredicateType() != PredicateType {
-		return nil, &PredicateError{Reason: fmt.Sprintf("predicate type is %q, not %q", st.GetPredicateType(), PredicateType)}
-	}
-	if n := len(st.GetSubject()); n != 1 {
-		return nil, &PredicateError{Reason: fmt.Sprintf("%d subjects, want exactly one: the artifact", n)}
-	}
-	subject := st.GetSubject()[0]
-	if n := len(subject.GetDigest()); n != 1 {
-		return nil, &PredicateError{Reason: fmt.Sprintf("subject has %d digests, want exactly one", n)}
-	}
-	if st.GetPredicate() == nil {
-		return nil, &PredicateError{Reason: "no predicate"}
-	}
-	for name := range st.GetPredicate().GetFields() {
-		if !slices.Contains(wireFields, name) {
-			return nil, &PredicateError{Reason: fmt.Sprintf("unknown field %q", name)}
-		}
-	}
-	raw, err := json.Marshal(st.GetPredicate().AsMap())
-	if err != nil {
-		return nil, &PredicateError{Reason: err.Error()}
-	}
-	if len(raw) > MaxEventBytes {
-		return nil, &PredicateError{Reason: fmt.Sprintf("predicate of %d bytes, more than %d", len(raw), MaxEventBytes)}
-	}
 	var w wireEvent
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
+	subject, subjectDigest, err := provenance.DecodePredicateStrict(st, PredicateType, wireFields, MaxEventBytes, &w)
+	if err != nil {
 		return nil, &PredicateError{Reason: err.Error()}
 	}
 	e := &Event{
@@ -373,9 +334,7 @@ func Parse(st *intoto.Statement) (*Event, error) {
 	if len(w.Reasons) == 0 {
 		e.Reasons = nil
 	}
-	for alg, hex := range subject.GetDigest() {
-		e.Subject = digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
-	}
+	e.Subject = subjectDigest
 	for _, s := range w.Evidence {
 		e.Evidence = append(e.Evidence, digest.Digest(s))
 	}

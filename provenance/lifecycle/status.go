@@ -1,11 +1,8 @@
 package lifecycle
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -144,42 +141,14 @@ func (s *Status) Statement() (*intoto.Statement, error) {
 // rejected statement fails with a *PredicateError. Parse checks the document, not its
 // signature: verify it first.
 func Parse(st *intoto.Statement) (*Status, error) {
-	if st.GetPredicateType() != PredicateType {
-		return nil, &PredicateError{Reason: fmt.Sprintf("predicate type is %q, not %q", st.GetPredicateType(), PredicateType)}
-	}
-	if n := len(st.GetSubject()); n != 1 {
-		return nil, &PredicateError{Reason: fmt.Sprintf("%d subjects, want exactly one: the artifact", n)}
-	}
-	subject := st.GetSubject()[0]
-	if n := len(subject.GetDigest()); n != 1 {
-		return nil, &PredicateError{Reason: fmt.Sprintf("subject has %d digests, want exactly one", n)}
-	}
-	if st.GetPredicate() == nil {
-		return nil, &PredicateError{Reason: "no predicate"}
-	}
-	for name := range st.GetPredicate().GetFields() {
-		if !slices.Contains(wireFields, name) {
-			return nil, &PredicateError{Reason: fmt.Sprintf("unknown field %q", name)}
-		}
-	}
-	raw, err := json.Marshal(st.GetPredicate().AsMap())
-	if err != nil {
-		return nil, &PredicateError{Reason: err.Error()}
-	}
-	if len(raw) > MaxPredicateBytes {
-		return nil, &PredicateError{Reason: fmt.Sprintf("predicate of %d bytes, more than %d", len(raw), MaxPredicateBytes)}
-	}
 	var w wireStatus
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
+	subject, subjectDigest, err := provenance.DecodePredicateStrict(st, PredicateType, wireFields, MaxPredicateBytes, &w)
+	if err != nil {
 		return nil, &PredicateError{Reason: err.Error()}
 	}
 	s := &Status{SubjectName: subject.GetName(), State: State(w.State), Reason: w.Reason,
 		Successor: digest.Digest(w.Successor), SuccessorName: w.SuccessorName, DecidedBy: w.DecidedBy}
-	for alg, hex := range subject.GetDigest() {
-		s.Subject = digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
-	}
+	s.Subject = subjectDigest
 	t, err := time.Parse(time.RFC3339Nano, w.Effective)
 	if err != nil || t.Location() != time.UTC {
 		return nil, &PredicateError{Reason: "invalid status", Err: &FieldError{Field: "effective", Reason: fmt.Sprintf("%q is not an RFC 3339 time in UTC", w.Effective)}}
@@ -196,18 +165,8 @@ func checkDigest(field string, d digest.Digest) error {
 	if d == "" {
 		return &FieldError{Field: field, Reason: "required"}
 	}
-	if err := d.Validate(); err != nil && !errors.Is(err, digest.ErrDigestUnsupported) {
-		return &FieldError{Field: field, Reason: fmt.Sprintf("%q is not a digest: %v", string(d), err)}
-	}
-	n, err := provenance.NormalizeDigest(d.Algorithm().String(), d.Encoded())
-	if err != nil {
+	if err := provenance.CheckArtifactDigest(d); err != nil {
 		return &FieldError{Field: field, Reason: err.Error()}
-	}
-	if n != d {
-		return &FieldError{Field: field, Reason: fmt.Sprintf("%q is not in normal form (%s)", d, n)}
-	}
-	if !provenance.IdentifyingAlgorithm(d.Algorithm().String()) {
-		return &FieldError{Field: field, Reason: fmt.Sprintf("%s does not identify an artifact", d.Algorithm())}
 	}
 	return nil
 }
