@@ -30,6 +30,9 @@
 //   - provenance/lifecycle: an artifact's signed status after release (active, deprecated,
 //     retired, revoked) with its successor, and the status in effect among those signed by
 //     entitled identities.
+//   - provenance/vuln: vulnerability scan reports (grype, Trivy, SARIF, OSV-Scanner) read
+//     strictly and written as in-toto vulns v0.2 statements, for the policy's vulnerabilities
+//     rule.
 //
 // The whole flow, with errors elided:
 //

@@ -56,6 +56,7 @@ var layers = map[string]layer{
 	"provenance/release":   modelLayer,
 	"provenance/audit":     modelLayer,
 	"provenance/lifecycle": modelLayer,
+	"provenance/vuln":      modelLayer,
 	"sign": {
 		deny: []string{module + "/verify", module + "/policy", module + "/oras", "oras.land"},
 	},

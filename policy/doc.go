@@ -38,7 +38,7 @@
 //	  - name: no-secrets
 //	    environment: {forbiddenVariables: ["*_TOKEN", "*SECRET*"], forbiddenValues: ["ghp_[A-Za-z0-9]{36}"]}
 //	  - name: no-criticals
-//	    vulnerabilities: {failAt: critical, acceptOpenVEX: true}
+//	    vulnerabilities: {failAt: critical, acceptOpenVEX: true, maxAge: 7d}
 //	  - name: hosted-runner
 //	    cel:
 //	      predicateTypes: [https://slsa.dev/provenance/v1]
@@ -66,10 +66,16 @@
 //   - environment: forbidden variable names (case-insensitive patterns, as keys or NAME=value
 //     strings) and forbidden value patterns anywhere in the external and internal parameters,
 //     reported with the value redacted, and required parameters.
-//   - vulnerabilities: no finding at or above failAt in the in-toto vulns v0.2 predicate or
-//     cosign's vuln predicate (Trivy or Grype report), unless ignored by id or, with
-//     acceptOpenVEX, an OpenVEX attestation about the same subject says not_affected. A finding
-//     of unknown severity counts as at the threshold.
+//   - vulnerabilities: no finding at or above failAt in the in-toto vulns v0.2 predicate (as
+//     provenance/vuln writes it from grype, Trivy, SARIF and OSV-Scanner reports) or cosign's
+//     vuln predicate (Trivy or Grype report), unless ignored by id or, with acceptOpenVEX, an
+//     OpenVEX attestation about the same subject says not_affected (matched by id or by an
+//     alias: grype's relatedVulnerabilities, or the aliases of a vulns v0.2 result's
+//     annotations). A finding of unknown severity counts as at the threshold. With maxAge (a
+//     duration such as 24h, or days such as 7d), only scans younger than maxAge count: a scan's
+//     time is the earlier of its verified signing time and its predicate's
+//     metadata.scanFinishedOn, of those it has; a scan with neither, or older, is not counted
+//     and named in the evidence with its age, and with no scan left the rule fails.
 //   - lifecycle: the artifact's lifecycle status in effect (provenance/lifecycle.Resolve over the
 //     verified statuses) must not be one of deny, such as [retired, revoked]; the explanation
 //     gives the reason, since when and the successor to migrate to. Two rules, one denying

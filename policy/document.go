@@ -109,6 +109,7 @@ type vulnsDoc struct {
 	FailAt        string   `yaml:"failAt" json:"failAt"`
 	AcceptOpenVEX bool     `yaml:"acceptOpenVEX" json:"acceptOpenVEX"`
 	Ignore        []string `yaml:"ignore" json:"ignore"`
+	MaxAge        string   `yaml:"maxAge" json:"maxAge"`
 }
 
 type celDoc struct {

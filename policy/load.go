@@ -642,6 +642,13 @@ func (c *compiler) vulns(field string, d *vulnsDoc) rule {
 		c.failf(field+".failAt", "%q is not low, medium, high or critical", d.FailAt)
 	}
 	r.failAt = n
+	if d.MaxAge != "" {
+		age, err := parseAge(d.MaxAge)
+		if err != nil {
+			c.failf(field+".maxAge", "%v", err)
+		}
+		r.maxAge, r.maxAgeText = age, d.MaxAge
+	}
 	for i, id := range d.Ignore {
 		if id == "" {
 			c.failf(fmt.Sprintf("%s.ignore[%d]", field, i), "empty value")

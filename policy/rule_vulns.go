@@ -54,7 +54,7 @@ func parseSeverity(s string) int {
 		return n
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > 10 {
+	if err != nil || !(f >= 0 && f <= 10) { // NaN is no score
 		return sevUnknown
 	}
 	switch {
@@ -73,11 +73,14 @@ func parseSeverity(s string) int {
 // vulnsRule denies findings at or above a severity in the verified vulnerability scans of the
 // subject, except those an OpenVEX attestation on the same subject marks not_affected (when
 // acceptVEX) and those ignored by id. A finding of unknown severity counts as at the threshold:
-// the rule fails closed.
+// the rule fails closed. With maxAge, only scans made within maxAge of the evaluation time
+// count (see scanTime), and the rule fails when none is.
 type vulnsRule struct {
-	failAt    int
-	acceptVEX bool
-	ignore    map[string]bool
+	failAt     int
+	acceptVEX  bool
+	ignore     map[string]bool
+	maxAge     time.Duration // 0: scans of any age count
+	maxAgeText string        // maxAge as the policy wrote it
 }
 
 type finding struct {
@@ -92,6 +95,13 @@ func (r *vulnsRule) eval(ec *evalContext) check {
 	scans := ec.ofType(provenance.PredicateVulnsV02, provenance.PredicateCosignVuln)
 	if len(scans) == 0 {
 		return fail("no verified vulnerability scan attestation", Evidence{Attestation: -1, PredicateType: provenance.PredicateVulnsV02, Message: "none among the attestations"})
+	}
+	var stale []Evidence
+	if r.maxAge > 0 {
+		var c *check
+		if scans, stale, c = r.fresh(ec, scans); c != nil {
+			return *c
+		}
 	}
 	var vex *vexIndex
 	if r.acceptVEX {
@@ -135,9 +145,97 @@ func (r *vulnsRule) eval(ec *evalContext) check {
 		}
 	}
 	if len(bad) > 0 {
-		return fail(fmt.Sprintf("%d finding(s) at or above %s: %s", len(bad), severityName(r.failAt), strings.Join(dedupe(blocking), ", ")), bad...)
+		return fail(fmt.Sprintf("%d finding(s) at or above %s: %s", len(bad), severityName(r.failAt), strings.Join(dedupe(blocking), ", ")), append(bad, stale...)...)
 	}
-	return pass(fmt.Sprintf("%d scan(s), %d finding(s), none blocking at %s", len(scans), total, severityName(r.failAt)), good...)
+	reason := fmt.Sprintf("%d scan(s), %d finding(s), none blocking at %s", len(scans), total, severityName(r.failAt))
+	if len(stale) > 0 {
+		reason += fmt.Sprintf("; %d scan(s) older than %s not counted", len(stale), r.maxAgeText)
+	}
+	return pass(reason, append(good, stale...)...)
+}
+
+// fresh returns the scans made within maxAge of the evaluation time, and evidence naming each
+// of the others and its age. With no fresh scan it returns the failing check: the newest scan's
+// age says by how much the subject is overdue for one.
+func (r *vulnsRule) fresh(ec *evalContext, scans []*view) ([]*view, []Evidence, *check) {
+	var fresh []*view
+	var stale []Evidence
+	newest := time.Duration(-1)
+	for _, v := range scans {
+		at, field, err := scanTime(v)
+		if err != nil {
+			field := "predicate.metadata"
+			if se := (*shapeError)(nil); errors.As(err, &se) {
+				field = se.field
+			}
+			c := broken(fmt.Errorf("scan attestation %d: %w", v.index, err),
+				Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field, Message: "a scan time this rule cannot read denies"})
+			return nil, nil, &c
+		}
+		ev := Evidence{Attestation: v.index, PredicateType: v.predicateType, Field: field}
+		if at.IsZero() {
+			ev.Field = "signedAt"
+			ev.Message = "no verified signing time and no predicate.metadata.scanFinishedOn: the scan's age is unknown; not counted"
+			stale = append(stale, ev)
+			continue
+		}
+		age := ec.now.Sub(at)
+		ev.Value = at.UTC().Format(time.RFC3339)
+		if age <= r.maxAge {
+			fresh = append(fresh, v)
+			continue
+		}
+		ev.Message = fmt.Sprintf("scanned %s ago, more than maxAge %s; not counted", age.Round(time.Second), r.maxAgeText)
+		stale = append(stale, ev)
+		if newest < 0 || age < newest {
+			newest = age
+		}
+	}
+	if len(fresh) > 0 {
+		return fresh, stale, nil
+	}
+	reason := fmt.Sprintf("no vulnerability scan newer than %s", r.maxAgeText)
+	if newest >= 0 {
+		reason += fmt.Sprintf("; newest is %s old", newest.Round(time.Second))
+	} else {
+		reason += "; no scan has a verified signing time or a predicate.metadata.scanFinishedOn"
+	}
+	c := fail(reason, stale...)
+	return nil, nil, &c
+}
+
+// scanTime returns when scan v was made, and the field that says so: the earlier of its
+// verified signing time and the scanFinishedOn of its predicate's metadata (vulns v0.2 and
+// cosign's vuln predicate both have it), of those it has. The stated time can only make a
+// scan older than its signature: a scan is never fresher than when it was signed. The zero
+// time means it has neither. A metadata or scanFinishedOn of the wrong shape is a *shapeError.
+func scanTime(v *view) (time.Time, string, error) {
+	const field = "predicate.metadata.scanFinishedOn"
+	var finished time.Time
+	if meta := lookup(v.predicate, "metadata"); !absent(meta) {
+		m, err := structAt(meta, "predicate.metadata")
+		if err != nil {
+			return time.Time{}, "", err
+		}
+		if fv := lookup(m, "scanFinishedOn"); !absent(fv) {
+			sv, ok := fv.GetKind().(*structpb.Value_StringValue)
+			if !ok {
+				return time.Time{}, "", &shapeError{field: field, want: "an RFC 3339 time"}
+			}
+			t, err := time.Parse(time.RFC3339Nano, sv.StringValue)
+			if err != nil {
+				return time.Time{}, "", &shapeError{field: field, want: "an RFC 3339 time"}
+			}
+			finished = t
+		}
+	}
+	switch {
+	case v.hasSignedAt && (finished.IsZero() || !finished.Before(v.signedAt)):
+		return v.signedAt, "signedAt", nil
+	case !finished.IsZero():
+		return finished, field, nil
+	}
+	return time.Time{}, "", nil
 }
 
 // findings reads the in-toto vulns v0.2 predicate, or cosign's vuln predicate whose
@@ -209,7 +307,39 @@ func vulnsV02Findings(results []*structpb.Value, field string) ([]finding, error
 			}
 		}
 		f.raw = strings.Join(raws, ",")
+		if f.aliases, err = annotatedAliases(r, at); err != nil {
+			return nil, err
+		}
 		out = append(out, f)
+	}
+	return out, nil
+}
+
+// annotatedAliases reads the "aliases" lists of a vulns v0.2 result's annotations, as
+// provenance/vuln's Statement writes them; annotations of any other key are not read.
+func annotatedAliases(r *structpb.Struct, at string) ([]string, error) {
+	anns, err := optionalListAt(lookup(r, "annotations"), at+".annotations")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, av := range anns {
+		aat := fmt.Sprintf("%s.annotations[%d]", at, i)
+		a, err := structAt(av, aat)
+		if err != nil {
+			return nil, err
+		}
+		list, err := optionalListAt(lookup(a, "aliases"), aat+".aliases")
+		if err != nil {
+			return nil, err
+		}
+		for j, e := range list {
+			sv, ok := e.GetKind().(*structpb.Value_StringValue)
+			if !ok || sv.StringValue == "" {
+				return nil, &shapeError{field: fmt.Sprintf("%s.aliases[%d]", aat, j), want: "a vulnerability id"}
+			}
+			out = append(out, sv.StringValue)
+		}
 	}
 	return out, nil
 }

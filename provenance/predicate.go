@@ -56,20 +56,15 @@ func DecodePredicateStrict(st *intoto.Statement, predicateType string, fields []
 }
 
 // CheckArtifactDigest checks that d is a well-formed digest in normal form (NormalizeDigest)
-// of an algorithm that identifies an artifact (IdentifyingAlgorithm).
+// of an algorithm that identifies an artifact (IdentifyingAlgorithm). The error is a
+// *DigestError.
 func CheckArtifactDigest(d digest.Digest) error {
-	if err := d.Validate(); err != nil && !errors.Is(err, digest.ErrDigestUnsupported) {
-		return fmt.Errorf("%q is not a digest: %w", string(d), err)
-	}
-	n, err := NormalizeDigest(d.Algorithm().String(), d.Encoded())
+	n, err := ParseDigest(string(d))
 	if err != nil {
 		return err
 	}
 	if n != d {
-		return fmt.Errorf("%q is not in normal form (%s)", d, n)
-	}
-	if !IdentifyingAlgorithm(d.Algorithm().String()) {
-		return fmt.Errorf("%s does not identify an artifact", d.Algorithm())
+		return &DigestError{Algorithm: d.Algorithm().String(), Value: d.Encoded(), Reason: "not in normal form (lower-case hexadecimal)"}
 	}
 	return nil
 }

@@ -52,11 +52,14 @@ func TestDecodePredicateStrict(t *testing.T) {
 func TestCheckArtifactDigest(t *testing.T) {
 	require.NoError(t, provenance.CheckArtifactDigest(digest.FromString("a")))
 	for d, reason := range map[digest.Digest]string{
-		"0":          "is not a digest",
-		"sha256:abc": "is not a digest",
-		"sha256:" + digest.Digest(strings.ToUpper(digest.FromString("a").Encoded())): "is not a digest",
+		"0":          `not of the form "algorithm:value"`,
+		"sha256:abc": "want 64 hexadecimal digits",
+		"sha256:" + digest.Digest(strings.ToUpper(digest.FromString("a").Encoded())): "not in normal form",
 		"md5:" + digest.Digest(strings.Repeat("a", 32)):                              "does not identify an artifact",
 	} {
-		require.ErrorContains(t, provenance.CheckArtifactDigest(d), reason, d)
+		err := provenance.CheckArtifactDigest(d)
+		var de *provenance.DigestError
+		require.ErrorAs(t, err, &de, d)
+		require.Contains(t, de.Reason, reason, d)
 	}
 }

@@ -26,9 +26,11 @@
 //	provctl audit (show | verify [--checkpoint FILE] | prove INDEX) --log DIR|URL --log-pub FILE --key FILE
 //	provctl audit follow --log DIR|URL --log-pub FILE [--origin NAME] --checkpoint FILE
 //	provctl tag (--version SEMVER --commit SHA | --parse TAG) [--output json]
+//	provctl tag check --index FILE [--seen-by NAME] REF
 //	provctl lifecycle set --key FILE --state STATE [--reason R] [--successor DIGEST] --decided-by ID [--effective T] REF
 //	provctl lifecycle show --key FILE... [--at T] [--output json] REF
 //	provctl sweep --key FILE... --policy FILE [--env NAME] --status-key FILE --state STATE --decided-by ID REF...
+//	provctl scan (--key FILE | keyless flags) [--format FORMAT] REPORT REF
 //
 // REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
 // copy are registry references or oci-layout:PATH[:tag|@digest].
@@ -99,9 +101,13 @@ commands:
                                  retired, revoked; successor), or show the one in effect
   sweep --policy FILE --status-key FILE REF...
                                  mark each REF the policy denies deprecated or retired
+  scan (--key FILE | keyless flags) REPORT REF
+                                 sign a grype, Trivy, OSV-Scanner or SARIF report as an in-toto
+                                 vulns v0.2 statement and attach it
   tag --version SEMVER --commit SHA | --parse TAG
                                  build a release tag VERSION-YYYYMMDD.COMMIT (build day from
                                  SOURCE_DATE_EPOCH) or read one, with its OCI annotations
+  tag check --index FILE REF     record where REF's tag points; exit 1 if it pointed elsewhere
 
 REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest].
 Run 'provctl <command> -h' for the flags of a command.
@@ -180,11 +186,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 	case "audit":
 		err = auditCmd(ctx, args[1:], stdout, stderr, env)
 	case "tag":
-		err = tagCmd(args[1:], stdout, stderr, env)
+		err = tagCmd(ctx, args[1:], stdout, stderr, env)
 	case "lifecycle":
 		err = lifecycleCmd(ctx, args[1:], stdout, stderr, env)
 	case "sweep":
 		err = sweepCmd(ctx, args[1:], stdout, stderr, env)
+	case "scan":
+		err = scanCmd(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
 		_ = textout.New(stdout).Literal(usageText)
 		return exitOK

@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/provkit/provkit/internal/testenv"
+	"github.com/provkit/provkit/oras"
 )
 
 // TestTag builds a release tag from SOURCE_DATE_EPOCH and reads it back, and refuses what the
@@ -31,4 +35,30 @@ func TestTag(t *testing.T) {
 	mustRun(t, exitUnchecked, env, "tag", "--version", "v1.4.2", "--commit", "abc1234")
 	mustRun(t, exitUnchecked, nil, "tag", "--parse", "1.4.2-20261306.abc1234")
 	mustRun(t, exitUnchecked, nil, "tag", "--parse", "x", "--version", "1.0.0")
+}
+
+// TestTagCheck records where a release tag of an OCI layout points, and exits 1, naming both
+// digests, once the tag was moved to another image.
+func TestTagCheck(t *testing.T) {
+	dir := t.TempDir()
+	layout := filepath.Join(dir, "layout")
+	store, err := oras.NewLayout(t.Context(), layout)
+	require.NoError(t, err)
+	const tag = "1.4.2-20261207.abc1234"
+	first := testenv.PushImage(t, store.Target(), tag, "api 1.4.2\n")
+	db := filepath.Join(dir, "index.db")
+	check := func(want int) result {
+		return mustRun(t, want, nil, "tag", "check", "--index", db, "--oci-layout", layout+":"+tag)
+	}
+	require.Contains(t, check(exitOK).stdout, first.Digest.String())
+	check(exitOK)
+
+	moved := testenv.PushImage(t, store.Target(), tag, "api 1.4.2, rebuilt\n")
+	r := check(exitDenied)
+	require.Contains(t, r.stderr, "moved")
+	require.Contains(t, r.stderr, first.Digest.String())
+	require.Contains(t, r.stderr, moved.Digest.String())
+
+	mustRun(t, exitUnchecked, nil, "tag", "check", "--oci-layout", layout+":"+tag)                                  // no --index
+	mustRun(t, exitUnchecked, nil, "tag", "check", "--index", db, "--oci-layout", layout+"@"+moved.Digest.String()) // no tag
 }

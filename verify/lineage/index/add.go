@@ -37,6 +37,8 @@ var (
 	parameterRows = rowsTable{name: "parameters", columns: "statement_id, path, value", n: 3}
 	signatureRows = rowsTable{name: "signatures", columns: "statement_id, signer, key_id, issuer, san, signed_at", n: 6, suffix: " ON CONFLICT DO NOTHING"}
 	extensionRows = rowsTable{name: "signature_extensions", columns: "statement_id, signer, name, value", n: 4, suffix: " ON CONFLICT DO NOTHING"}
+	scanRows      = rowsTable{name: "scans", columns: "statement_id, scanned_at, problem", n: 3}
+	findingRows   = rowsTable{name: "findings", columns: "statement_id, vulnerability, finding, severity", n: 4}
 )
 
 const batchRows = 64
@@ -184,13 +186,16 @@ func (ix *Index) write(ctx context.Context, items []item) error {
 		return fmt.Errorf("index: add: prepare statements: %w", err)
 	}
 	defer st.Close()
-	var sub, mat, par, sig, ext *batch
+	var sub, mat, par, sig, ext, scan, fnd *batch
 	tables := []struct {
 		b **batch
 		t rowsTable
-	}{{&sub, subjectRows}, {&mat, materialRows}, {&par, parameterRows}, {&sig, signatureRows}, {&ext, extensionRows}}
-	if ix.schema < extensionsSchema {
+	}{{&sub, subjectRows}, {&mat, materialRows}, {&par, parameterRows}, {&sig, signatureRows}, {&ext, extensionRows}, {&scan, scanRows}, {&fnd, findingRows}}
+	switch {
+	case ix.schema < extensionsSchema:
 		tables = tables[:4]
+	case ix.schema < tagsSchema:
+		tables = tables[:5]
 	}
 	for _, x := range tables {
 		if *x.b, err = ix.newBatch(ctx, tx, x.t); err != nil {
@@ -239,6 +244,16 @@ func (ix *Index) write(ctx context.Context, items []item) error {
 				if k := [2]string{path, p.value}; !seen[k] { // dotted paths can meet
 					seen[k] = true
 					if err := par.add(ctx, id, path, p.value); err != nil {
+						return err
+					}
+				}
+			}
+			if f.scan != nil && scan != nil {
+				if err := scan.add(ctx, id, f.scan.scannedAt(it.s.signedAt), f.scan.problem); err != nil {
+					return err
+				}
+				for _, r := range f.scan.findings {
+					if err := fnd.add(ctx, id, r.vulnerability, r.finding, int(r.severity)); err != nil {
 						return err
 					}
 				}

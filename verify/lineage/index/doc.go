@@ -35,9 +35,23 @@
 // selects every artifact that a workflow of that repository signed at that tag. Signatures
 // returns who signed a statement, with the certificate's extensions.
 //
+// Vulnerabilities over time: the index records the findings of verified vulnerability scans
+// (the in-toto vulns v0.2 predicate, as package provenance/vuln writes it from grype, Trivy,
+// SARIF and OSV-Scanner reports, and cosign's vuln predicate) with when each scan happened.
+// Exposed answers "which artifacts, and which of their release tags, are affected by
+// CVE-X" and "which deployed digests fail the high threshold today" from each artifact's
+// latest scan; a scan whose report cannot be read is exposed to every query.
+//
+// Release tags are meant never to move. ObserveTag records where a tag pointed and when, and
+// reports a tag seen at another digest before as a *DriftError with both digests and when
+// each was seen; AddAuditLog records the tags in the subject names of the events it ingests,
+// so a tag promoted at one digest and deployed at another is caught. Drifts lists every tag
+// that moved.
+//
 // The index reads SLSA Provenance v1 facts straight from the statement's predicate, as package
 // lineage does, and decodes the predicate in full only when it has an unusual shape.
 //
 // Imports: the standard library, go-digest, in-toto attestation, protobuf, pgx,
-// modernc.org/sqlite, sigstore-go's fulcio/certificate, and provkit's provenance and verify.
+// modernc.org/sqlite, sigstore-go's fulcio/certificate, and provkit's provenance, verify and
+// verify/auditlog.
 package index

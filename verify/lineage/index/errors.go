@@ -3,6 +3,8 @@ package index
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 var (
@@ -84,3 +86,57 @@ func (e *QueryError) Error() string {
 
 // Unwrap returns ErrInvalidQuery and the cause.
 func (e *QueryError) Unwrap() []error { return []error{ErrInvalidQuery, e.Err} }
+
+var (
+	// ErrTagDrift means a tag the index saw pointing at one digest was seen pointing at another.
+	ErrTagDrift = errors.New("index: tag moved")
+	// ErrInvalidReference means a reference names no tag.
+	ErrInvalidReference = errors.New("index: invalid tag reference")
+)
+
+// ReferenceError says a reference given as a tag names none. It matches ErrInvalidReference.
+type ReferenceError struct {
+	// Reference is the reference given.
+	Reference string
+}
+
+// Error implements error: the reference.
+func (e *ReferenceError) Error() string {
+	return fmt.Sprintf("index: reference %q names no tag (want REPOSITORY:TAG)", e.Reference)
+}
+
+// Unwrap returns ErrInvalidReference.
+func (e *ReferenceError) Unwrap() error { return ErrInvalidReference }
+
+// DriftError says a tag was seen pointing at other digests than the one it points at now. It
+// matches ErrTagDrift.
+type DriftError struct {
+	// Reference is the tag, as REPOSITORY:TAG.
+	Reference string
+	// Current is the sighting of the digest the tag points at now, with every earlier sighting
+	// of the same digest folded in.
+	Current Sighting
+	// Earlier are the sightings of the other digests, by first sighting.
+	Earlier []Sighting
+}
+
+// Error implements error: the tag, and each digest with when it was seen.
+func (e *DriftError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "index: tag %s moved: now %s (seen %s)", e.Reference, e.Current.Digest, span(e.Current))
+	for _, s := range e.Earlier {
+		fmt.Fprintf(&b, "; was %s (seen %s, by %s)", s.Digest, span(s), s.Source)
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrTagDrift.
+func (e *DriftError) Unwrap() error { return ErrTagDrift }
+
+func span(s Sighting) string {
+	first, last := s.FirstSeen.Format(time.RFC3339), s.LastSeen.Format(time.RFC3339)
+	if first == last {
+		return first
+	}
+	return first + " to " + last
+}

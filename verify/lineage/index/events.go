@@ -117,6 +117,18 @@ func (ix *Index) writeEvents(ctx context.Context, latest, held *auditlog.Checkpo
 			return 0, fmt.Errorf("index: audit log %s entry %d: %w", e.Origin, e.Index, err)
 		}
 	}
+	if ix.schema >= tagsSchema {
+		for _, e := range events {
+			ref, ok := tagReference(e.Event.SubjectName)
+			if !ok {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, ix.dialect.bind(upsertTag), ref, e.Event.Subject.String(), e.Event.Time.UnixMicro(),
+				e.Event.Time.UnixMicro(), auditSource(e.Origin, e.Index)); err != nil {
+				return 0, fmt.Errorf("index: audit log %s entry %d: %w", e.Origin, e.Index, err)
+			}
+		}
+	}
 	if held == nil {
 		_, err = tx.ExecContext(ctx, ix.dialect.bind(`INSERT INTO audit_logs (origin, size, checkpoint) VALUES (?, ?, ?)`),
 			latest.Origin, int64(latest.Size), string(latest.Raw))

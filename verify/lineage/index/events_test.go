@@ -24,20 +24,6 @@ import (
 // decisions were made about a digest, and refuses a log rolled back behind what it ingested.
 func TestAuditEvents(t *testing.T) {
 	ctx := context.Background()
-	skey, vkey, err := note.GenerateKey(rand.Reader, "audit.index.test")
-	require.NoError(t, err)
-	ns, err := note.NewSigner(skey)
-	require.NoError(t, err)
-	nv, err := note.NewVerifier(vkey)
-	require.NoError(t, err)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	signer, err := sign.NewKeySigner(key)
-	require.NoError(t, err)
-	keys, err := verify.TrustedKeys(verify.PublicKey{ID: "audit", Key: key.Public()})
-	require.NoError(t, err)
-	v, err := verify.New(keys, verify.WithUntimestampedKeysUnsafe())
-	require.NoError(t, err)
 	image, other := digest.FromString("image"), digest.FromString("other")
 	at := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 	events := []audit.Event{
@@ -49,21 +35,11 @@ func TestAuditEvents(t *testing.T) {
 	}
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
-			dir := t.TempDir()
-			write := func(es ...audit.Event) {
-				l, err := auditlog.Open(ctx, dir, ns, signer)
-				require.NoError(t, err)
-				for _, e := range es {
-					_, err := l.Append(ctx, e)
-					require.NoError(t, err)
-				}
-				require.NoError(t, l.Close(ctx))
-			}
-			a, err := auditlog.NewAuditor(auditlog.Dir(dir), auditlog.Trust{Checkpoints: nv, Events: v, Signer: verify.KeyIDs("audit")})
-			require.NoError(t, err)
+			log := newAuditLog(t)
+			dir, a := log.dir, log.auditor
 			ix := be.open(t)(t)
 
-			write(events[:2]...)
+			log.write(t, events[:2]...)
 			n, err := ix.AddAuditLog(ctx, a)
 			require.NoError(t, err)
 			require.Equal(t, 2, n)
@@ -73,7 +49,7 @@ func TestAuditEvents(t *testing.T) {
 			twoEntries, err := os.ReadFile(filepath.Join(dir, "checkpoint"))
 			require.NoError(t, err)
 
-			write(events[2:]...)
+			log.write(t, events[2:]...)
 			n, err = ix.AddAuditLog(ctx, a)
 			require.NoError(t, err)
 			require.Equal(t, 2, n)
@@ -94,4 +70,47 @@ func TestAuditEvents(t *testing.T) {
 			require.Equal(t, auditlog.RollbackError{Held: 4, Got: 2}, *re)
 		})
 	}
+}
+
+// testAuditLog is a real audit log in a temporary folder, with an auditor that trusts it.
+type testAuditLog struct {
+	dir     string
+	ns      note.Signer
+	signer  sign.Signer
+	auditor *auditlog.Auditor
+}
+
+func newAuditLog(t *testing.T) *testAuditLog {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, "audit.index.test")
+	require.NoError(t, err)
+	ns, err := note.NewSigner(skey)
+	require.NoError(t, err)
+	nv, err := note.NewVerifier(vkey)
+	require.NoError(t, err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	signer, err := sign.NewKeySigner(key)
+	require.NoError(t, err)
+	keys, err := verify.TrustedKeys(verify.PublicKey{ID: "audit", Key: key.Public()})
+	require.NoError(t, err)
+	v, err := verify.New(keys, verify.WithUntimestampedKeysUnsafe())
+	require.NoError(t, err)
+	dir := t.TempDir()
+	a, err := auditlog.NewAuditor(auditlog.Dir(dir), auditlog.Trust{Checkpoints: nv, Events: v, Signer: verify.KeyIDs("audit")})
+	require.NoError(t, err)
+	return &testAuditLog{dir: dir, ns: ns, signer: signer, auditor: a}
+}
+
+// write appends es to the log.
+func (l *testAuditLog) write(t *testing.T, es ...audit.Event) {
+	t.Helper()
+	ctx := t.Context()
+	w, err := auditlog.Open(ctx, l.dir, l.ns, l.signer)
+	require.NoError(t, err)
+	for _, e := range es {
+		_, err := w.Append(ctx, e)
+		require.NoError(t, err)
+	}
+	require.NoError(t, w.Close(ctx))
 }

@@ -32,6 +32,8 @@ type facts struct {
 	subjects              []subjectRow
 	materials             []digest.Digest
 	params                []param
+	// scan holds the findings of a vulnerability scan statement; nil for other statements.
+	scan *scanFacts
 }
 
 // param is one scalar leaf of the external parameters: its path, as object keys and list
@@ -81,6 +83,9 @@ func readFacts(st *intoto.Statement, full bool) (*facts, error) {
 				f.subjects = append(f.subjects, row)
 			}
 		}
+	}
+	if f.scan = scanOf(st, canon); f.scan != nil {
+		return f, nil
 	}
 	if f.predicateType != provenance.PredicateSLSAProvenanceV1 {
 		return f, nil

@@ -255,6 +255,34 @@ var migrations = [][]string{
 		`CREATE INDEX audit_events_subject ON audit_events (subject, event_time)`,
 		`CREATE INDEX audit_events_actor ON audit_events (actor, event_time)`,
 	},
+	// Version 6: where tags pointed and when (ObserveTag, Drifts), from the caller and from the
+	// audit events' subject names (backfilled by backfillTags); and the findings of verified
+	// vulnerability scans (Affected, Exceeding).
+	{
+		`CREATE TABLE tags (
+			reference TEXT NOT NULL,
+			digest TEXT NOT NULL,
+			first_seen BIGINT NOT NULL,
+			last_seen BIGINT NOT NULL,
+			source TEXT NOT NULL,
+			PRIMARY KEY (reference, digest)
+		)`,
+		`CREATE INDEX tags_digest ON tags (digest)`,
+		`CREATE TABLE scans (
+			statement_id TEXT PRIMARY KEY REFERENCES statements (id),
+			scanned_at BIGINT NOT NULL,
+			problem TEXT NOT NULL
+		)`,
+		`CREATE INDEX scans_problem ON scans (problem)`,
+		`CREATE TABLE findings (
+			statement_id TEXT NOT NULL REFERENCES statements (id),
+			vulnerability TEXT NOT NULL,
+			finding TEXT NOT NULL,
+			severity INTEGER NOT NULL
+		)`,
+		`CREATE INDEX findings_vulnerability ON findings (vulnerability, statement_id)`,
+		`CREATE INDEX findings_severity ON findings (severity, statement_id)`,
+	},
 }
 
 // certLabelSQL computes certLabel from the issuer and san columns of a signatures row.
@@ -264,6 +292,7 @@ const certLabelSQL = `'cert:' || CAST(LENGTH(issuer) AS TEXT) || ':' || issuer |
 // schema to; it runs after that step's SQL, in the same transaction.
 var migrationCode = map[int]func(ctx context.Context, tx *sql.Tx, d dialect) error{
 	4: upgradeRepositories,
+	6: backfillTags,
 }
 
 // upgradeRepositories rewrites each recorded source repository URL as its
@@ -301,7 +330,7 @@ func upgradeRepositories(ctx context.Context, tx *sql.Tx, d dialect) error {
 
 // SchemaVersion is the version of the schema this package creates and reads. Opening an index
 // of an older version migrates it, one step per version, in one transaction.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // migrateLock is the PostgreSQL advisory lock key that serializes migrations, so that
 // processes opening one database at the same moment create its schema once.
