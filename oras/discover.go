@@ -41,7 +41,9 @@ type Attestation struct {
 	// Subject is the manifest the attestation is about: the image, one platform of an index for
 	// BuildKit attestations, or the parent attestation for nested ones.
 	Subject ocispec.Descriptor
-	// Manifest is the manifest that holds the attestation, with its artifact type and annotations.
+	// Manifest is the manifest that holds the attestation, with its artifact type and
+	// annotations: those the listing of referrers carries, or the manifest's own when the
+	// listing carried none and Discover read the manifest.
 	Manifest ocispec.Descriptor
 	// Layer is the layer holding the bundle, envelope or statement, with its annotations (cosign's
 	// legacy layers carry dev.sigstore.cosign/bundle, certificate and signature annotations that
@@ -193,6 +195,7 @@ func (s *Store) discoverReferrers(ctx context.Context, subject ocispec.Descripto
 				return err
 			}
 			a.PredicateType = predicateType(doc.Annotations)
+			a.Manifest.Annotations = doc.Annotations
 			if a.ArtifactType == "" {
 				a.ArtifactType = doc.ArtifactType
 			}
@@ -286,7 +289,10 @@ func (s *Store) discoverBuildKit(ctx context.Context, index ocispec.Descriptor) 
 // FetchAttestation returns the bundle, envelope or statement of an attestation Discover found,
 // with digest and size verified while reading. Its MediaType is the layer's (a bundle version,
 // MediaTypeDSSE for cosign's legacy ".att" layers, MediaTypeInToto for BuildKit's unsigned
-// statements) and its PredicateType is the one Discover reported.
+// statements) and its PredicateType is the one Discover reported. Its Replaces is the
+// AnnotationBundleReplaces of the manifest when the manifest is read, else of the listing
+// (Manifest's annotations), so a caller can walk from a re-signed bundle to the one it
+// replaces; a malformed value leaves it empty (see ReplacedBundle).
 //
 // For a referrer listed with AnnotationBundleDigest and AnnotationBundleSize (those Attach
 // writes) it fetches that blob directly, one request; otherwise, or when that fetch fails, it
@@ -305,6 +311,7 @@ func (s *Store) fetchAttestation(ctx context.Context, fs *fetchSession, a Attest
 		if a.PredicateType != "" {
 			b.PredicateType = a.PredicateType
 		}
+		b.Replaces = replaces(a.Manifest)
 		return b, nil
 	}
 	// The bundle digest comes from the listing, which whoever serves or writes it controls, and
@@ -326,7 +333,7 @@ func (s *Store) fetchAttestation(ctx context.Context, fs *fetchSession, a Attest
 	if hint, ok := bundleHint(a.Manifest); ok {
 		b, err := s.fetch(ctx, fs, hint)
 		if err == nil {
-			b.PredicateType = a.PredicateType
+			b.PredicateType, b.Replaces = a.PredicateType, replaces(a.Manifest)
 			return b, nil
 		}
 		if ctx.Err() != nil || errors.Is(err, errBudget) {

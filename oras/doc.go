@@ -25,7 +25,11 @@
 // AnnotationBundleDigest and AnnotationBundleSize, naming the layer, which those tools ignore;
 // because listings of referrers carry manifest annotations, they let Attach recognise a bundle
 // it already attached from one listing, and FetchAttestation fetch a bundle in one request.
-// Attaching the same bundle again returns the existing attestation.
+// Attaching the same bundle again returns the existing attestation. A bundle that re-signs
+// another (provenance.Bundle.Replaces, as gate.Checker.Rotate makes them) also carries
+// AnnotationBundleReplaces, naming the bundle it replaces, which stays attached as history;
+// Fetch and FetchAttestation read it back into Replaces, and ReplacedBundle reads it from a
+// listing.
 //
 // Concurrent writers, in one process or many, lose nothing. An OCI layout (NewLayout) merges
 // every change to index.json with the file on disk under a file lock and replaces it

@@ -51,7 +51,38 @@ const (
 	AnnotationBundleDigest = "dev.provkit.bundle.digest"
 	// AnnotationBundleSize is the size of the bundle bytes in decimal, the size of that layer.
 	AnnotationBundleSize = "dev.provkit.bundle.size"
+	// AnnotationBundleReplaces is the digest of the bundle bytes that this attestation's bundle
+	// re-signs, "sha256:<hex>", written from provenance.Bundle.Replaces and present only when
+	// that is set. The bundle it names stays attached beside this one, as history.
+	AnnotationBundleReplaces = "dev.provkit.bundle.replaces"
 )
+
+// ReplacedBundle returns the digest of the bundle the attestation manifest m re-signs, read
+// from its AnnotationBundleReplaces annotation as a listing of referrers (Discover's
+// Attestation.Manifest) or the manifest itself carries it: "" and nil without the annotation,
+// and "" with a *MalformedError (ErrMalformed) naming m when the value is not a valid digest.
+//
+// The annotation is unsigned: whoever can push to the repository can write any value. It
+// serves to walk history from a new bundle to the one it replaces; what the old bundle says,
+// and who signed it, only its own verification tells.
+func ReplacedBundle(m ocispec.Descriptor) (digest.Digest, error) {
+	v, ok := m.Annotations[AnnotationBundleReplaces]
+	if !ok {
+		return "", nil
+	}
+	d, err := digest.Parse(v)
+	if err != nil {
+		return "", &MalformedError{Digest: m.Digest, Reason: fmt.Sprintf("annotation %s: %q is not a digest: %v", AnnotationBundleReplaces, v, err)}
+	}
+	return d, nil
+}
+
+// replaces is ReplacedBundle for the reading paths, which ignore a malformed value: a bad
+// annotation must not make the attestation it sits on unreadable.
+func replaces(m ocispec.Descriptor) digest.Digest {
+	d, _ := ReplacedBundle(m)
+	return d
+}
 
 // bundleHint returns the descriptor of the bundle that the listed annotations of an attestation
 // manifest name (AnnotationBundleDigest and AnnotationBundleSize, media type from the artifact

@@ -204,9 +204,12 @@ func (s *Store) Target() orasgo.GraphTarget { return s.target }
 // whose annotations are those cosign writes for its bundle format
 // (dev.sigstore.bundle.content, dev.sigstore.bundle.predicateType and
 // org.opencontainers.image.created from the Store's clock), plus AnnotationBundleDigest and
-// AnnotationBundleSize naming the bundle bytes. When subject already has a referrer holding
-// the same bundle bytes, Attach returns it and writes nothing; for referrers Attach wrote, one
-// referrers listing tells, without reading their manifests.
+// AnnotationBundleSize naming the bundle bytes, and AnnotationBundleReplaces when b.Replaces
+// names the bundle b re-signs (a b.Replaces that is not a valid digest, or is b's own, fails
+// with an *InputError). When subject already has a referrer holding the same bundle bytes,
+// Attach returns it and writes nothing, whatever b.Replaces says: the bytes are stored once,
+// with the reference of their first attach. For referrers Attach wrote, one referrers listing
+// tells, without reading their manifests.
 //
 // In a registry the manifest is pushed by its record tag, and Attach returns only once the
 // subject's listing holds it and every other recorded referrer, re-listing what concurrent
@@ -229,6 +232,14 @@ func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b proven
 	}
 	if b.MediaType == "" {
 		return ocispec.Descriptor{}, &InputError{What: "bundle", Reason: "has no media type"}
+	}
+	if b.Replaces != "" {
+		if err := b.Replaces.Validate(); err != nil {
+			return ocispec.Descriptor{}, &InputError{What: "bundle", Reason: fmt.Sprintf("replaces %q, which is not a digest: %v", b.Replaces, err)}
+		}
+		if b.Replaces == b.Digest() {
+			return ocispec.Descriptor{}, &InputError{What: "bundle", Reason: fmt.Sprintf("replaces itself (%s)", b.Replaces)}
+		}
 	}
 	ok, err := s.target.Exists(ctx, subject)
 	if err != nil {
@@ -264,6 +275,9 @@ func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b proven
 	if b.PredicateType != "" {
 		ann[provenance.AnnotationBundlePredicateType] = b.PredicateType
 	}
+	if b.Replaces != "" {
+		ann[AnnotationBundleReplaces] = b.Replaces.String()
+	}
 	cp := &capturePusher{GraphTarget: s.target}
 	if s.repo != nil {
 		cp.push = func(ctx context.Context, desc ocispec.Descriptor, data []byte) error {
@@ -284,7 +298,7 @@ func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b proven
 		}
 	}
 	s.o.logger.DebugContext(ctx, "attached attestation", "subject", subject.Digest, "manifest", desc.Digest,
-		"predicateType", b.PredicateType)
+		"predicateType", b.PredicateType, "replaces", b.Replaces)
 	return desc, nil
 }
 
@@ -537,7 +551,9 @@ func (s *Store) learnCapability() Source {
 // manifest (as Attach and Referrers return) holding one layer, or a layer itself (as Discover
 // reports for cosign's legacy tags and BuildKit); digest and size are verified while reading,
 // and manifests are capped at provenance.MaxManifestBytes, bundles at provenance.MaxBundleBytes,
-// both together at the byte budget (WithMaxFetchBytes). The bundle's PredicateType comes from the manifest or layer annotations.
+// both together at the byte budget (WithMaxFetchBytes). The bundle's PredicateType comes from
+// the manifest or layer annotations, and its Replaces from the manifest's
+// AnnotationBundleReplaces (left empty when that is malformed; see ReplacedBundle).
 func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (provenance.Bundle, error) {
 	return s.fetch(ctx, s.newFetchSession(), desc)
 }
@@ -574,7 +590,8 @@ func (s *Store) fetch(ctx context.Context, fs *fetchSession, desc ocispec.Descri
 	if pt == "" {
 		pt = predicateType(layer.Annotations)
 	}
-	return provenance.Bundle{MediaType: layer.MediaType, Data: data, PredicateType: pt}, nil
+	return provenance.Bundle{MediaType: layer.MediaType, Data: data, PredicateType: pt,
+		Replaces: replaces(ocispec.Descriptor{Digest: desc.Digest, Annotations: doc.Annotations})}, nil
 }
 
 // predicateType reads a predicate type from the annotations cosign and BuildKit write.

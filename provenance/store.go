@@ -32,6 +32,12 @@ type Bundle struct {
 	// PredicateType is the predicate type of the statement inside, as recorded by whoever stored
 	// it. It serves to find and label attestations; verification never trusts it.
 	PredicateType string
+	// Replaces is the digest (Digest) of the bundle this one re-signs, when it was made by
+	// signing the same statement again with another key or identity, as in a key rotation;
+	// empty otherwise. The old bundle stays stored beside the new one, as history. Replaces is
+	// recorded beside the signed bytes, not inside them: it serves to find history, and
+	// verification never trusts it.
+	Replaces digest.Digest
 }
 
 // Digest returns the sha256 digest of the bundle bytes.

@@ -31,6 +31,7 @@
 //	provctl lifecycle show --key FILE... [--at T] [--output json] REF
 //	provctl sweep --key FILE... --policy FILE [--env NAME] --status-key FILE --state STATE --decided-by ID REF...
 //	provctl scan (--key FILE | keyless flags) [--format FORMAT] REPORT REF
+//	provctl rotate --key OLD.pub... --new-key NEW.key [--audit-log DIR ...] REF...
 //
 // REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
 // copy are registry references or oci-layout:PATH[:tag|@digest].
@@ -104,6 +105,9 @@ commands:
   scan (--key FILE | keyless flags) REPORT REF
                                  sign a grype, Trivy, OSV-Scanner or SARIF report as an in-toto
                                  vulns v0.2 statement and attach it
+  rotate --key OLD.pub --new-key NEW.key REF...
+                                 re-sign every verified attestation of each REF with the new
+                                 key, beside the old one, which it names; a rerun resumes
   tag --version SEMVER --commit SHA | --parse TAG
                                  build a release tag VERSION-YYYYMMDD.COMMIT (build day from
                                  SOURCE_DATE_EPOCH) or read one, with its OCI annotations
@@ -193,6 +197,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		err = sweepCmd(ctx, args[1:], stdout, stderr, env)
 	case "scan":
 		err = scanCmd(ctx, args[1:], stdout, stderr, env)
+	case "rotate":
+		err = rotateCmd(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
 		_ = textout.New(stdout).Literal(usageText)
 		return exitOK

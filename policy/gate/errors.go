@@ -109,3 +109,38 @@ func (e *CheckError) Error() string {
 
 // Unwrap returns ErrNotChecked and the cause.
 func (e *CheckError) Unwrap() []error { return []error{ErrNotChecked, e.Err} }
+
+// RotateError reports why Rotate did not re-sign an attestation, could not list a subject's
+// attestations, or did not record a re-signing. It matches its cause.
+type RotateError struct {
+	// Op is the step that failed:
+	//   - "read" or "discover": the subject's attestations could not be listed;
+	//   - "fetch": the attestation's bundle could not be fetched;
+	//   - "verify": the attestation did not verify under the Checker's trust (the cause wraps
+	//     verify.ErrVerification, or is ErrUnsigned or a *RoleError), or could not be verified
+	//     (the cause says why): either way it is not re-signed;
+	//   - "sign": the rotation's signer failed;
+	//   - "verify-replacement": the new bundle does not verify as the rotation's identity, or
+	//     holds another statement: it is not attached;
+	//   - "attach": the new bundle could not be attached;
+	//   - "record": the new bundle is attached, and the event could not be recorded.
+	Op string
+	// Subject is the artifact's manifest.
+	Subject ocispec.Descriptor
+	// Attestation is the digest of the manifest holding the attestation; empty for "read"
+	// and "discover".
+	Attestation digest.Digest
+	// Err is the cause.
+	Err error
+}
+
+// Error names the attestation or subject, the step and the cause.
+func (e *RotateError) Error() string {
+	if e.Attestation == "" {
+		return fmt.Sprintf("rotate %s: %s: %v", e.Subject.Digest, e.Op, e.Err)
+	}
+	return fmt.Sprintf("rotate attestation %s of %s: %s: %v", e.Attestation, e.Subject.Digest, e.Op, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RotateError) Unwrap() error { return e.Err }

@@ -241,21 +241,9 @@ func (c *Checker) verifyAll(ctx context.Context, found []oras.Attestation, bundl
 	done := 0
 	for i := range found {
 		g.Go(func() error {
-			var r *verify.Result
-			var err error
-			id, listedRole := c.identityFor(found[i].PredicateType)
-			if found[i].Source == oras.SourceCosignAttTag {
-				r, err = c.verifier.VerifyCosignLayer(gctx, bundles[i], maps.Clone(found[i].Layer.Annotations), artifact, id)
-			} else {
-				r, err = c.verifier.Verify(gctx, bundles[i], artifact, id)
-			}
-			if err != nil && !errors.Is(err, verify.ErrVerification) && !errors.Is(err, verify.ErrUnsupportedMediaType) {
+			r, err := c.verifyOne(gctx, found[i], bundles[i], artifact)
+			if err != nil && !isVerdict(err) {
 				return fmt.Errorf("%s: %w", found[i].Manifest.Digest, err)
-			}
-			if err == nil {
-				if _, verifiedRole := c.identityFor(r.PredicateType()); (listedRole || verifiedRole) && r.PredicateType() != found[i].PredicateType {
-					r, err = nil, &RoleError{Manifest: found[i].Manifest.Digest, Listed: found[i].PredicateType, Verified: r.PredicateType()}
-				}
 			}
 			out[i] = verify.Outcome{Result: r, Err: err}
 			mu.Lock()
@@ -269,6 +257,36 @@ func (c *Checker) verifyAll(ctx context.Context, found []oras.Attestation, bundl
 		return nil, err
 	}
 	return out, nil
+}
+
+// verifyOne verifies the bundle b of attestation a against artifact, as signed by who must
+// sign its predicate type (identityFor), and rejects it with a *RoleError when a role applies
+// and its verified predicate type is not the one it was listed under.
+func (c *Checker) verifyOne(ctx context.Context, a oras.Attestation, b provenance.Bundle, artifact digest.Digest) (*verify.Result, error) {
+	id, listedRole := c.identityFor(a.PredicateType)
+	r, err := c.verifyAs(ctx, a, b, artifact, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, verifiedRole := c.identityFor(r.PredicateType()); (listedRole || verifiedRole) && r.PredicateType() != a.PredicateType {
+		return nil, &RoleError{Manifest: a.Manifest.Digest, Listed: a.PredicateType, Verified: r.PredicateType()}
+	}
+	return r, nil
+}
+
+// verifyAs verifies the bundle b of attestation a against artifact as signed by id, reading
+// cosign's legacy layers with their annotations.
+func (c *Checker) verifyAs(ctx context.Context, a oras.Attestation, b provenance.Bundle, artifact digest.Digest, id verify.Identity) (*verify.Result, error) {
+	if a.Source == oras.SourceCosignAttTag {
+		return c.verifier.VerifyCosignLayer(ctx, b, maps.Clone(a.Layer.Annotations), artifact, id)
+	}
+	return c.verifier.Verify(ctx, b, artifact, id)
+}
+
+// isVerdict says whether an error of verifyOne is a verdict on the evidence (it is bad, not a
+// bundle at all, or outside its signer's role) rather than a failure to check it.
+func isVerdict(err error) bool {
+	return errors.Is(err, verify.ErrVerification) || errors.Is(err, verify.ErrUnsupportedMediaType) || errors.Is(err, ErrWrongRole)
 }
 
 // identityFor returns who must sign statements of predicateType, and whether a role says so.

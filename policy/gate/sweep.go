@@ -17,7 +17,8 @@ import (
 	"github.com/provkit/provkit/provenance/lifecycle"
 )
 
-// StatusSigner signs lifecycle statuses. sign.Signer satisfies it.
+// StatusSigner signs statements: the lifecycle statuses Sweep sets, and the statements
+// Rotate re-signs with a new key or identity. sign.Signer satisfies it.
 type StatusSigner interface {
 	// Sign signs st as a DSSE envelope in a Sigstore bundle.
 	Sign(ctx context.Context, st *intoto.Statement) (provenance.Bundle, error)
