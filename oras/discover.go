@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/provkit/provkit/provenance"
 )
 
@@ -115,44 +117,50 @@ func (s *Store) Discover(ctx context.Context, subject ocispec.Descriptor, q Quer
 		return nil
 	}
 
-	direct, err := s.discoverReferrers(ctx, subject, false)
-	if err != nil {
-		return nil, err
-	}
-	if err := emit(direct...); err != nil {
-		return nil, err
-	}
-	if !q.SkipNested {
-		err := forEach(ctx, s.o.concurrency, direct, func(ctx context.Context, parent Attestation) error {
+	// The sources are independent: each is read at once, and the result sorted below.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(s.o.concurrency, 1))
+	g.Go(func() error {
+		direct, err := s.discoverReferrers(gctx, subject, false)
+		if err != nil {
+			return err
+		}
+		if err := emit(direct...); err != nil {
+			return err
+		}
+		if q.SkipNested {
+			return nil
+		}
+		return forEach(gctx, s.o.concurrency, direct, func(ctx context.Context, parent Attestation) error {
 			nested, err := s.discoverReferrers(ctx, parent.Manifest, true)
 			if err != nil {
 				return err
 			}
 			return emit(nested...)
 		})
-		if err != nil {
-			return nil, err
-		}
-	}
+	})
 	if !q.SkipLegacyTags {
 		for _, kind := range []Source{SourceCosignAttTag, SourceCosignSigTag} {
-			as, err := s.discoverCosignTag(ctx, subject, kind)
-			if err != nil {
-				return nil, err
-			}
-			if err := emit(as...); err != nil {
-				return nil, err
-			}
+			g.Go(func() error {
+				as, err := s.discoverCosignTag(gctx, subject, kind)
+				if err != nil {
+					return err
+				}
+				return emit(as...)
+			})
 		}
 	}
 	if !q.SkipBuildKit && isIndex(subject.MediaType) {
-		as, err := s.discoverBuildKit(ctx, subject)
-		if err != nil {
-			return nil, err
-		}
-		if err := emit(as...); err != nil {
-			return nil, err
-		}
+		g.Go(func() error {
+			as, err := s.discoverBuildKit(gctx, subject)
+			if err != nil {
+				return err
+			}
+			return emit(as...)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		ok, err := s.target.Exists(ctx, subject)
@@ -292,7 +300,8 @@ func (s *Store) discoverBuildKit(ctx context.Context, index ocispec.Descriptor) 
 // statements) and its PredicateType is the one Discover reported. Its Replaces is the
 // AnnotationBundleReplaces of the manifest when the manifest is read, else of the listing
 // (Manifest's annotations), so a caller can walk from a re-signed bundle to the one it
-// replaces; a malformed value leaves it empty (see ReplacedBundle).
+// replaces; a malformed value leaves it empty (see ReplacedBundle). Its Effective comes from
+// AnnotationBundleEffective the same way (see EffectiveTime).
 //
 // For a referrer listed with AnnotationBundleDigest and AnnotationBundleSize (those Attach
 // writes) it fetches that blob directly, one request; otherwise, or when that fetch fails, it
@@ -311,7 +320,7 @@ func (s *Store) fetchAttestation(ctx context.Context, fs *fetchSession, a Attest
 		if a.PredicateType != "" {
 			b.PredicateType = a.PredicateType
 		}
-		b.Replaces = replaces(a.Manifest)
+		b.Replaces, b.Effective = replaces(a.Manifest), effective(a.Manifest)
 		return b, nil
 	}
 	// The bundle digest comes from the listing, which whoever serves or writes it controls, and
@@ -333,7 +342,7 @@ func (s *Store) fetchAttestation(ctx context.Context, fs *fetchSession, a Attest
 	if hint, ok := bundleHint(a.Manifest); ok {
 		b, err := s.fetch(ctx, fs, hint)
 		if err == nil {
-			b.PredicateType, b.Replaces = a.PredicateType, replaces(a.Manifest)
+			b.PredicateType, b.Replaces, b.Effective = a.PredicateType, replaces(a.Manifest), effective(a.Manifest)
 			return b, nil
 		}
 		if ctx.Err() != nil || errors.Is(err, errBudget) {

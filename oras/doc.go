@@ -29,7 +29,9 @@
 // another (provenance.Bundle.Replaces, as gate.Checker.Rotate makes them) also carries
 // AnnotationBundleReplaces, naming the bundle it replaces, which stays attached as history;
 // Fetch and FetchAttestation read it back into Replaces, and ReplacedBundle reads it from a
-// listing.
+// listing. A bundle whose statement takes effect at a time (provenance.Bundle.Effective, as
+// lifecycle statuses do) carries AnnotationBundleEffective, read back into Effective and by
+// EffectiveTime, so a reader can order statements from one listing before fetching any.
 //
 // Concurrent writers, in one process or many, lose nothing. An OCI layout (NewLayout) merges
 // every change to index.json with the file on disk under a file lock and replaces it

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -55,7 +56,37 @@ const (
 	// re-signs, "sha256:<hex>", written from provenance.Bundle.Replaces and present only when
 	// that is set. The bundle it names stays attached beside this one, as history.
 	AnnotationBundleReplaces = "dev.provkit.bundle.replaces"
+	// AnnotationBundleEffective is the time from which the statement in this attestation's
+	// bundle takes effect, in RFC 3339 with nanoseconds in UTC, written from
+	// provenance.Bundle.Effective and present only when that is set.
+	AnnotationBundleEffective = "dev.provkit.bundle.effective"
 )
+
+// EffectiveTime returns the time from which the statement in the attestation manifest m takes
+// effect, read from its AnnotationBundleEffective annotation as a listing of referrers or the
+// manifest itself carries it: the zero time and nil without the annotation, and a
+// *MalformedError (ErrMalformed) naming m when the value is not an RFC 3339 time.
+//
+// Like ReplacedBundle's, the annotation is unsigned. It serves to order attestations before
+// reading them (gate.Lifecycle verifies the latest statuses first and stops there); a reader
+// must compare it with the verified statement and, where they differ, read everything.
+func EffectiveTime(m ocispec.Descriptor) (time.Time, error) {
+	v, ok := m.Annotations[AnnotationBundleEffective]
+	if !ok {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, &MalformedError{Digest: m.Digest, Reason: fmt.Sprintf("annotation %s: %q is not an RFC 3339 time", AnnotationBundleEffective, v)}
+	}
+	return t.UTC(), nil
+}
+
+// effective is EffectiveTime for the reading paths, which ignore a malformed value.
+func effective(m ocispec.Descriptor) time.Time {
+	t, _ := EffectiveTime(m)
+	return t
+}
 
 // ReplacedBundle returns the digest of the bundle the attestation manifest m re-signs, read
 // from its AnnotationBundleReplaces annotation as a listing of referrers (Discover's

@@ -204,9 +204,9 @@ func (s *Store) Target() orasgo.GraphTarget { return s.target }
 // whose annotations are those cosign writes for its bundle format
 // (dev.sigstore.bundle.content, dev.sigstore.bundle.predicateType and
 // org.opencontainers.image.created from the Store's clock), plus AnnotationBundleDigest and
-// AnnotationBundleSize naming the bundle bytes, and AnnotationBundleReplaces when b.Replaces
+// AnnotationBundleSize naming the bundle bytes, AnnotationBundleReplaces when b.Replaces
 // names the bundle b re-signs (a b.Replaces that is not a valid digest, or is b's own, fails
-// with an *InputError). When subject already has a referrer holding the same bundle bytes,
+// with an *InputError), and AnnotationBundleEffective when b.Effective is set. When subject already has a referrer holding the same bundle bytes,
 // Attach returns it and writes nothing, whatever b.Replaces says: the bytes are stored once,
 // with the reference of their first attach. For referrers Attach wrote, one referrers listing
 // tells, without reading their manifests.
@@ -277,6 +277,9 @@ func (s *Store) Attach(ctx context.Context, subject ocispec.Descriptor, b proven
 	}
 	if b.Replaces != "" {
 		ann[AnnotationBundleReplaces] = b.Replaces.String()
+	}
+	if !b.Effective.IsZero() {
+		ann[AnnotationBundleEffective] = b.Effective.UTC().Format(time.RFC3339Nano)
 	}
 	cp := &capturePusher{GraphTarget: s.target}
 	if s.repo != nil {
@@ -553,7 +556,8 @@ func (s *Store) learnCapability() Source {
 // and manifests are capped at provenance.MaxManifestBytes, bundles at provenance.MaxBundleBytes,
 // both together at the byte budget (WithMaxFetchBytes). The bundle's PredicateType comes from
 // the manifest or layer annotations, and its Replaces from the manifest's
-// AnnotationBundleReplaces (left empty when that is malformed; see ReplacedBundle).
+// AnnotationBundleReplaces and its Effective from AnnotationBundleEffective (each left empty
+// when malformed; see ReplacedBundle and EffectiveTime).
 func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (provenance.Bundle, error) {
 	return s.fetch(ctx, s.newFetchSession(), desc)
 }
@@ -590,8 +594,9 @@ func (s *Store) fetch(ctx context.Context, fs *fetchSession, desc ocispec.Descri
 	if pt == "" {
 		pt = predicateType(layer.Annotations)
 	}
+	listed := ocispec.Descriptor{Digest: desc.Digest, Annotations: doc.Annotations}
 	return provenance.Bundle{MediaType: layer.MediaType, Data: data, PredicateType: pt,
-		Replaces: replaces(ocispec.Descriptor{Digest: desc.Digest, Annotations: doc.Annotations})}, nil
+		Replaces: replaces(listed), Effective: effective(listed)}, nil
 }
 
 // predicateType reads a predicate type from the annotations cosign and BuildKit write.

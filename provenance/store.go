@@ -2,6 +2,7 @@ package provenance
 
 import (
 	"context"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -38,6 +39,11 @@ type Bundle struct {
 	// recorded beside the signed bytes, not inside them: it serves to find history, and
 	// verification never trusts it.
 	Replaces digest.Digest
+	// Effective is the time from which the statement inside takes effect, for predicates that
+	// have one (a lifecycle status's Effective), and zero otherwise. Like Replaces it is recorded
+	// beside the signed bytes, not inside them: it lets a reader order many statements from one
+	// listing and verify only the latest, and verification never trusts it.
+	Effective time.Time
 }
 
 // Digest returns the sha256 digest of the bundle bytes.

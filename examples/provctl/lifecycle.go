@@ -95,6 +95,7 @@ func lifecycleSet(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
+	b.Effective = status.Effective
 	attached, err := store.Attach(ctx, image, b)
 	if err != nil {
 		return fmt.Errorf("attach to %s: %w", ref, err)

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,8 +112,15 @@ func mustECDSA(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-// setStatus signs s with key and attaches it to image in store.
+// setStatus signs s with key and attaches it to image in store, listed with its effective time.
 func setStatus(t *testing.T, store *oras.Store, image ocispec.Descriptor, key *ecdsa.PrivateKey, s lifecycle.Status) digest.Digest {
+	t.Helper()
+	return attachStatus(t, store, image, key, s, s.Effective)
+}
+
+// attachStatus signs s with key and attaches it to image in store, listed as effective at
+// claim (unlisted when claim is zero).
+func attachStatus(t *testing.T, store *oras.Store, image ocispec.Descriptor, key *ecdsa.PrivateKey, s lifecycle.Status, claim time.Time) digest.Digest {
 	t.Helper()
 	st, err := s.Statement()
 	require.NoError(t, err)
@@ -120,9 +128,76 @@ func setStatus(t *testing.T, store *oras.Store, image ocispec.Descriptor, key *e
 	require.NoError(t, err)
 	b, err := signer.Sign(context.Background(), st)
 	require.NoError(t, err)
+	b.Effective = claim
 	_, err = store.Attach(context.Background(), image, b)
 	require.NoError(t, err)
 	return b.Digest()
+}
+
+// TestLifecycleReadsLatestFirst: statuses are read latest first by the effective time their
+// listing claims. A status older than the one in effect is not read (a broken one among them
+// is not reported), statuses with no claim or a future claim are always read, and a claim
+// that differs from the verified status makes Lifecycle read every status, so a listing that
+// misorders statuses cannot hide the one in effect.
+func TestLifecycleReadsLatestFirst(t *testing.T) {
+	managers, stranger := mustECDSA(t), mustECDSA(t)
+	ks, err := verify.TrustedKeys(verify.PublicKey{ID: "release-managers", Key: managers.Public()})
+	require.NoError(t, err)
+	v, err := verify.New(ks, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe(), verify.WithPredicateTypes(lifecycle.PredicateType))
+	require.NoError(t, err)
+	setters := verify.KeyIDs("release-managers")
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	status := func(subject digest.Digest, state lifecycle.State, effective time.Time) lifecycle.Status {
+		s := lifecycle.Status{Subject: subject, State: state, Reason: string(state) + " " + effective.Format(time.DateOnly), Effective: effective, DecidedBy: "release-managers@example.com"}
+		if state == lifecycle.StateActive {
+			s.Reason = ""
+		}
+		return s
+	}
+	unverified := func(r *lifecycle.Resolution) (n int) {
+		for _, s := range r.SetAside {
+			if errors.Is(s.Err, verify.ErrVerification) {
+				n++
+			}
+		}
+		return n
+	}
+
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			store, _ := be.open(t)
+			image := testenv.PushImage(t, store.Target(), "v1", "api 1.4.2\n")
+
+			setStatus(t, store, image, stranger, status(image.Digest, lifecycle.StateActive, now.Add(-5*day)))
+			setStatus(t, store, image, managers, status(image.Digest, lifecycle.StateDeprecated, now.Add(-4*day)))
+			setStatus(t, store, image, managers, status(image.Digest, lifecycle.StateRetired, now.Add(-2*day)))
+			r, err := gate.Lifecycle(ctx, store, image, v, setters, now)
+			require.NoError(t, err)
+			require.Equal(t, lifecycle.StateRetired, r.State())
+			require.Zero(t, unverified(r), "the stranger's status predates the one in effect and is not read")
+
+			attachStatus(t, store, image, stranger, status(image.Digest, lifecycle.StateActive, now.Add(-6*day)), time.Time{})
+			setStatus(t, store, image, managers, status(image.Digest, lifecycle.StateRevoked, now.Add(day)))
+			r, err = gate.Lifecycle(ctx, store, image, v, setters, now)
+			require.NoError(t, err)
+			require.Equal(t, lifecycle.StateRetired, r.State())
+			require.Equal(t, 1, unverified(r), "a status with no claim is read")
+			require.True(t, slices.ContainsFunc(r.SetAside, func(s lifecycle.SetAside) bool { return errors.Is(s.Err, lifecycle.ErrNotYetEffective) }),
+				"a status claiming a future time is read and set aside")
+
+			// Two misleading claims: an active status listed as later than it is, and the
+			// revocation in effect listed as older than everything. Read by the claims alone,
+			// the active status would win.
+			other := testenv.PushImage(t, store.Target(), "v2", "api 1.5.0\n")
+			attachStatus(t, store, other, managers, status(other.Digest, lifecycle.StateActive, now.Add(-3*day)), now.Add(-time.Hour))
+			attachStatus(t, store, other, managers, status(other.Digest, lifecycle.StateRevoked, now.Add(-2*day)), now.Add(-30*day))
+			r, err = gate.Lifecycle(ctx, store, other, v, setters, now)
+			require.NoError(t, err)
+			require.Equal(t, lifecycle.StateRevoked, r.State())
+		})
+	}
 }
 
 // TestRoles gives lifecycle statuses their own signers: statuses count only when signed by the

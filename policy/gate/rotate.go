@@ -14,6 +14,7 @@ import (
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/audit"
+	"github.com/provkit/provkit/provenance/lifecycle"
 	"github.com/provkit/provkit/verify"
 )
 
@@ -290,6 +291,9 @@ func (c *Checker) resign(ctx context.Context, store *oras.Store, it *rotationIte
 		return
 	}
 	nb.Replaces = it.row.Bundle
+	if status, err := lifecycle.Parse(st); err == nil {
+		nb.Effective = status.Effective
+	}
 	if nb.PredicateType == "" {
 		nb.PredicateType = st.GetPredicateType()
 	}

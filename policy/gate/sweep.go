@@ -100,6 +100,7 @@ func (c *Checker) sweepOne(ctx context.Context, store *oras.Store, subject ocisp
 		r.Err = fmt.Errorf("sign %s status: %w", s.State, err)
 		return r
 	}
+	b.Effective = status.Effective
 	if r.Status, err = store.Attach(ctx, subject, b); err != nil {
 		r.Err = fmt.Errorf("attach %s status: %w", s.State, err)
 		return r

@@ -40,4 +40,10 @@
 // signed by someone not entitled to set them are set aside with the reason; of the rest, the
 // latest effective time wins. Two statuses with that same effective time that disagree fail
 // closed with a *ConflictError. An artifact with no status in effect is active.
+//
+// Sign the statement like any other and set the bundle's Effective (provenance.Bundle.Effective)
+// to the status's Effective before attaching it: a store lists that time beside each status,
+// unsigned, so a reader such as gate.Lifecycle can verify the latest statuses first instead of
+// every status an artifact ever had. A status attached without it is still found, and always
+// read.
 package lifecycle
