@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -294,5 +295,95 @@ func BenchmarkRotate(b *testing.B) {
 			rotate(b, image, 0)
 		}
 		b.ReportMetric(float64(rt.n.Load())/float64(b.N), "requests/op")
+	})
+}
+
+// BenchmarkSweep measures a sweep of 1,000 images on the distribution registry on loopback
+// (olareg's memory store copies its whole index on every request, which a repository of
+// thousands of manifests turns into the measure), each
+// with one signed build provenance, half of them from a builder the policy no longer allows:
+// "first" deprecates those 500 (signing and attaching a status for each; fresh images per
+// iteration, prepared outside the timing), "again" sweeps once they are deprecated and sets
+// nothing (each image checked, and each denied one's status in effect read).
+func BenchmarkSweep(b *testing.B) {
+	const n = 1000
+	build, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	managers, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ks, err := verify.TrustedKeys(verify.PublicKey{ID: "release", Key: build.Public()}, verify.PublicKey{ID: "release-managers", Key: managers.Public()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := verify.New(ks, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := gate.New(v, verify.KeyIDs("release"), gate.WithPolicy(prodPolicy(b, builder)), gate.WithEnvironment("prod"),
+		gate.WithRole(lifecycle.PredicateType, verify.KeyIDs("release-managers")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := sign.NewKeySigner(managers)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sweep := gate.Sweep{State: lifecycle.StateDeprecated, Signer: signer, DecidedBy: "release-managers@example.com"}
+	repo := testenv.Distribution(b) + "/bench/sweep-" + strings.ToLower(rand.Text()[:8])
+	store, err := oras.NewRemote(repo, oras.WithPlainHTTPUnsafe())
+	if err != nil {
+		b.Fatal(err)
+	}
+	batches := 0
+	prepare := func(b *testing.B) []ocispec.Descriptor {
+		batches++
+		images := make([]ocispec.Descriptor, n)
+		for i := range images {
+			images[i] = testenv.PushImage(b, store.Target(), fmt.Sprintf("b%d-%d", batches, i), fmt.Sprintf("app %d/%d\n", batches, i))
+			from := builder
+			if i%2 == 1 {
+				from = "https://ci.example/builders/old"
+			}
+			testenv.AttestSLSA(b, store, repo, images[i], build, from)
+		}
+		return images
+	}
+	run := func(b *testing.B, images []ocispec.Descriptor, wantSet int) {
+		swept, err := c.Sweep(b.Context(), store, images, sweep)
+		if err != nil || len(swept) != n {
+			b.Fatalf("%d results, %v", len(swept), err)
+		}
+		for _, s := range swept {
+			if s.Err != nil {
+				b.Fatal(s.Err)
+			}
+			if s.Status.Digest != "" {
+				wantSet--
+			}
+		}
+		if wantSet != 0 {
+			b.Fatalf("set %d more or fewer statuses than expected", -wantSet)
+		}
+	}
+	b.Run(fmt.Sprintf("first/%d", n), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			images := prepare(b)
+			b.StartTimer()
+			run(b, images, n/2)
+		}
+	})
+	b.Run(fmt.Sprintf("again/%d", n), func(b *testing.B) {
+		images := prepare(b)
+		run(b, images, n/2)
+		b.ReportAllocs()
+		for b.Loop() {
+			run(b, images, 0)
+		}
 	})
 }

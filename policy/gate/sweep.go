@@ -9,6 +9,7 @@ import (
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
@@ -53,8 +54,9 @@ type Swept struct {
 // nothing is deleted, so fetch and rollback keep working. An artifact whose verified status in
 // effect is already s.State or more severe is left alone, so sweeps can run on a schedule.
 // With WithRecorder, each status set is recorded as a deprecated or retired event with the
-// status's manifest as evidence. Failures are per artifact, in Swept.Err; Sweep itself fails
-// only on a bad configuration.
+// status's manifest as evidence. Artifacts are swept WithConcurrency at a time, and the
+// results are in the order of subjects. Failures are per artifact, in Swept.Err; Sweep itself
+// fails only on a bad configuration.
 func (c *Checker) Sweep(ctx context.Context, store *oras.Store, subjects []ocispec.Descriptor, s Sweep) ([]Swept, error) {
 	switch {
 	case c.cfg.policy == nil:
@@ -65,9 +67,15 @@ func (c *Checker) Sweep(ctx context.Context, store *oras.Store, subjects []ocisp
 		return nil, fmt.Errorf("%w: a sweep needs a signer and who decided", ErrInvalidConfig)
 	}
 	out := make([]Swept, len(subjects))
+	var g errgroup.Group
+	g.SetLimit(c.cfg.concurrency)
 	for i, subject := range subjects {
-		out[i] = c.sweepOne(ctx, store, subject, s)
+		g.Go(func() error {
+			out[i] = c.sweepOne(ctx, store, subject, s)
+			return nil
+		})
 	}
+	_ = g.Wait()
 	return out, nil
 }
 
