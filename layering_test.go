@@ -57,6 +57,12 @@ var layers = map[string]layer{
 	"provenance/audit":     modelLayer,
 	"provenance/lifecycle": modelLayer,
 	"provenance/vuln":      modelLayer,
+	"provenance/runtime":   modelLayer,
+	"provenance/runtime/tpm": {
+		// A TPM quote binds a runtime statement to hardware: the TPM libraries, nothing that
+		// signs with Sigstore, verifies bundles or talks to a registry.
+		deny: append([]string{"github.com/sigstore", "oras.land"}, provkitUpper...),
+	},
 	"sign": {
 		deny: []string{module + "/verify", module + "/policy", module + "/oras", "oras.land"},
 	},
@@ -70,6 +76,10 @@ var layers = map[string]layer{
 	},
 	"policy/gate": {
 		// The one place that joins a store to verification and policy; still verify-only.
+		deny: []string{module + "/sign", "github.com/sigstore/sigstore-go/pkg/sign"},
+	},
+	"policy/admission": {
+		// The Kubernetes admission webhook: HTTP in, gate decisions out; it never signs.
 		deny: []string{module + "/sign", "github.com/sigstore/sigstore-go/pkg/sign"},
 	},
 	"oras": {
