@@ -16,11 +16,15 @@ set -euo pipefail
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN="${PROVKIT_TOOLS_BIN:-$HOME/.cache/provkit/bin}"
 
-# name | main package | module whose version names the binary | patch dir
+# name | main package | module whose version names the binary | patch dir |
+# tools module dir | extra -ldflags
 #
 # A patch dir (below internal/tools) holds files that replace the files at the
 # same paths in the module's source for the build; the binary's name then
 # ends in -patch.HASH of those files, so a change of patch rebuilds it.
+# A tools module dir (below internal/tools) is used instead of
+# internal/tools itself. Extra -ldflags are added to "-s -w"; {VERSION} in
+# them stands for the module's version.
 TOOLS=(
 	"staticcheck|honnef.co/go/tools/cmd/staticcheck|honnef.co/go/tools"
 	"crane|github.com/google/go-containerregistry/cmd/crane|github.com/google/go-containerregistry"
@@ -31,9 +35,10 @@ TOOLS=(
 	"fulcio|github.com/sigstore/fulcio|github.com/sigstore/fulcio||fulcio"
 	"rekor-server|github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix|github.com/sigstore/rekor-tiles/v2||rekor"
 	"apidiff|golang.org/x/exp/cmd/apidiff|golang.org/x/exp||apidiff"
+	"kube-apiserver|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes||kube-apiserver|-X k8s.io/component-base/version.gitVersion={VERSION}"
 )
 
-DEB_PACKAGES=(docker-registry softhsm2 graphviz postgresql)
+DEB_PACKAGES=(docker-registry softhsm2 graphviz postgresql etcd-server)
 
 log() { printf 'install.sh: %s\n' "$*"; }
 
@@ -114,9 +119,9 @@ install_go_tools() {
 	# go.mod and go.sum exactly as committed.
 	export GOWORK=off
 
-	local entry name pkg mod patch moddir versions=()
+	local entry name pkg mod patch moddir ldextra versions=()
 	for entry in "${TOOLS[@]}"; do
-		IFS='|' read -r name pkg mod patch moddir <<<"$entry"
+		IFS='|' read -r name pkg mod patch moddir ldextra <<<"$entry"
 		versions+=("$(cd "$TOOLS_DIR/$moddir" && go list -mod=readonly -m -f '{{.Version}}' "$mod")")
 	done
 	if ((${#versions[@]} != ${#TOOLS[@]})); then
@@ -124,10 +129,11 @@ install_go_tools() {
 		exit 1
 	fi
 
-	local i ver target start work built=0 flags
+	local i ver target start work built=0 flags ldflags
 	for i in "${!TOOLS[@]}"; do
-		IFS='|' read -r name pkg mod patch moddir <<<"${TOOLS[$i]}"
+		IFS='|' read -r name pkg mod patch moddir ldextra <<<"${TOOLS[$i]}"
 		ver="${versions[$i]}"
+		ldflags="-s -w${ldextra:+ ${ldextra//\{VERSION\}/$ver}}"
 		cd "$TOOLS_DIR/$moddir"
 		flags=()
 		if [[ -n "$patch" ]]; then
@@ -146,7 +152,7 @@ install_go_tools() {
 				patched_modfile "$mod" "$patch" "$work"
 				flags+=("-modfile=$work/go.mod")
 			fi
-			go build -mod=readonly -trimpath -ldflags='-s -w' "${flags[@]}" -o "$target.tmp" "$pkg"
+			go build -mod=readonly -trimpath -ldflags="$ldflags" "${flags[@]}" -o "$target.tmp" "$pkg"
 			if [[ -n "$work" ]]; then
 				rm -rf "$work"
 			fi
