@@ -67,6 +67,12 @@ type Decision struct {
 	Subject digest.Digest `json:"subject"`
 	// Time is the evaluation time the caller gave.
 	Time time.Time `json:"time"`
+	// Until is the earliest time at which the decision may change with time alone, for the
+	// same attestations: when a fresh attestation or scan becomes too old (maxAge), or a
+	// lifecycle status published ahead takes effect; Time itself when a rule reads the time
+	// directly (CEL's now). It is zero when no rule depends on the time. A decision kept for
+	// later, as a cache does, must be made again by then.
+	Until time.Time `json:"until,omitempty"`
 	// Reasons are decision-wide reasons to deny that belong to no rule, such as "no verified
 	// attestations".
 	Reasons []string `json:"reasons,omitempty"`

@@ -93,6 +93,19 @@ type evalContext struct {
 	now     time.Time
 	all     []any // the CEL "attestations" list, built on first use
 	adapter types.Adapter
+	// until is the earliest time after now at which a rule's outcome may change with time
+	// alone; zero while none may.
+	until time.Time
+}
+
+// changesAt records that a rule's outcome may change at t, with time alone.
+func (ec *evalContext) changesAt(t time.Time) {
+	if t.Before(ec.now) {
+		t = ec.now
+	}
+	if ec.until.IsZero() || t.Before(ec.until) {
+		ec.until = t
+	}
 }
 
 func (ec *evalContext) ofType(types ...string) []*view {
@@ -229,6 +242,10 @@ func (p *Policy) evaluate(env string, prof *profile, subject digest.Digest, resu
 		d.Reasons = append(d.Reasons, "the policy has no rules")
 	default:
 		d.Reasons = append(d.Reasons, fmt.Sprintf("environment %s selects no rules (set allowEmpty to allow)", env))
+	}
+	d.Until = ec.until.UTC()
+	if ec.until.IsZero() {
+		d.Until = time.Time{}
 	}
 	d.Verdict = VerdictAllow
 	if len(d.Reasons) > 0 {

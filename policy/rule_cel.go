@@ -146,6 +146,7 @@ func (a *celActivation) ResolveName(name string) (any, bool) {
 	case "hasSignedAt":
 		return v.hasSignedAt, true
 	case "now":
+		a.ec.changesAt(a.ec.now)
 		return a.ec.now, true
 	case "attestations":
 		return a.ec.attestations(), true

@@ -48,6 +48,9 @@ func (r *freshnessRule) eval(ec *evalContext) check {
 			bad = append(bad, ev)
 			reasons = append(reasons, fmt.Sprintf("attestation %d signed before %s", v.index, r.notBefore.UTC().Format(time.RFC3339)))
 		default:
+			if r.maxAge > 0 {
+				ec.changesAt(v.signedAt.Add(r.maxAge))
+			}
 			good = append(good, ev)
 		}
 	}

@@ -32,6 +32,11 @@ func (r *lifecycleRule) eval(ec *evalContext) check {
 	if err != nil {
 		return broken(err, Evidence{Attestation: -1, PredicateType: lifecycle.PredicateType})
 	}
+	for _, s := range statuses {
+		if s.Status.Effective.After(ec.now) {
+			ec.changesAt(s.Status.Effective)
+		}
+	}
 	state := res.State()
 	if res.Current == nil {
 		ev := Evidence{Attestation: -1, PredicateType: lifecycle.PredicateType, Field: "predicate.state", Value: string(state), Message: "no status in effect"}

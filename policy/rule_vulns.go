@@ -182,6 +182,7 @@ func (r *vulnsRule) fresh(ec *evalContext, scans []*view) ([]*view, []Evidence, 
 		age := ec.now.Sub(at)
 		ev.Value = at.UTC().Format(time.RFC3339)
 		if age <= r.maxAge {
+			ec.changesAt(at.Add(r.maxAge))
 			fresh = append(fresh, v)
 			continue
 		}
