@@ -30,6 +30,9 @@ type Result struct {
 	timestamps []Timestamp
 	// mediaType is the media type of the verified bundle or envelope.
 	mediaType string
+	// validUntil is when the key's validity window, judged at the clock, closes; zero when
+	// the result does not depend on the clock that way.
+	validUntil time.Time
 }
 
 // Signer identifies the key or certificate that made a verified signature.
@@ -90,6 +93,15 @@ func (r *Result) SignedAt() (time.Time, bool) {
 	}
 	return r.timestamps[0].Time, true
 }
+
+// ValidUntil returns the time after which this result would no longer verify with time alone:
+// for a key-signed bundle with no verified signing time (WithUntimestampedKeysUnsafe), whose
+// key's validity window was judged at the Verifier's clock, the end of that window
+// (PublicKey.NotAfter). It is zero when the result does not depend on the clock that way:
+// bundles with a verified signing time are judged at that time, which does not move, and
+// windows of keys in other trust material than a KeySet are not known here. A result kept for
+// later, as a decision cache does, must not be used after it.
+func (r *Result) ValidUntil() time.Time { return r.validUntil }
 
 // MediaType returns the media type of the verified bundle or envelope.
 func (r *Result) MediaType() string { return r.mediaType }

@@ -62,6 +62,7 @@ type trustedKey struct {
 	id          string
 	fingerprint string
 	verifier    *root.ExpiringKey
+	notAfter    time.Time
 }
 
 var _ root.TrustedMaterial = (*KeySet)(nil)
@@ -96,7 +97,7 @@ func TrustedKeys(keys ...PublicKey) (*KeySet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: key %q: %v", ErrTrustMaterial, id, cause(err))
 		}
-		ks.keys = append(ks.keys, trustedKey{id: id, fingerprint: fp, verifier: root.NewExpiringKey(v, k.NotBefore, k.NotAfter)})
+		ks.keys = append(ks.keys, trustedKey{id: id, fingerprint: fp, verifier: root.NewExpiringKey(v, k.NotBefore, k.NotAfter), notAfter: k.NotAfter})
 	}
 	return ks, nil
 }

@@ -39,7 +39,10 @@ type Verifier struct {
 type keyVerifier struct {
 	id, fingerprint string
 	key             root.TimeConstrainedVerifier
-	sv              verifierCache
+	// notAfter is the end of the key's validity window when the Verifier knows it (keys of a
+	// KeySet); zero when open or unknown.
+	notAfter time.Time
+	sv       verifierCache
 }
 
 // requirement is what one bundle must carry: verified log entries, signing times and RFC 3161
@@ -105,6 +108,7 @@ func New(trusted root.TrustedMaterial, opts ...Option) (*Verifier, error) {
 			if err != nil {
 				return nil, err
 			}
+			kv.notAfter = k.notAfter
 			v.keys = append(v.keys, kv)
 		}
 	}
@@ -346,6 +350,7 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 
 	var res *sgverify.VerificationResult
 	var signer Signer
+	var keyValidUntil time.Time
 	switch {
 	case vc.Certificate() != nil:
 		if !id.acceptsCertificates() {
@@ -381,15 +386,19 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 		if !id.acceptsKeys() {
 			return nil, fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + vc.PublicKey().Hint()})
 		}
-		var keyID string
+		var kv *keyVerifier
 		r, err := v.bundleRequirement(entity, true)
 		if err != nil {
 			return nil, err
 		}
-		if res, keyID, err = v.verifyKeySigned(entity, vc.PublicKey().Hint(), id, r); err != nil {
+		if res, kv, err = v.verifyKeySigned(entity, vc.PublicKey().Hint(), id, r); err != nil {
 			return nil, err
 		}
-		signer.KeyID = keyID
+		signer.KeyID = kv.id
+		if r.observer == 0 {
+			// The key's window was judged at the clock: the result holds until it closes.
+			keyValidUntil = kv.notAfter
+		}
 	default:
 		return nil, failf(CheckFormat, "bundle has neither a public key nor a certificate")
 	}
@@ -423,15 +432,16 @@ func (v *Verifier) verifyEntity(entity sgverify.SignedEntity, mediaType string, 
 		signer:     signer,
 		timestamps: timestamps(res.VerifiedTimestamps),
 		mediaType:  mediaType,
+		validUntil: keyValidUntil,
 	}, nil
 }
 
 // verifyKeySigned tries the trusted keys id accepts, the one the hint names first, and returns
-// sigstore-go's result and the id of the key that verified.
-func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint string, id Identity, r requirement) (*sgverify.VerificationResult, string, error) {
+// sigstore-go's result and the key that verified.
+func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint string, id Identity, r requirement) (*sgverify.VerificationResult, *keyVerifier, error) {
 	cands, err := v.keyCandidates(hint, id)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	// A hint naming a trusted key the identity does not accept: the bundle claims a signer
 	// other than the expected one. If that key really signed, it is the wrong signer.
@@ -444,24 +454,24 @@ func (v *Verifier) verifyKeySigned(entity sgverify.SignedEntity, hint string, id
 	}
 	if hinted != nil && !id.acceptsKeyID(hinted.id) {
 		if _, err := v.verifyWithKey(entity, hinted, r); err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
-		return nil, "", fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + hinted.id})
+		return nil, nil, fail(CheckIdentity, &IdentityError{Expected: id.String(), Got: "key " + hinted.id})
 	}
 	var first error
 	for _, kv := range cands {
 		res, err := v.verifyWithKey(entity, kv, r)
 		if err == nil {
-			return res, kv.id, nil
+			return res, kv, nil
 		}
 		if first == nil {
 			first = err
 		}
 	}
 	if first == nil {
-		return nil, "", failf(CheckKey, "no trusted key is acceptable to %s", id)
+		return nil, nil, failf(CheckKey, "no trusted key is acceptable to %s", id)
 	}
-	return nil, "", first
+	return nil, nil, first
 }
 
 // verifyWithKey runs sigstore-go's verification pinned to one trusted key. Without a required

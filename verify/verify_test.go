@@ -112,6 +112,39 @@ func TestKeyValidityWindow(t *testing.T) {
 	}
 }
 
+// TestResultValidUntil: a key-signed bundle accepted without a signing time, its key's window
+// judged at the clock, holds until the window closes; one with a verified signing time does
+// not depend on the clock, and neither does a key with an open window.
+func TestResultValidUntil(t *testing.T) {
+	kf := newKeyFixture(t, "k")
+	vs := newVirtualSigstore(t)
+	end := time.Now().Add(time.Hour).Truncate(time.Second)
+	windowed, err := verify.TrustedKeys(verify.PublicKey{ID: "k", Key: kf.kp.GetPublicKey(), NotAfter: end})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := verify.TrustedKeys(verify.PublicKey{ID: "k", Key: kf.kp.GetPublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	untimed := signKey(t, kf.kp, provenance.MediaTypeInToto, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
+	timed := signKey(t, kf.kp, provenance.MediaTypeInToto, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
+	addTimestamp(t, vs, timed)
+
+	res, err := newVerifier(t, windowed, verify.WithUntimestampedKeysUnsafe()).Verify(bg, bundleOf(t, untimed), artifact, verify.KeyIDs("k"))
+	if err != nil || !res.ValidUntil().Equal(end) {
+		t.Fatalf("untimed, windowed key: ValidUntil %v, %v; want %v", res.ValidUntil(), err, end)
+	}
+	res, err = newVerifier(t, open, verify.WithUntimestampedKeysUnsafe()).Verify(bg, bundleOf(t, untimed), artifact, verify.KeyIDs("k"))
+	if err != nil || !res.ValidUntil().IsZero() {
+		t.Fatalf("untimed, open key: ValidUntil %v, %v; want zero", res.ValidUntil(), err)
+	}
+	res, err = newVerifier(t, root.TrustedMaterialCollection{vs, windowed}, verify.WithoutTransparencyLog()).Verify(bg, bundleOf(t, timed), artifact, verify.KeyIDs("k"))
+	if err != nil || !res.ValidUntil().IsZero() {
+		t.Fatalf("timestamped: ValidUntil %v, %v; want zero", res.ValidUntil(), err)
+	}
+}
+
 func TestVerifyKeyless(t *testing.T) {
 	vs := newVirtualSigstore(t)
 	pb := keylessBundle(t, vs, statementBytes(t, provenance.PredicateSLSAProvenanceV1, artifact))
