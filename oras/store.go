@@ -199,6 +199,17 @@ func NewRemote(repository string, opts ...Option) (*Store, error) {
 // Target returns the oras-go graph target under the Store, for operations provkit does not wrap.
 func (s *Store) Target() orasgo.GraphTarget { return s.target }
 
+// Location names the place the Store reads and writes, the same for every Store over it:
+// "REGISTRY/REPOSITORY" for a registry (NewRemote), the absolute folder of an OCI layout
+// (NewLayout, OpenLayout), and "" for a memory store and other targets, which have no name
+// beyond the Store value itself.
+func (s *Store) Location() string {
+	if s.lock != "" {
+		return s.lock
+	}
+	return s.dir
+}
+
 // Attach stores b as an OCI 1.1 referrer of subject: a manifest whose subject is subject,
 // artifactType and single layer are b's media type, config is the OCI empty descriptor, and
 // whose annotations are those cosign writes for its bundle format

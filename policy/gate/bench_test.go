@@ -387,3 +387,66 @@ func BenchmarkSweep(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCachedCheck measures a decision answered from the Cache (olareg on loopback, an
+// image with one attestation and the release policy): "hit" one at a time, "parallel" on
+// every core (decisions/s is the throughput), and "cold" a check the cache misses, beside
+// "uncached", the same check without a cache.
+func BenchmarkCachedCheck(b *testing.B) {
+	k := newKeys(b)
+	repo := testenv.OlaregServer(b) + "/bench/cache"
+	store, err := oras.NewRemote(repo, oras.WithPlainHTTPUnsafe())
+	if err != nil {
+		b.Fatal(err)
+	}
+	image := testenv.PushImage(b, store.Target(), "v1", "app v1\n")
+	testenv.AttestSLSA(b, store, repo, image, k.trusted, builder)
+	cache, err := gate.NewCache(10000, time.Minute)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := checker(b, k, gate.WithPolicy(prodPolicy(b, builder)), gate.WithEnvironment("prod"), gate.WithCache(cache))
+	ctx := context.Background()
+	if _, err := c.Check(ctx, store, image); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("hit", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Check(ctx, store, image); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := c.Check(ctx, store, image); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "decisions/s")
+	})
+	b.Run("cold", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			cache.Invalidate(image.Digest)
+			if _, err := c.Check(ctx, store, image); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("uncached", func(b *testing.B) {
+		plain := checker(b, k, gate.WithPolicy(prodPolicy(b, builder)), gate.WithEnvironment("prod"))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := plain.Check(ctx, store, image); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -115,12 +115,29 @@ type Progress struct {
 // policy, decides. See the package documentation for what it reads and for the outcomes; the
 // Report is nil only with a *CheckError.
 func (c *Checker) Check(ctx context.Context, store *oras.Store, subject ocispec.Descriptor) (*Report, error) {
-	report, err := c.check(ctx, store, subject)
+	report, err := c.cachedCheck(ctx, store, subject)
 	if c.cfg.recorder == nil || (err != nil && !errors.Is(err, policy.ErrDenied)) {
 		return report, err
 	}
 	if rerr := c.cfg.recorder.Record(ctx, c.event(report, err)); rerr != nil {
 		return nil, &CheckError{Op: "record", Subject: subject, Err: rerr}
+	}
+	return report, err
+}
+
+// cachedCheck is check through the Cache, when the Checker has one.
+func (c *Checker) cachedCheck(ctx context.Context, store *oras.Store, subject ocispec.Descriptor) (*Report, error) {
+	cache := c.cfg.cache
+	if cache == nil || store == nil {
+		return c.check(ctx, store, subject)
+	}
+	k := keyOf(c, store, subject.Digest)
+	if r, ok := cache.get(k, c.cfg.clock()); ok {
+		return r, nil
+	}
+	report, err := c.check(ctx, store, subject)
+	if err == nil {
+		cache.put(k, report, c.cfg.clock())
 	}
 	return report, err
 }

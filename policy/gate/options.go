@@ -23,6 +23,7 @@ type config struct {
 	recorder    audit.Recorder
 	actor       string
 	roles       map[string]verify.Identity
+	cache       *Cache
 }
 
 // WithPolicy decides with p after verification: Check then fails with a *policy.DeniedError
@@ -33,6 +34,20 @@ func WithPolicy(p *policy.Policy) Option {
 			return fmt.Errorf("%w: WithPolicy(nil)", ErrInvalidConfig)
 		}
 		c.policy = p
+		return nil
+	}
+}
+
+// WithCache keeps the Checker's allowed decisions in c and answers Check from it while one
+// holds (see Cache for what a decision is kept under and for how long). Several Checkers may
+// share c. A report from the Cache is the one the first Check returned: treat reports as
+// read-only. With WithRecorder, a decision answered from the Cache is recorded like any other.
+func WithCache(c *Cache) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return fmt.Errorf("%w: WithCache(nil)", ErrInvalidConfig)
+		}
+		cfg.cache = c
 		return nil
 	}
 }
