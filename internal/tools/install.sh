@@ -38,7 +38,7 @@ TOOLS=(
 	"kube-apiserver|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes||kube-apiserver|-X k8s.io/component-base/version.gitVersion={VERSION}"
 )
 
-DEB_PACKAGES=(docker-registry softhsm2 graphviz postgresql etcd-server)
+DEB_PACKAGES=(docker-registry softhsm2 graphviz postgresql etcd-server swtpm swtpm-tools)
 
 log() { printf 'install.sh: %s\n' "$*"; }
 
