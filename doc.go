@@ -30,6 +30,11 @@
 //   - provenance/lifecycle: an artifact's signed status after release (active, deprecated,
 //     retired, revoked) with its successor, and the status in effect among those signed by
 //     entitled identities.
+//   - provenance/runtime and provenance/runtime/tpm: what a running workload sees (packages,
+//     kernel, sysctls, security state, mounts) as a statement about the digest it runs,
+//     optionally bound to a TPM quote; gate.Checker.CheckRuntime and Watch compare it with
+//     what was built and allowed, and policy/admission enforces decisions at Kubernetes
+//     admission, with gate.Cache keeping them.
 //   - provenance/vuln: vulnerability scan reports (grype, Trivy, SARIF, OSV-Scanner) read
 //     strictly and written as in-toto vulns v0.2 statements, for the policy's vulnerabilities
 //     rule.
