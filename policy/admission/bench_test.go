@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/provkit/provkit/policy/gate"
+	"github.com/provkit/provkit/verify"
 )
 
 // BenchmarkAdmit is one review of a Pod with one attested image on olareg, through ServeHTTP:
@@ -37,4 +42,72 @@ func BenchmarkAdmit(b *testing.B) {
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkAdmitCached is the same review with the Checker's decisions kept in a gate.Cache:
+// "serial" one review at a time (p50 and p99 of each), "concurrent" 100 reviews in flight at
+// once (reviews/s, and p50 and p99 of each review's latency).
+func BenchmarkAdmitCached(b *testing.B) {
+	k := newKeys(b)
+	reg := newRegistry(b, k)
+	cache, err := gate.NewCache(10000, time.Minute)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := gate.New(k.verifier, verify.KeyIDs("release"), gate.WithPolicy(releasePolicy(b)), gate.WithEnvironment("prod"), gate.WithCache(cache))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newHandler(b, c)
+	body := podReview(b, "prod", reg.attested)
+	if resp := post(b, h, body); !resp.Allowed {
+		b.Fatal(message(resp))
+	}
+	serve := func() time.Duration {
+		req := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(rec, req)
+		took := time.Since(start)
+		if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(`"allowed":true`)) {
+			b.Errorf("%d %s", rec.Code, rec.Body.String())
+		}
+		return took
+	}
+	percentiles := func(b *testing.B, took []time.Duration) {
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)/2].Nanoseconds())/1000, "p50-µs")
+		b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds())/1000, "p99-µs")
+	}
+	b.Run("serial", func(b *testing.B) {
+		var took []time.Duration
+		b.ReportAllocs()
+		for b.Loop() {
+			took = append(took, serve())
+		}
+		percentiles(b, took)
+	})
+	b.Run("concurrent", func(b *testing.B) {
+		const inFlight = 100
+		var mu sync.Mutex
+		var took []time.Duration
+		b.ReportAllocs()
+		b.SetParallelism(inFlight / runtime.GOMAXPROCS(0))
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			var mine []time.Duration
+			for pb.Next() {
+				mine = append(mine, serve())
+			}
+			mu.Lock()
+			took = append(took, mine...)
+			mu.Unlock()
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "reviews/s")
+		percentiles(b, took)
+	})
+	if s := cache.Stats(); s.Misses != 1 {
+		b.Fatalf("cache %+v: every review after the first should be answered from it", s)
+	}
 }

@@ -12,10 +12,12 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy"
@@ -30,7 +32,13 @@ const maxChecks = 8
 type Handler struct {
 	checker *gate.Checker
 	cfg     config
+	// manifests remembers the descriptors of images named by digest, by repository and
+	// digest: content addressed, they never change, so only tags are resolved on every review.
+	manifests *lru.Cache[string, ocispec.Descriptor]
 }
+
+// maxManifests is how many descriptors of images named by digest a Handler remembers.
+const maxManifests = 4096
 
 // New returns a Handler that checks images with checker, or with the Checker WithNamespace
 // gives the request's namespace.
@@ -50,7 +58,11 @@ func New(checker *gate.Checker, opts ...Option) (*Handler, error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{checker: checker, cfg: cfg}, nil
+	manifests, err := lru.New[string, ocispec.Descriptor](maxManifests)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{checker: checker, cfg: cfg, manifests: manifests}, nil
 }
 
 // ServeHTTP reads an AdmissionReview from a POST body of type application/json and writes the
@@ -96,13 +108,11 @@ func readReview(w http.ResponseWriter, r *http.Request) (*admissionv1.AdmissionR
 		}
 		return nil, &RequestError{StatusCode: http.StatusBadRequest, Reason: "read body", Err: err}
 	}
+	// Field names are matched exactly, as the API server's own decoding does; unknown fields
+	// are allowed, so a newer API server's reviews still read. Data after the review is not.
 	var review admissionv1.AdmissionReview
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	if err := dec.Decode(&review); err != nil {
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(body, &review); err != nil {
 		return nil, &RequestError{StatusCode: http.StatusBadRequest, Reason: "body is not an AdmissionReview", Err: err}
-	}
-	if dec.More() {
-		return nil, &RequestError{StatusCode: http.StatusBadRequest, Reason: "data after the AdmissionReview"}
 	}
 	if review.APIVersion != admissionv1.SchemeGroupVersion.String() || review.Kind != "AdmissionReview" {
 		return nil, &RequestError{StatusCode: http.StatusBadRequest,
@@ -258,12 +268,22 @@ func (h *Handler) check(ctx context.Context, checker *gate.Checker, image string
 	if err != nil {
 		return notChecked("", fmt.Errorf("open %s/%s: %w", ref.Registry, ref.Repository, err))
 	}
-	desc, err := store.Resolve(ctx, ref.TagOrDigest())
-	if err != nil {
-		return notChecked(ref.Digest, fmt.Errorf("resolve: %w", err))
+	pinned := ref.Registry + "/" + ref.Repository + "@" + ref.Digest.String()
+	desc, known := ocispec.Descriptor{}, false
+	if ref.Digest != "" {
+		desc, known = h.manifests.Get(pinned)
 	}
-	if ref.Digest != "" && desc.Digest != ref.Digest {
-		return notChecked(ref.Digest, fmt.Errorf("resolve: the registry answered %s for %s", desc.Digest, ref.Digest))
+	if !known {
+		desc, err = store.Resolve(ctx, ref.TagOrDigest())
+		if err != nil {
+			return notChecked(ref.Digest, fmt.Errorf("resolve: %w", err))
+		}
+		if ref.Digest != "" && desc.Digest != ref.Digest {
+			return notChecked(ref.Digest, fmt.Errorf("resolve: the registry answered %s for %s", desc.Digest, ref.Digest))
+		}
+		if ref.Digest != "" {
+			h.manifests.Add(pinned, desc)
+		}
 	}
 	return h.decide(ctx, checker, store, desc)
 }
