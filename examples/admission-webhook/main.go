@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/provkit/provkit/examples/internal/setup"
+	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/oras"
 	"github.com/provkit/provkit/policy/admission"
 	"github.com/provkit/provkit/policy/gate"
@@ -69,7 +70,7 @@ func main() {
 	flag.BoolVar(&o.needDigest, "require-digest", false, "deny images given by tag only")
 	flag.Parse()
 	if o.certPath == "" || o.tlsKeyPath == "" || o.policyPath == "" || o.keyPath == "" {
-		fmt.Fprintln(os.Stderr, "usage: admission-webhook -cert FILE -tls-key FILE -policy FILE -key FILE [-env NAME] [-namespace-env NS=ENV]...")
+		_ = textout.New(os.Stderr).Literal("usage: admission-webhook -cert FILE -tls-key FILE -policy FILE -key FILE [-env NAME] [-namespace-env NS=ENV]...\n")
 		os.Exit(2)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))

@@ -477,6 +477,9 @@ func (c *Checker) Watch(ctx context.Context, workloads []Workload, o WatchOption
 				return ctx.Err()
 			}
 			listing, err := c.listing(ctx, st.w)
+			if ctx.Err() != nil {
+				return ctx.Err() // what failed was stopped, not checked
+			}
 			if err != nil {
 				if o.OnError != nil {
 					o.OnError(ctx, st.w, err)
@@ -494,6 +497,9 @@ func (c *Checker) Watch(ctx context.Context, workloads []Workload, o WatchOption
 				}
 			}
 			r, err := c.CheckRuntime(ctx, st.w, o.Requirements)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			var de *DeviationError
 			switch {
 			case errors.As(err, &de):
