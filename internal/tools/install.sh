@@ -38,7 +38,12 @@ TOOLS=(
 	"kube-apiserver|k8s.io/kubernetes/cmd/kube-apiserver|k8s.io/kubernetes||kube-apiserver|-X k8s.io/component-base/version.gitVersion={VERSION}"
 )
 
-DEB_PACKAGES=(docker-registry softhsm2 graphviz postgresql etcd-server swtpm swtpm-tools)
+DEB_PACKAGES=(docker-registry softhsm2 graphviz postgresql etcd-server swtpm swtpm-tools
+	chromium fonts-dejavu-core python3-rdflib npm)
+
+# NPM_PACKAGES are installed below $BIN/node/NAME-VERSION; $BIN/node_modules
+# links to the current one (tests set NODE_PATH to it).
+NPM_PACKAGES=(ro-crate@3.7.2)
 
 log() { printf 'install.sh: %s\n' "$*"; }
 
@@ -165,10 +170,33 @@ install_go_tools() {
 	log "Go tools: $built built, $((${#TOOLS[@]} - built)) cached, in $BIN"
 }
 
+install_npm() {
+	local pkg dir
+	for pkg in "${NPM_PACKAGES[@]}"; do
+		dir="$BIN/node/${pkg/@/-}"
+		if [[ -d "$dir/node_modules/${pkg%@*}" ]]; then
+			log "npm $pkg: cached at $dir"
+		else
+			if ! command -v npm >/dev/null 2>&1; then
+				log "npm is not on PATH: install Debian's npm first" >&2
+				exit 1
+			fi
+			log "npm $pkg: installing"
+			rm -rf "$dir.tmp"
+			mkdir -p "$dir.tmp"
+			npm install --silent --no-audit --no-fund --prefix "$dir.tmp" "$pkg" </dev/null
+			rm -rf "$dir"
+			mv "$dir.tmp" "$dir"
+		fi
+		ln -sfn "node/${pkg/@/-}/node_modules" "$BIN/node_modules"
+	done
+}
+
 main() {
 	local start=$SECONDS
 	install_debs
 	install_go_tools
+	install_npm
 	log "done in $((SECONDS - start)) s"
 }
 
