@@ -38,6 +38,12 @@
 //
 //   - environment (object of strings, optional): environment variables the step ran with.
 //     Record only values that are not secret.
+//   - agents (array of objects, optional): the people who ran the step (Step.Agents), each
+//     {"name": …, "orcid": "https://orcid.org/XXXX-XXXX-XXXX-XXXX", "email": …}, with orcid or
+//     email or both. They are internal parameters, not external ones, because who ran a step
+//     does not change what it computes: a rebuild check that compares external parameters
+//     (package provenance/rebuild) finds no difference when someone else reruns the step.
+//     Statements without agents are read as before (AgentsOf gives none).
 //
 // buildDefinition.resolvedDependencies, every artifact the step read, pinned:
 //
@@ -46,7 +52,8 @@
 //   - then each input in the order given, as given, with "dev.provkit.role" = "material"
 //     (RoleInput) unless the input already carries a role (for example "base-image").
 //
-// runDetails.builder.id is BuilderID, the platform that ran the step (required), and
+// runDetails.builder.id is BuilderID, the platform that ran the step (required);
+// runDetails.builder.version is ToolVersions, when given; and
 // runDetails.metadata holds RunID as invocationId (shared by all steps of one workflow run) and
 // StartedOn and FinishedOn.
 //
@@ -56,7 +63,9 @@
 //
 // A step without a name, an image or outputs fails with a *MissingFieldError; an image
 // named by a tag alone, or with a malformed digest, fails with an *UnpinnedImageError; an input
-// or output without a digest fails with an *ArtifactError. All wrap the sentinels in errors.go.
+// or output without a digest fails with an *ArtifactError; an agent without an ORCID iD or an
+// email address, or with a malformed one (an ORCID iD's check digit is verified), fails with an
+// *AgentError. All wrap the sentinels in errors.go.
 //
 // The annotation key and role values are the provenance package's AnnotationRole, RoleToolchain
 // and RoleMaterial, and the predicate is made by provenance.Build, like any other SLSA

@@ -16,6 +16,9 @@ var (
 	ErrInvalidArtifact = errors.New("workflow: invalid artifact")
 	// ErrInvalidParameters means parameters or the environment cannot be encoded as JSON values.
 	ErrInvalidParameters = errors.New("workflow: invalid parameters")
+	// ErrInvalidAgent means an agent of a step has neither an ORCID iD nor an email address, or
+	// a malformed one.
+	ErrInvalidAgent = errors.New("workflow: invalid agent")
 )
 
 // MissingFieldError names a required field of a Step that is empty.
@@ -73,3 +76,29 @@ func (e *ArtifactError) Error() string {
 
 // Unwrap returns ErrInvalidArtifact.
 func (e *ArtifactError) Unwrap() error { return ErrInvalidArtifact }
+
+// AgentError reports an agent that cannot be recorded.
+type AgentError struct {
+	// Index is the agent's position in Step.Agents; -1 when NormalizeORCID checked an iD alone.
+	Index int
+	// Field is "ORCID" or "Email".
+	Field string
+	// Value is the value as given.
+	Value string
+	// Reason says what is wrong.
+	Reason string
+}
+
+// Error implements error.
+func (e *AgentError) Error() string {
+	if e.Index < 0 {
+		return fmt.Sprintf("workflow: ORCID iD %q: %s", e.Value, e.Reason)
+	}
+	if e.Value == "" {
+		return fmt.Sprintf("workflow: Agents[%d]: %s", e.Index, e.Reason)
+	}
+	return fmt.Sprintf("workflow: Agents[%d].%s %q: %s", e.Index, e.Field, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalidAgent.
+func (e *AgentError) Unwrap() error { return ErrInvalidAgent }

@@ -2,7 +2,9 @@ package workflow
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/mail"
 	"sort"
 	"strings"
 	"time"
@@ -57,6 +59,160 @@ type Step struct {
 	RunID string
 	// StartedOn and FinishedOn bound the step; zero times are left out.
 	StartedOn, FinishedOn time.Time
+	// Agents are the people who ran the step, each named by an ORCID iD or an email address.
+	// They are recorded in internalParameters.agents (see the package documentation), so they
+	// are signed with the step, and are checked by Predicate: a malformed ORCID iD (or one whose
+	// check digit is wrong) or email address fails with an *AgentError.
+	Agents []Agent
+	// ToolVersions maps the tools the step ran to their versions ("python": "3.12.1"); recorded
+	// as runDetails.builder.version.
+	ToolVersions map[string]string
+}
+
+// Agent is a person who ran a step. ORCID or Email (or both) is required; Name is optional.
+type Agent struct {
+	// Name is the person's name, as they give it.
+	Name string
+	// ORCID is the person's ORCID iD: "0000-0002-1825-0097" or "https://orcid.org/0000-0002-1825-0097".
+	// Predicate records it as the https://orcid.org/ URL.
+	ORCID string
+	// Email is the person's email address, "name@example.org", without a display name.
+	Email string
+}
+
+// ID returns the IRI that names the agent in linked data: the ORCID URL when the agent has an
+// ORCID iD, else "mailto:" and the email address. It is empty for an agent with neither.
+func (a Agent) ID() string {
+	if a.ORCID != "" {
+		if id, err := NormalizeORCID(a.ORCID); err == nil {
+			return id
+		}
+		return a.ORCID
+	}
+	if a.Email != "" {
+		return "mailto:" + a.Email
+	}
+	return ""
+}
+
+// orcidPrefix is the form ORCID iDs are recorded in.
+const orcidPrefix = "https://orcid.org/"
+
+// NormalizeORCID checks an ORCID iD and returns it as its URL, "https://orcid.org/XXXX-XXXX-XXXX-XXXX".
+// It takes the bare iD or its URL (http or https, with or without "www."). The iD must be four
+// groups of four characters separated by hyphens, digits except for the last, which may be "X",
+// and the last must be the ISO 7064 MOD 11-2 check digit of the others. Otherwise the error is an
+// *AgentError wrapping ErrInvalidAgent.
+func NormalizeORCID(id string) (string, error) {
+	bare := id
+	for _, p := range []string{"https://orcid.org/", "http://orcid.org/", "https://www.orcid.org/", "http://www.orcid.org/"} {
+		if strings.HasPrefix(bare, p) {
+			bare = strings.TrimPrefix(bare, p)
+			break
+		}
+	}
+	bad := func(reason string) error { return &AgentError{Index: -1, Field: "ORCID", Value: id, Reason: reason} }
+	if len(bare) != 19 {
+		return "", bad("want four groups of four digits, such as 0000-0002-1825-0097")
+	}
+	digits := make([]byte, 0, 16)
+	for i := 0; i < len(bare); i++ {
+		c := bare[i]
+		switch {
+		case i%5 == 4:
+			if c != '-' {
+				return "", bad("want four groups of four digits, such as 0000-0002-1825-0097")
+			}
+		case c >= '0' && c <= '9', c == 'X' && i == len(bare)-1:
+			digits = append(digits, c)
+		default:
+			return "", bad("want four groups of four digits, such as 0000-0002-1825-0097")
+		}
+	}
+	total := 0
+	for _, c := range digits[:15] {
+		total = (total + int(c-'0')) * 2
+	}
+	check := (12 - total%11) % 11
+	want := byte('0' + check)
+	if check == 10 {
+		want = 'X'
+	}
+	if digits[15] != want {
+		return "", bad(fmt.Sprintf("check digit is %c, want %c", digits[15], want))
+	}
+	return orcidPrefix + bare, nil
+}
+
+// checkEmail accepts a bare address as net/mail parses it: local part, "@", and a domain with a
+// dot, without a display name, angle brackets or spaces.
+func checkEmail(addr string) error {
+	a, err := mail.ParseAddress(addr)
+	switch {
+	case err != nil:
+		return err
+	case a.Address != addr || a.Name != "":
+		return errors.New("want a bare address such as name@example.org")
+	}
+	_, domain, _ := strings.Cut(addr, "@")
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return errors.New("the domain has no dot")
+	}
+	return nil
+}
+
+// agentValues checks the agents and returns them in the form internalParameters records.
+func agentValues(agents []Agent) ([]any, error) {
+	out := make([]any, 0, len(agents))
+	for i, a := range agents {
+		if a.ORCID == "" && a.Email == "" {
+			return nil, &AgentError{Index: i, Field: "ORCID", Reason: "an ORCID iD or an email address is required"}
+		}
+		v := map[string]any{}
+		if a.Name != "" {
+			v["name"] = a.Name
+		}
+		if a.ORCID != "" {
+			id, err := NormalizeORCID(a.ORCID)
+			if err != nil {
+				e := err.(*AgentError)
+				e.Index = i
+				return nil, e
+			}
+			v["orcid"] = id
+		}
+		if a.Email != "" {
+			if err := checkEmail(a.Email); err != nil {
+				return nil, &AgentError{Index: i, Field: "Email", Value: a.Email, Reason: err.Error()}
+			}
+			v["email"] = a.Email
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// AgentsOf reads the agents a step recorded in its predicate's internalParameters (as
+// Predicate writes them), in the order recorded. Statements recorded before agents were
+// recorded, and entries that are not objects, give none; values are returned as recorded,
+// without checking them again.
+func AgentsOf(internal map[string]any) []Agent {
+	list, _ := internal["agents"].([]any)
+	var out []Agent
+	for _, v := range list {
+		m, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		name, _ := m["name"].(string)
+		orcid, _ := m["orcid"].(string)
+		email, _ := m["email"].(string)
+		if orcid == "" && email == "" {
+			continue
+		}
+		out = append(out, Agent{Name: name, ORCID: orcid, Email: email})
+	}
+	return out
 }
 
 // Image splits a container image reference pinned by digest, "REPOSITORY[:TAG]@DIGEST",
@@ -103,6 +259,10 @@ func (s *Step) Predicate() (*slsa.Provenance, error) {
 	if err := checkArtifacts("Inputs", s.Inputs); err != nil {
 		return nil, err
 	}
+	agents, err := agentValues(s.Agents)
+	if err != nil {
+		return nil, err
+	}
 
 	external := map[string]any{"name": s.Name, "image": s.Image}
 	if s.Workflow != "" {
@@ -141,12 +301,20 @@ func (s *Step) Predicate() (*slsa.Provenance, error) {
 		ExternalParameters:   external,
 		ResolvedDependencies: deps,
 		BuilderID:            s.BuilderID,
+		BuilderVersion:       s.ToolVersions,
 		InvocationID:         s.RunID,
 		StartedOn:            s.StartedOn,
 		FinishedOn:           s.FinishedOn,
 	}
+	internal := map[string]any{}
 	if len(s.Environment) > 0 {
-		build.InternalParameters = map[string]any{"environment": s.Environment}
+		internal["environment"] = s.Environment
+	}
+	if len(agents) > 0 {
+		internal["agents"] = agents
+	}
+	if len(internal) > 0 {
+		build.InternalParameters = internal
 	}
 	p, err := build.Predicate()
 	if err != nil {

@@ -214,3 +214,74 @@ func BenchmarkStatement(b *testing.B) {
 		}
 	}
 }
+
+func TestAgents(t *testing.T) {
+	s := validStep()
+	s.Agents = []workflow.Agent{
+		{Name: "Josiah Carberry", ORCID: "0000-0002-1825-0097"},
+		{ORCID: "https://orcid.org/0000-0001-5109-3700", Email: "ada@example.org"},
+		{Name: "Grace", Email: "grace@lab.example"},
+	}
+	s.ToolVersions = map[string]string{"python": "3.12.1"}
+	p, err := s.Predicate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	internal := p.GetBuildDefinition().GetInternalParameters().AsMap()
+	got := workflow.AgentsOf(internal)
+	want := []workflow.Agent{
+		{Name: "Josiah Carberry", ORCID: "https://orcid.org/0000-0002-1825-0097"},
+		{ORCID: "https://orcid.org/0000-0001-5109-3700", Email: "ada@example.org"},
+		{Name: "Grace", Email: "grace@lab.example"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("agents %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("agent %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if ids := []string{got[0].ID(), got[2].ID()}; ids[0] != "https://orcid.org/0000-0002-1825-0097" || ids[1] != "mailto:grace@lab.example" {
+		t.Errorf("IDs %v", ids)
+	}
+	if v := p.GetRunDetails().GetBuilder().GetVersion()["python"]; v != "3.12.1" {
+		t.Errorf("builder.version %v", p.GetRunDetails().GetBuilder().GetVersion())
+	}
+	if _, ok := p.GetBuildDefinition().GetExternalParameters().GetFields()["agents"]; ok {
+		t.Error("agents recorded as external parameters")
+	}
+	// A statement without agents reads as none.
+	if a := workflow.AgentsOf(map[string]any{"environment": map[string]any{}}); a != nil {
+		t.Errorf("AgentsOf without agents: %v", a)
+	}
+}
+
+func TestAgentErrors(t *testing.T) {
+	for name, a := range map[string]workflow.Agent{
+		"neither":               {Name: "Nobody"},
+		"bad check digit":       {ORCID: "0000-0002-1825-0098"},
+		"short":                 {ORCID: "0000-0002-1825"},
+		"letters":               {ORCID: "0000-000A-1825-0097"},
+		"X not last":            {ORCID: "0000-0002-182X-0097"},
+		"other host":            {ORCID: "https://example.org/0000-0002-1825-0097"},
+		"email with name":       {Email: "Ada <ada@example.org>"},
+		"email without at":      {Email: "ada.example.org"},
+		"email without dot":     {Email: "ada@localhost"},
+		"good ORCID, bad email": {ORCID: "0000-0002-1825-0097", Email: "x"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := validStep()
+			s.Agents = []workflow.Agent{{Email: "ok@example.org"}, a}
+			_, err := s.Statement()
+			var ae *workflow.AgentError
+			if !errors.Is(err, workflow.ErrInvalidAgent) || !errors.As(err, &ae) || ae.Index != 1 {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+	// An ORCID iD whose check digit is X.
+	if id, err := workflow.NormalizeORCID("0000-0002-9079-593X"); err != nil || id != "https://orcid.org/0000-0002-9079-593X" {
+		t.Errorf("NormalizeORCID: %q, %v", id, err)
+	}
+}
