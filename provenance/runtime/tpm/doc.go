@@ -20,6 +20,20 @@
 //	v, err := tpm.Verify(q, ak, digest.FromBytes(statement))
 //	// v.PCRs are the verified PCR values; compare them with known-good ones.
 //
+// # Beside a runtime statement
+//
+// A quote of a runtime statement (package provenance/runtime) travels as an attestation of its
+// own: QuoteStatement wraps the quote and the bound statement's digest in a statement of
+// QuotePredicateType about the same image, which is signed and attached beside the runtime
+// statement like any attestation. A verifier verifies both bundles, then calls VerifyBinding
+// with the enrolled AK:
+//
+//	d, _ := tpm.StatementDigest(runtimeStatement) // sha256 of its canonical form
+//	q, _ := t.Quote(ctx, d, pcrs)
+//	qs, _ := tpm.QuoteStatement(runtimeStatement, q) // sign and attach qs too
+//	...
+//	v, err := tpm.VerifyBinding(verifiedQuoteStatement, verifiedRuntimeStatement, ak)
+//
 // The attestation key is created under the TPM's storage root key on first use and reused for
 // every quote made through the same TPM value; it is flushed on Close. Only the sha256 PCR
 // bank is quoted.

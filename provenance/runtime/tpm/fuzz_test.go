@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-tpm/legacy/tpm2"
 	digest "github.com/opencontainers/go-digest"
 
+	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/runtime/tpm"
 )
 
@@ -65,6 +66,52 @@ func FuzzParseQuote(f *testing.F) {
 		_, _ = tpm.Verify(q, ak, d)
 		if k, err := tpm.ParseAKPublic(q.AKPublic); err == nil {
 			_, _ = tpm.Verify(q, k, d)
+		}
+	})
+}
+
+// FuzzParseQuoteStatement: a statement that parses is read as a quote statement without
+// panicking, failing only with ErrMalformed; what it accepts names a sha256 statement digest
+// and a quote that re-parses.
+func FuzzParseQuoteStatement(f *testing.F) {
+	q, err := tpm.ParseQuote(testdataQuote(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	quote, err := json.Marshal(q)
+	if err != nil {
+		f.Fatal(err)
+	}
+	subject := `[{"digest":{"sha256":"` + digest.FromString("image").Encoded() + `"}}]`
+	for _, p := range []string{
+		`{"statement":"` + digest.FromBytes(statement).String() + `","quote":` + string(quote) + `}`,
+		`{"statement":"sha256:00","quote":{}}`,
+		`{"statement":1,"quote":null}`,
+	} {
+		f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","subject":` + subject +
+			`,"predicateType":"` + tpm.QuotePredicateType + `","predicate":` + p + `}`))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := provenance.ParseStatement(b)
+		if err != nil {
+			return
+		}
+		binding, err := tpm.ParseQuoteStatement(st)
+		if err != nil {
+			if !errors.Is(err, tpm.ErrMalformed) {
+				t.Fatalf("ParseQuoteStatement error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		if binding.Statement.Algorithm() != digest.SHA256 || binding.Statement.Validate() != nil {
+			t.Fatalf("accepted statement digest %q", binding.Statement)
+		}
+		again, err := json.Marshal(binding.Quote)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tpm.ParseQuote(again); err != nil {
+			t.Fatalf("accepted quote does not re-parse: %v", err)
 		}
 	})
 }
