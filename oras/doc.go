@@ -70,4 +70,7 @@
 // its manifest, the descriptor PushFile returns first, and name the file's digest (the second
 // descriptor, the layer's) as their subject, as they would for the file on disk: Discover on
 // the manifest finds them, and verifying them against the file's digest needs no registry.
+// FileManifests finds those manifests again from the file's digest alone (through the file
+// record tag PushFile writes, and an OCI layout's graph), so a statement naming a stored file
+// as its input leads to the file's own provenance.
 package oras

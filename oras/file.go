@@ -30,7 +30,9 @@ const mediaTypeFile = "application/octet-stream"
 // org.opencontainers.image.title with the file's base name; the manifest has artifactType
 // ArtifactTypeFile, the OCI empty config, and org.opencontainers.image.created from the
 // Store's clock (WithClock), so the same file pushed at the same clock time gives the same
-// manifest digest. The file is read twice, once to hash it and once to push it, and is never
+// manifest digest. Beside tag, the manifest is tagged with a file record,
+// "sha256-<file hex>.file-<first 32 hex of the manifest digest>", by which FileManifests finds
+// it from the file's digest alone. The file is read twice, once to hash it and once to push it, and is never
 // held in memory whole. What is stored is always the bytes that were hashed: when the first
 // Size bytes read the second time differ from the first (the file was rewritten or truncated
 // meanwhile), the push fails with a *provenance.PathError wrapping an *IntegrityError; bytes
@@ -107,6 +109,12 @@ func (s *Store) PushFile(ctx context.Context, path, tag string) (manifest, file 
 	})
 	if err != nil {
 		return fail(fmt.Errorf("oras: push manifest for file %s: %w", path, err))
+	}
+	// The file record, by which FileManifests finds the manifest from the file's digest.
+	if rec := fileRecordTag(file.Digest, manifest.Digest); rec != "" {
+		if err := s.target.Tag(ctx, manifest, rec); err != nil {
+			return fail(fmt.Errorf("oras: record file %s as %s: %w", path, rec, err))
+		}
 	}
 	if tag != "" {
 		if err := s.target.Tag(ctx, manifest, tag); err != nil {

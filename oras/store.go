@@ -19,7 +19,6 @@ import (
 	"github.com/provkit/provkit/provenance"
 	orasgo "oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/content/memory"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
@@ -73,7 +72,7 @@ func New(target orasgo.GraphTarget, opts ...Option) (*Store, error) {
 // NewMemory returns a Store in memory (oras-go content/memory), for tests and for staging
 // attestations before a copy.
 func NewMemory(opts ...Option) (*Store, error) {
-	return New(memory.New(), opts...)
+	return New(newMemoryTarget(), opts...)
 }
 
 // NewLayout returns a Store over the OCI image layout in directory dir for reading and
