@@ -70,6 +70,23 @@
 // verifying for the time they were signed, the new ones verify from the rotation on, and
 // anything the old key signs after it fails verification.
 //
+// # After admission
+//
+// WithCache keeps allowed decisions (a Cache) under the Checker, the store's location and the
+// artifact digest, until the earliest of the cache's maximum age, the decision's Until and the
+// verified keys' ValidUntil; denials are never kept, and Invalidate drops an artifact's entry.
+//
+// CheckRuntime compares a running workload (a Workload) with what was built and allowed: it
+// checks the admitted image again, reads the latest verified runtime facts (package
+// provenance/runtime) about the digest that runs, and reports each difference from the build's
+// SBOM and from the RuntimeRequirements as a typed Deviation in a *DeviationError
+// (ErrDeviation), recorded as a runtime-deviation event. With RuntimeRequirements.Quote the
+// facts must also be bound to a TPM quote by the enrolled attestation key (package
+// provenance/runtime/tpm: a quote statement attached beside the facts, verified under the role
+// WithRole gives tpm.QuotePredicateType), and the quoted PCRs must hold the values required.
+// Watch runs CheckRuntime over many workloads on a schedule and whenever their attestations
+// change, and hands each deviation to the caller's hook.
+//
 // # Cost
 //
 // On a registry, Check makes the requests of oras.Store.Discover (one per listing page, plus

@@ -1,7 +1,10 @@
 package gate
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +22,8 @@ import (
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/audit"
 	"github.com/provkit/provkit/provenance/runtime"
+	"github.com/provkit/provkit/provenance/runtime/tpm"
+	"github.com/provkit/provkit/verify"
 )
 
 // ErrDeviation means what runs differs from what was built or allowed.
@@ -45,6 +50,9 @@ const (
 	// DeviationFacts: no verified runtime facts to compare, facts older than the requirements
 	// allow, facts older than ones already seen, or no SBOM to compare packages with.
 	DeviationFacts DeviationKind = "facts"
+	// DeviationHardware: RuntimeRequirements.Quote is set and no verified TPM quote binds the
+	// runtime facts with that attestation key, or the quoted PCRs hold other values.
+	DeviationHardware DeviationKind = "hardware"
 )
 
 // Deviation is one difference between what runs and what was built or allowed.
@@ -96,6 +104,20 @@ type RuntimeRequirements struct {
 	Packages bool
 	// MaxAge is the oldest runtime facts may be; 0 accepts any age.
 	MaxAge time.Duration
+	// Quote, when set, requires the runtime facts to be bound to a TPM quote (see package
+	// provenance/runtime/tpm): a verified quote statement (tpm.QuotePredicateType) attached to
+	// the running digest, signed by the identity WithRole gives that type (or the Checker's),
+	// whose quote binds the very statement the facts came from.
+	Quote *QuoteRequirement
+}
+
+// QuoteRequirement is the hardware evidence runtime facts must carry.
+type QuoteRequirement struct {
+	// AK is the enrolled attestation key the quote must verify with (tpm.ParseAKPublic of an
+	// enrolment record whose certification was checked), never the key the quote names.
+	AK crypto.PublicKey
+	// PCRs are values the quote must show for those registers; empty accepts any values.
+	PCRs []tpm.PCR
 }
 
 // Workload is a running instance of an admitted image.
@@ -123,6 +145,11 @@ type RuntimeReport struct {
 	DecisionErr error
 	// Facts are the latest verified runtime facts, nil when none verified.
 	Facts *runtime.Facts
+	// FactsResult is the verified statement Facts were read from.
+	FactsResult *verify.Result
+	// Quote is the verified TPM quote binding FactsResult, when RuntimeRequirements.Quote asked
+	// for one and it verified.
+	Quote *tpm.Verified
 	// Checked is when the comparison was made, by the Checker's clock.
 	Checked time.Time
 	// Deviations are the differences found, in the order checked.
@@ -162,25 +189,33 @@ func (c *Checker) CheckRuntime(ctx context.Context, w Workload, want RuntimeRequ
 		rr.deviate(Deviation{Kind: DeviationImage, Fact: "image", Expected: w.Admitted.Digest.String(), Observed: running.String(),
 			Message: fmt.Sprintf("runs %s, admitted %s", running, w.Admitted.Digest)})
 	}
-	facts, err := c.latestFacts(ctx, w.Store, w.Admitted, report, running)
+	facts, factsReport, err := c.latestFacts(ctx, w.Store, w.Admitted, report, running)
 	if err != nil {
 		return nil, err
 	}
-	rr.Facts = facts
+	if facts != nil {
+		rr.Facts, rr.FactsResult = facts.facts, facts.result
+	}
 	switch {
 	case facts == nil:
 		rr.deviate(Deviation{Kind: DeviationFacts, Fact: "runtime", Message: "no verified runtime facts about " + running.String()})
-	case !w.Seen.IsZero() && facts.CollectedAt.Before(w.Seen):
-		rr.deviate(Deviation{Kind: DeviationFacts, Fact: "collectedAt", Expected: w.Seen.UTC().Format(time.RFC3339), Observed: facts.CollectedAt.UTC().Format(time.RFC3339),
-			Message: fmt.Sprintf("the latest runtime facts were collected at %s, before facts already seen from %s", facts.CollectedAt.UTC().Format(time.RFC3339), w.Seen.UTC().Format(time.RFC3339))})
+	case !w.Seen.IsZero() && rr.Facts.CollectedAt.Before(w.Seen):
+		rr.deviate(Deviation{Kind: DeviationFacts, Fact: "collectedAt", Expected: w.Seen.UTC().Format(time.RFC3339), Observed: rr.Facts.CollectedAt.UTC().Format(time.RFC3339),
+			Message: fmt.Sprintf("the latest runtime facts were collected at %s, before facts already seen from %s", rr.Facts.CollectedAt.UTC().Format(time.RFC3339), w.Seen.UTC().Format(time.RFC3339))})
 	default:
-		if want.MaxAge > 0 && now.Sub(facts.CollectedAt) > want.MaxAge {
-			rr.deviate(Deviation{Kind: DeviationFacts, Fact: "collectedAt", Observed: facts.CollectedAt.UTC().Format(time.RFC3339),
-				Message: fmt.Sprintf("runtime facts collected %s ago, more than %s", now.Sub(facts.CollectedAt).Round(time.Second), want.MaxAge)})
+		f := rr.Facts
+		if want.MaxAge > 0 && now.Sub(f.CollectedAt) > want.MaxAge {
+			rr.deviate(Deviation{Kind: DeviationFacts, Fact: "collectedAt", Observed: f.CollectedAt.UTC().Format(time.RFC3339),
+				Message: fmt.Sprintf("runtime facts collected %s ago, more than %s", now.Sub(f.CollectedAt).Round(time.Second), want.MaxAge)})
 		}
-		rr.Deviations = append(rr.Deviations, compareFacts(facts, want)...)
+		rr.Deviations = append(rr.Deviations, compareFacts(f, want)...)
 		if want.Packages {
-			rr.Deviations = append(rr.Deviations, comparePackages(facts, report)...)
+			rr.Deviations = append(rr.Deviations, comparePackages(f, report)...)
+		}
+		if want.Quote != nil {
+			var d []Deviation
+			rr.Quote, d = checkQuote(factsReport, facts.result, *want.Quote)
+			rr.Deviations = append(rr.Deviations, d...)
 		}
 	}
 	if len(rr.Deviations) == 0 {
@@ -196,26 +231,33 @@ func (c *Checker) CheckRuntime(ctx context.Context, w Workload, want RuntimeRequ
 
 func (rr *RuntimeReport) deviate(d Deviation) { rr.Deviations = append(rr.Deviations, d) }
 
-// latestFacts returns the latest verified runtime facts about running: from the admitted
-// image's report when it runs, else from a check of the running digest in the store.
-func (c *Checker) latestFacts(ctx context.Context, store *oras.Store, admitted ocispec.Descriptor, report *Report, running digest.Digest) (*runtime.Facts, error) {
+// verifiedFacts are runtime facts with the verified statement they were read from.
+type verifiedFacts struct {
+	facts  *runtime.Facts
+	result *verify.Result
+}
+
+// latestFacts returns the latest verified runtime facts about running, with the report they
+// come from: the admitted image's report when it runs, else a check of the running digest in
+// the store.
+func (c *Checker) latestFacts(ctx context.Context, store *oras.Store, admitted ocispec.Descriptor, report *Report, running digest.Digest) (*verifiedFacts, *Report, error) {
 	if running != admitted.Digest {
 		desc, err := store.Resolve(ctx, running.String())
 		if errors.Is(err, provenance.ErrNotFound) {
-			return nil, nil
+			return nil, nil, nil
 		}
 		if err != nil {
-			return nil, &CheckError{Op: "resolve", Subject: ocispec.Descriptor{Digest: running}, Err: err}
+			return nil, nil, &CheckError{Op: "resolve", Subject: ocispec.Descriptor{Digest: running}, Err: err}
 		}
 		report, err = c.check(ctx, store, desc)
 		if err != nil && !errors.Is(err, policy.ErrDenied) {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if report == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var latest *runtime.Facts
+	var latest *verifiedFacts
 	for _, v := range report.Verified {
 		if v.Result.PredicateType() != runtime.PredicateType {
 			continue
@@ -224,11 +266,57 @@ func (c *Checker) latestFacts(ctx context.Context, store *oras.Store, admitted o
 		if err != nil {
 			continue // verified but malformed: not facts to compare
 		}
-		if latest == nil || f.CollectedAt.After(latest.CollectedAt) {
-			latest = f
+		if latest == nil || f.CollectedAt.After(latest.facts.CollectedAt) {
+			latest = &verifiedFacts{facts: f, result: v.Result}
 		}
 	}
-	return latest, nil
+	return latest, report, nil
+}
+
+// checkQuote finds a verified quote statement in report that binds facts with want.AK, and
+// compares its PCRs with want.PCRs.
+func checkQuote(report *Report, facts *verify.Result, want QuoteRequirement) (*tpm.Verified, []Deviation) {
+	var reasons []string
+	for _, v := range report.Verified {
+		if v.Result.PredicateType() != tpm.QuotePredicateType {
+			continue
+		}
+		q, err := tpm.VerifyBinding(v.Result.Statement(), facts.Statement(), want.AK)
+		if err != nil {
+			reasons = append(reasons, err.Error())
+			continue
+		}
+		var d []Deviation
+		for _, p := range want.PCRs {
+			got := quotedPCR(q, p.Index)
+			if got == nil || !bytes.Equal(got, p.Digest) {
+				d = append(d, Deviation{Kind: DeviationHardware, Fact: fmt.Sprintf("tpm.pcr.%d", p.Index), Expected: hex.EncodeToString(p.Digest), Observed: hex.EncodeToString(got),
+					Message: fmt.Sprintf("PCR %d holds %s, want %s", p.Index, orNotQuoted(got), hex.EncodeToString(p.Digest))})
+			}
+		}
+		return q, d
+	}
+	msg := "no verified TPM quote binds the runtime facts"
+	if len(reasons) > 0 {
+		msg += ": " + strings.Join(reasons, "; ")
+	}
+	return nil, []Deviation{{Kind: DeviationHardware, Fact: "tpm.quote", Message: msg}}
+}
+
+func quotedPCR(q *tpm.Verified, index int) []byte {
+	for _, p := range q.PCRs {
+		if p.Index == index {
+			return p.Digest
+		}
+	}
+	return nil
+}
+
+func orNotQuoted(b []byte) string {
+	if b == nil {
+		return "nothing (not quoted)"
+	}
+	return hex.EncodeToString(b)
 }
 
 // compareFacts checks facts against the requirements.

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-tpm/tpmutil"
 	digest "github.com/opencontainers/go-digest"
 
+	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/provenance/runtime/tpm"
 )
 
@@ -28,9 +29,9 @@ var statement = []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateTyp
 // extendPCR extends a sha256 PCR over a connection of its own, before the TPM under test is
 // opened (swtpm serves one connection at a time), and returns the PCR's expected new value
 // given its old one.
-func extendPCR(tb testing.TB, s *swtpm, index int, old, data []byte) []byte {
+func extendPCR(tb testing.TB, s *testenv.SWTPM, index int, old, data []byte) []byte {
 	tb.Helper()
-	c := s.dial(tb)
+	c := s.Dial(tb)
 	defer c.Close()
 	h := sha256.Sum256(data)
 	if err := tpm2.PCRExtend(c, tpmutil.Handle(index), tpm2.AlgSHA256, h[:], ""); err != nil {
@@ -59,10 +60,10 @@ func mustAK(tb testing.TB, q *tpm.Quote) any {
 // TestQuoteVerify: a quote over PCRs the test extended verifies with the TPM's AK, carries the
 // statement digest, reports the PCR values the TPM holds, and a second quote reuses the AK.
 func TestQuoteVerify(t *testing.T) {
-	s := startSWTPM(t)
+	s := testenv.StartSWTPM(t)
 	zero := make([]byte, 32)
 	want16 := extendPCR(t, s, 16, zero, []byte("provkit runtime"))
-	tp, err := tpm.Open(ctx(t), s.dial(t))
+	tp, err := tpm.Open(ctx(t), s.Dial(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
