@@ -39,6 +39,7 @@ var (
 	extensionRows = rowsTable{name: "signature_extensions", columns: "statement_id, signer, name, value", n: 4, suffix: " ON CONFLICT DO NOTHING"}
 	scanRows      = rowsTable{name: "scans", columns: "statement_id, scanned_at, problem", n: 3}
 	findingRows   = rowsTable{name: "findings", columns: "statement_id, vulnerability, finding, severity", n: 4}
+	recordRows    = rowsTable{name: "statement_records", columns: "statement_id, at, body", n: 3, suffix: upsertRecord}
 )
 
 const batchRows = 64
@@ -186,16 +187,18 @@ func (ix *Index) write(ctx context.Context, items []item) error {
 		return fmt.Errorf("index: add: prepare statements: %w", err)
 	}
 	defer st.Close()
-	var sub, mat, par, sig, ext, scan, fnd *batch
+	var sub, mat, par, sig, ext, scan, fnd, rec *batch
 	tables := []struct {
 		b **batch
 		t rowsTable
-	}{{&sub, subjectRows}, {&mat, materialRows}, {&par, parameterRows}, {&sig, signatureRows}, {&ext, extensionRows}, {&scan, scanRows}, {&fnd, findingRows}}
+	}{{&sub, subjectRows}, {&mat, materialRows}, {&par, parameterRows}, {&sig, signatureRows}, {&ext, extensionRows}, {&scan, scanRows}, {&fnd, findingRows}, {&rec, recordRows}}
 	switch {
 	case ix.schema < extensionsSchema:
 		tables = tables[:4]
 	case ix.schema < tagsSchema:
 		tables = tables[:5]
+	case ix.schema < recordsSchema:
+		tables = tables[:7]
 	}
 	for _, x := range tables {
 		if *x.b, err = ix.newBatch(ctx, tx, x.t); err != nil {
@@ -257,6 +260,11 @@ func (ix *Index) write(ctx context.Context, items []item) error {
 						return err
 					}
 				}
+			}
+		}
+		if rec != nil && (i == 0 || items[i-1].f.id != it.f.id) {
+			if err := rec.add(ctx, id, recordTime(it), string(f.canon)); err != nil {
+				return err
 			}
 		}
 		s := it.s

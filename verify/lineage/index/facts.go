@@ -34,6 +34,10 @@ type facts struct {
 	params                []param
 	// scan holds the findings of a vulnerability scan statement; nil for other statements.
 	scan *scanFacts
+	// canon is the statement in canonical form (provenance.Marshal); recorded is when the
+	// statement says it happened, in Unix nanoseconds, or nil (see recordedAt).
+	canon    []byte
+	recorded *int64
 }
 
 // param is one scalar leaf of the external parameters: its path, as object keys and list
@@ -73,6 +77,8 @@ func readFacts(st *intoto.Statement, full bool) (*facts, error) {
 	f := &facts{
 		id:            digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sum[:])),
 		predicateType: st.GetPredicateType(),
+		canon:         canon,
+		recorded:      recordedAt(st),
 	}
 	seenSubject := map[subjectRow]bool{}
 	for _, s := range st.GetSubject() {

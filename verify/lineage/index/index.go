@@ -283,6 +283,19 @@ var migrations = [][]string{
 		`CREATE INDEX findings_vulnerability ON findings (vulnerability, statement_id)`,
 		`CREATE INDEX findings_severity ON findings (severity, statement_id)`,
 	},
+	// Version 7: each statement as verified, in canonical form, and when it happened (Record,
+	// Recent, Artifacts). Statements indexed before have the time of their earliest verified
+	// signature and no body: adding their results again records it.
+	{
+		`CREATE TABLE statement_records (
+			statement_id TEXT PRIMARY KEY REFERENCES statements (id),
+			at BIGINT,
+			body TEXT
+		)`,
+		`CREATE INDEX statement_records_at ON statement_records (at)`,
+		`INSERT INTO statement_records (statement_id, at, body)
+			SELECT id, (SELECT MIN(g.signed_at) FROM signatures g WHERE g.statement_id = statements.id), NULL FROM statements`,
+	},
 }
 
 // certLabelSQL computes certLabel from the issuer and san columns of a signatures row.
@@ -330,7 +343,7 @@ func upgradeRepositories(ctx context.Context, tx *sql.Tx, d dialect) error {
 
 // SchemaVersion is the version of the schema this package creates and reads. Opening an index
 // of an older version migrates it, one step per version, in one transaction.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // migrateLock is the PostgreSQL advisory lock key that serializes migrations, so that
 // processes opening one database at the same moment create its schema once.

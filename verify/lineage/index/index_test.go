@@ -703,6 +703,7 @@ func TestUpgrade(t *testing.T) {
 		3: {"signature_extensions_name_value"},
 		5: {"audit_events_subject", "audit_events_actor"},
 		6: {"tags_digest", "scans_problem", "findings_vulnerability", "findings_severity"},
+		7: {"statement_records_at"},
 	}
 	byExtension := Query{SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo, "sourceRepositoryRef": appRef}}
 	app := []Artifact{{f.app, "registry.example/app", f.ids["build"]}}
@@ -731,7 +732,7 @@ func TestUpgrade(t *testing.T) {
 				}
 
 				ix := reopen(t)
-				if v := schemaVersion(t, ix); v != SchemaVersion || SchemaVersion != 6 {
+				if v := schemaVersion(t, ix); v != SchemaVersion || SchemaVersion != 7 {
 					t.Errorf("after upgrade: version %d, want %d", v, SchemaVersion)
 				}
 				for _, name := range later {
