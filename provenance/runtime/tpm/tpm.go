@@ -93,6 +93,55 @@ func (t *TPM) AKPublic(ctx context.Context) ([]byte, error) {
 	return bytes.Clone(t.akPub), nil
 }
 
+// AKBlob returns this TPM's attestation key as an opaque blob, its private part encrypted by
+// the TPM under its storage root key, creating the key on first use. Keep it beside the
+// enrolment record: LoadAK on a later TPM value of the same TPM quotes with the same key, so
+// the AK a verifier enrolled once keeps verifying. The blob is of no use with another TPM.
+func (t *TPM) AKBlob(ctx context.Context) ([]byte, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.ensureAK(ctx); err != nil {
+		return nil, err
+	}
+	var blob []byte
+	err := t.do(ctx, func() error {
+		var err error
+		blob, err = t.ak.Marshal()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tpm: save attestation key: %w", err)
+	}
+	return blob, nil
+}
+
+// LoadAK makes the attestation key saved in blob (by AKBlob, on this TPM) the key this TPM
+// value quotes with. It fails, leaving the TPM value without a key, when the TPM cannot load
+// the blob (another TPM's, or corrupt) or when a key is already in use.
+func (t *TPM) LoadAK(ctx context.Context, blob []byte) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return errors.New("tpm: closed")
+	}
+	if t.ak != nil {
+		return errors.New("tpm: load attestation key: this TPM value already has one")
+	}
+	return t.do(ctx, func() error {
+		ak, err := t.at.LoadAK(blob)
+		if err != nil {
+			return fmt.Errorf("tpm: load attestation key: %w", err)
+		}
+		pub := ak.AttestationParameters().Public
+		if _, err := ParseAKPublic(pub); err != nil {
+			ak.Close(t.at)
+			return fmt.Errorf("tpm: the loaded attestation key: %w", err)
+		}
+		t.ak, t.akPub = ak, pub
+		return nil
+	})
+}
+
 // Quote makes a TPM quote over the given sha256 PCRs (0 to 23, any order, no repeats) whose
 // nonce is statement's raw digest bytes, signed by this TPM's attestation key (created on
 // first use, then reused). It reads the PCR values after the quote and checks that they are

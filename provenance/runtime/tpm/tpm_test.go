@@ -323,3 +323,50 @@ func BenchmarkQuote(b *testing.B) {
 		}
 	}
 }
+
+// TestAKBlob: a saved attestation key, loaded by a new connection to the same TPM, quotes with
+// the same key; another TPM cannot load it.
+func TestAKBlob(t *testing.T) {
+	first, s := openTPM(t)
+	blob, err := first.AKBlob(ctx(t))
+	if err != nil {
+		t.Fatalf("AKBlob: %v", err)
+	}
+	enrolled, err := first.AKPublic(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil { // swtpm serves one connection at a time
+		t.Fatal(err)
+	}
+	again, err := tpm.Open(ctx(t), s.Dial(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := again.LoadAK(ctx(t), blob); err != nil {
+		t.Fatalf("LoadAK: %v", err)
+	}
+	d := digest.FromBytes(statement)
+	q, err := again.Quote(ctx(t), d, []int{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak, err := tpm.ParseAKPublic(enrolled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpm.Verify(q, ak, d); err != nil {
+		t.Errorf("Verify a quote by the loaded key with the enrolled one: %v", err)
+	}
+	if err := again.LoadAK(ctx(t), blob); err == nil {
+		t.Errorf("LoadAK twice succeeded")
+	}
+	other, _ := openTPM(t)
+	if err := other.LoadAK(ctx(t), blob); err == nil {
+		t.Errorf("another TPM loaded the key")
+	}
+	if _, err := other.Quote(ctx(t), d, []int{0}); err != nil {
+		t.Errorf("after a failed LoadAK, Quote with a new key: %v", err)
+	}
+}
