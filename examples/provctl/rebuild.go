@@ -20,8 +20,11 @@ import (
 )
 
 // rebuildCheckCmd runs "provctl rebuild-check": it verifies REF's SLSA provenance, compares it
-// with a rebuilt file, folder or image, prints what differs, and with --sign-key signs the
-// result as a rebuild statement and attaches it to REF. Exit status 0 means the rebuild matched.
+// with a rebuilt file, folder or image, prints what was compared and what differs, and with
+// --sign-key signs the result as a rebuild statement about REF's artifact, whether it matched
+// or not, and attaches it to REF. It compares outputs only: the inputs of a rebuild made
+// elsewhere are not known here (provctl rerun fetches them by digest and compares them too).
+// Exit status 0 means the rebuild matched.
 func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
 	var trust trustFlags
 	fset := newFlagSet("rebuild-check", stderr, "rebuild-check (--key FILE | keyless flags) (--file PATH | --dir PATH | --image REF2)\n"+
@@ -169,13 +172,14 @@ func rebuiltImage(ctx context.Context, store *oras.Store, original ocispec.Descr
 	return &before, &after, []*intoto.ResourceDescriptor{rd}, nil
 }
 
-// printRebuild prints the outcome and, on a mismatch, each difference as diff reports them.
+// printRebuild prints the outcome, what was compared, and on a mismatch each difference as
+// diff reports them.
 func printRebuild(w io.Writer, ref reference, r *rebuild.Result) error {
 	p := textout.New(w)
 	if r.Matched() {
-		return p.Printf("match    %s: rebuilt from the same inputs, and every subject matched\n", ref)
+		return p.Printf("match    %s: %s\n", ref, r.Summary())
 	}
-	if err := p.Printf("mismatch %s\n", ref); err != nil {
+	if err := p.Printf("mismatch %s: %s\n", ref, r.Summary()); err != nil {
 		return err
 	}
 	report := diff.Report{Schema: diff.ReportSchema, Baseline: "the original " + r.Original.Statement.String(), Current: "the rebuild", Changes: r.Differences}

@@ -51,15 +51,18 @@ func Example() {
 		fmt.Println(err)
 	}
 
-	// The statement is about the rebuilt files; sign it and attach it either way.
+	// The statement is about the released files (the rebuilt ones are in its predicate): sign
+	// it and attach it to the release either way.
 	st, _ := res.Statement()
 	fmt.Println(st.GetPredicateType(), len(st.GetSubject()))
 	back, _ := rebuild.Parse(st)
 	fmt.Println(back.Outcome, back.CheckedOn.Format(time.RFC3339))
+	fmt.Println(res.Summary())
 	// Output:
 	// changed subjects[bin/app]
 	// added subjects[doc/NOTES]
 	// rebuild: rebuilt artifact does not match the original: 2 differences: subjects[bin/app] changed, subjects[doc/NOTES] added
-	// https://provkit.dev/rebuild/v1 3
+	// https://provkit.dev/rebuild/v1 2
 	// mismatch 2026-05-01T12:00:00Z
+	// did not match: 2 differences; outputs compared: 2 files by sha256; inputs not compared
 }

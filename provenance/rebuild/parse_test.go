@@ -76,9 +76,18 @@ func TestParseErrors(t *testing.T) {
 		}, "predicate.differences[0]"},
 		{"checkedOn not a time", func(_ *intoto.Statement, p map[string]any) { p["checkedOn"] = "yesterday" }, "predicate.checkedOn"},
 		{"checkedOn not UTC", func(_ *intoto.Statement, p map[string]any) { p["checkedOn"] = "2026-03-04T06:06:07+01:00" }, "predicate.checkedOn"},
-		{"subject not the rebuilt one", func(st *intoto.Statement, _ map[string]any) {
+		{"subject neither the original nor the rebuilt one", func(st *intoto.Statement, _ map[string]any) {
 			st.Subject[0].Digest = map[string]string{"sha256": digest.FromString("other").Encoded()}
-		}, "subject[0]"},
+		}, "subject"},
+		{"inputs not compared", func(_ *intoto.Statement, p map[string]any) {
+			p["rebuilt"].(map[string]any)["inputs"] = []any{map[string]any{"name": "in", "digest": map[string]any{"sha256": digest.FromString("in").Encoded()}}}
+		}, "predicate.rebuilt.inputs"},
+		{"inputs compared, none listed", func(_ *intoto.Statement, p map[string]any) {
+			p["compared"] = []any{"subjects", "inputs", "materials", "parameters"}
+		}, "predicate.rebuilt.inputs"},
+		{"inputs after materials", func(_ *intoto.Statement, p map[string]any) {
+			p["compared"] = []any{"subjects", "materials", "parameters", "inputs"}
+		}, "predicate.compared[3]"},
 		{"extra subject", func(st *intoto.Statement, _ map[string]any) {
 			st.Subject = append(st.Subject, &intoto.ResourceDescriptor{Name: "x", Digest: map[string]string{"sha256": digest.FromString("x").Encoded()}})
 		}, "subject"},

@@ -34,6 +34,7 @@ type wireOriginal struct {
 
 type wireRebuilt struct {
 	Subjects  []wireDescriptor `json:"subjects"`
+	Inputs    []wireDescriptor `json:"inputs,omitempty"`
 	BuilderID string           `json:"builderId,omitempty"`
 }
 
@@ -49,6 +50,13 @@ func toWire(rds []*intoto.ResourceDescriptor) []wireDescriptor {
 		out[i] = wireDescriptor{Name: rd.GetName(), URI: rd.GetUri(), Digest: rd.GetDigest()}
 	}
 	return out
+}
+
+func toWireOrNil(rds []*intoto.ResourceDescriptor) []wireDescriptor {
+	if len(rds) == 0 {
+		return nil
+	}
+	return toWire(rds)
 }
 
 func fromWire(ws []wireDescriptor) []*intoto.ResourceDescriptor {
@@ -72,7 +80,7 @@ func (r *Result) predicate() *wirePredicate {
 			PredicateType: r.Original.PredicateType,
 			Subjects:      toWire(r.Original.Subjects),
 		},
-		Rebuilt:     wireRebuilt{Subjects: toWire(r.Rebuilt), BuilderID: r.RebuilderID},
+		Rebuilt:     wireRebuilt{Subjects: toWire(r.Rebuilt), Inputs: toWireOrNil(r.Inputs), BuilderID: r.RebuilderID},
 		Compared:    r.Compared,
 		Differences: differences,
 		CheckedOn:   r.CheckedOn.UTC().Format(time.RFC3339Nano),
@@ -126,6 +134,9 @@ func (p *wirePredicate) proto() *structpb.Struct {
 		differences[i] = obj(fields)
 	}
 	rebuilt := map[string]*structpb.Value{"subjects": descriptors(p.Rebuilt.Subjects)}
+	if len(p.Rebuilt.Inputs) > 0 {
+		rebuilt["inputs"] = descriptors(p.Rebuilt.Inputs)
+	}
 	if p.Rebuilt.BuilderID != "" {
 		rebuilt["builderId"] = str(p.Rebuilt.BuilderID)
 	}
@@ -144,14 +155,18 @@ func (p *wirePredicate) proto() *structpb.Struct {
 }
 
 // Statement returns the result as a validated in-toto statement, ready to sign: its subjects
-// are the rebuilt artifacts and its predicate, of type PredicateType, is r. The result must be
-// consistent (as Check makes it); otherwise the error wraps ErrInvalidPredicate.
+// are the original artifacts (the original statement's subjects), whatever the outcome, and
+// its predicate, of type PredicateType, is r, with the rebuilt artifacts' digests in
+// rebuilt.subjects. So a rebuild that differs is, like one that matched, a statement about the
+// artifact it was checked against: attached to that artifact, it verifies against the
+// artifact's digest. The result must be consistent (as Check makes it); otherwise the error
+// wraps ErrInvalidPredicate.
 func (r *Result) Statement() (*intoto.Statement, error) {
 	p := r.predicate()
 	if err := p.check(); err != nil {
 		return nil, err
 	}
-	st, err := provenance.NewStatement(r.Rebuilt, PredicateType, p.proto())
+	st, err := provenance.NewStatement(r.Original.Subjects, PredicateType, p.proto())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPredicate, err)
 	}
@@ -162,8 +177,10 @@ func (r *Result) Statement() (*intoto.Statement, error) {
 // Result. Parse is strict: the predicate type must be PredicateType; the predicate must have
 // every required field, no other field, and field names and values exactly as Statement writes
 // them; outcome must agree with differences; and the statement's subjects must be the
-// predicate's rebuilt subjects. A rejected statement fails with a *PredicateError wrapping
-// ErrInvalidPredicate. Parse checks the document, not its signature: verify it first.
+// predicate's original subjects, as Statement writes them (or, as statements written before
+// subjects named the original were, its rebuilt subjects). A rejected statement fails with a
+// *PredicateError wrapping ErrInvalidPredicate. Parse checks the document, not its signature:
+// verify it first.
 func Parse(st *intoto.Statement) (*Result, error) {
 	if st.GetPredicateType() != PredicateType {
 		return nil, &PredicateError{Field: "predicateType", Reason: fmt.Sprintf("is %q, not %q", st.GetPredicateType(), PredicateType)}
@@ -205,6 +222,9 @@ func Parse(st *intoto.Statement) (*Result, error) {
 	if len(r.Differences) == 0 {
 		r.Differences = nil
 	}
+	if len(p.Rebuilt.Inputs) > 0 {
+		r.Inputs = fromWire(p.Rebuilt.Inputs)
+	}
 	// encoding/json matches field names regardless of case and takes null for an empty value:
 	// the predicate must be exactly what Statement writes for the result read.
 	again, err := json.Marshal(r.predicate())
@@ -215,16 +235,24 @@ func Parse(st *intoto.Statement) (*Result, error) {
 	if json.Unmarshal(raw, &want) != nil || json.Unmarshal(again, &got) != nil || !jsonEqual(want, got) {
 		return nil, &PredicateError{Field: "predicate", Reason: "not in the form this package writes (field names are case-sensitive; empty fields are left out, not null)"}
 	}
-	if len(st.GetSubject()) != len(r.Rebuilt) {
-		return nil, &PredicateError{Field: "subject", Reason: fmt.Sprintf("%d subjects, but %d rebuilt artifacts", len(st.GetSubject()), len(r.Rebuilt))}
-	}
-	for i, s := range st.GetSubject() {
-		w := r.Rebuilt[i]
-		if s.GetName() != w.GetName() || s.GetUri() != w.GetUri() || !maps.Equal(s.GetDigest(), w.GetDigest()) {
-			return nil, &PredicateError{Field: fmt.Sprintf("subject[%d]", i), Reason: "is not predicate.rebuilt.subjects[" + fmt.Sprint(i) + "]"}
-		}
+	if !sameDescriptors(st.GetSubject(), r.Original.Subjects) && !sameDescriptors(st.GetSubject(), r.Rebuilt) {
+		return nil, &PredicateError{Field: "subject", Reason: fmt.Sprintf("%d subjects that are not predicate.original.subjects (%d)", len(st.GetSubject()), len(r.Original.Subjects))}
 	}
 	return r, nil
+}
+
+// sameDescriptors reports whether a and b name the same artifacts, in the same order, with the
+// same names, URIs and digests.
+func sameDescriptors(a, b []*intoto.ResourceDescriptor) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].GetName() != b[i].GetName() || a[i].GetUri() != b[i].GetUri() || !maps.Equal(a[i].GetDigest(), b[i].GetDigest()) {
+			return false
+		}
+	}
+	return true
 }
 
 func jsonEqual(a, b any) bool {
@@ -268,7 +296,7 @@ func (p *wirePredicate) check() error {
 	if len(p.Compared) == 0 || p.Compared[0] != ComparedSubjects {
 		return bad("compared", fmt.Sprintf("must start with %q", ComparedSubjects))
 	}
-	order := []string{ComparedSubjects, ComparedMaterials, ComparedParameters, ComparedImage}
+	order := []string{ComparedSubjects, ComparedInputs, ComparedMaterials, ComparedParameters, ComparedImage}
 	last := 0
 	for i, c := range p.Compared[1:] {
 		at := slices.Index(order, c)
@@ -276,6 +304,12 @@ func (p *wirePredicate) check() error {
 			return bad(fmt.Sprintf("compared[%d]", i+1), fmt.Sprintf("%q is unknown, repeated or out of order", c))
 		}
 		last = at
+	}
+	if (len(p.Rebuilt.Inputs) > 0) != slices.Contains(p.Compared, ComparedInputs) {
+		return bad("rebuilt.inputs", "is given exactly when inputs were compared")
+	}
+	if err := checkDescriptors("rebuilt.inputs", p.Rebuilt.Inputs); err != nil && len(p.Rebuilt.Inputs) > 0 {
+		return err
 	}
 	if (p.Rebuilt.BuilderID != "") != slices.Contains(p.Compared, ComparedMaterials) {
 		return bad("rebuilt.builderId", "is given exactly when materials were compared")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ const (
 const (
 	// ComparedSubjects: the original statement's subjects with the rebuilt artifacts.
 	ComparedSubjects = "subjects"
+	// ComparedInputs: the original's resolved dependencies with the inputs the rebuild
+	// fetched by their digests and used (Input.Inputs).
+	ComparedInputs = "inputs"
 	// ComparedMaterials: the original's resolved dependencies with the rebuild's.
 	ComparedMaterials = "materials"
 	// ComparedParameters: the original's build type and external parameters with the rebuild's.
@@ -53,6 +57,13 @@ type Input struct {
 	// relative path) or provenance.SubjectFromDescriptor (an image). Hash them with the
 	// algorithms of the original's subjects.
 	Rebuilt []*intoto.ResourceDescriptor
+	// Inputs are the inputs the rebuild used (optional): each fetched by the digest the
+	// original names and hashed while it was read, named as the original names it (its URI or
+	// name). When set, they are compared with the original's resolved dependencies (SLSA v1)
+	// or materials (v0.2), so a match says the artifacts were rebuilt from the same inputs.
+	// Give every input the rebuild read, its container image included: a dependency of the
+	// original that is not among them is a difference.
+	Inputs []*intoto.ResourceDescriptor
 	// Provenance is the rebuild's own SLSA provenance (optional): it must name every rebuilt
 	// artifact as a subject. When set, its resolved dependencies, build type and external
 	// parameters are compared with the original's, and its builder is recorded, not compared:
@@ -90,13 +101,17 @@ type Result struct {
 	// Rebuilt are the rebuilt artifacts: name, URI and digest of each. They are the rebuild
 	// statement's subjects.
 	Rebuilt []*intoto.ResourceDescriptor
+	// Inputs are the inputs the rebuild used (Input.Inputs): name, URI and digest of each;
+	// empty when they were not compared.
+	Inputs []*intoto.ResourceDescriptor
 	// RebuilderID is the builder.id of the rebuild's provenance, when it was given.
 	RebuilderID string
-	// Compared lists what was compared: ComparedSubjects, then ComparedMaterials and
-	// ComparedParameters (together) and ComparedImage when they were.
+	// Compared lists what was compared: ComparedSubjects, then ComparedInputs,
+	// ComparedMaterials and ComparedParameters (together) and ComparedImage when they were.
 	Compared []string
 	// Differences are every difference found, sorted by Field: "subjects[NAME]",
-	// "materials[URI]" and, for images, "image.FIELD" with the fields of diff.Images.
+	// "inputs[NAME]", "materials[URI]" and, for images, "image.FIELD" with the fields of
+	// diff.Images.
 	Differences []diff.Change
 	// CheckedOn is when the check ran, in UTC.
 	CheckedOn time.Time
@@ -177,6 +192,35 @@ func Check(in Input) (*Result, error) {
 	}
 	res.Differences = append(res.Differences, changes...)
 
+	if len(in.Inputs) > 0 {
+		for i, rd := range in.Inputs {
+			if err := checkDescriptor(rd); err != nil {
+				return nil, &InputError{Field: "Inputs", Reason: fmt.Sprintf("[%d]: %s", i, err)}
+			}
+		}
+		if err := checkSLSA(in.Original); err != nil {
+			return nil, &InputError{Field: "Original", Reason: "inputs cannot be compared", Err: err}
+		}
+		deps, err := dependencies(in.Original)
+		if err != nil {
+			return nil, &InputError{Field: "Original", Reason: "inputs cannot be read", Err: err}
+		}
+		changes, err := diff.Subjects(plain(deps), plain(in.Inputs))
+		if err != nil {
+			field := "Inputs"
+			if de := (*diff.DescriptorError)(nil); errors.As(err, &de) && de.Side == "baseline" {
+				field = "Original"
+			}
+			return nil, &InputError{Field: field, Reason: "inputs cannot be matched", Err: err}
+		}
+		for _, c := range changes {
+			c.Field = "inputs" + strings.TrimPrefix(c.Field, "subjects")
+			res.Differences = append(res.Differences, c)
+		}
+		res.Inputs = plain(in.Inputs)
+		res.Compared = append(res.Compared, ComparedInputs)
+	}
+
 	if in.Provenance != nil {
 		if err := checkSLSA(in.Original); err != nil {
 			return nil, &InputError{Field: "Original", Reason: "materials cannot be compared", Err: err}
@@ -215,6 +259,80 @@ func Check(in Input) (*Result, error) {
 		res.Outcome = Mismatch
 	}
 	return res, nil
+}
+
+// Summary says in one line what the check compared and what it found, in words a reader of
+// a report can take literally:
+//
+//	rebuilt from the same inputs, and every output matched; outputs compared: 2 files by sha256; inputs compared: 3, each fetched by its digest and used
+//	every output matched, but the inputs were not compared; outputs compared: 1 file by sha256; inputs not compared
+//	did not match: 1 difference; outputs compared: 2 files by sha256; inputs not compared
+//
+// "Rebuilt from the same inputs" is said only when the inputs were compared (Input.Inputs, or
+// the rebuild's own provenance) and no input, material or parameter differed.
+func (r *Result) Summary() string {
+	var b strings.Builder
+	inputsCompared := slices.Contains(r.Compared, ComparedInputs) || slices.Contains(r.Compared, ComparedMaterials)
+	switch {
+	case r.Matched() && inputsCompared:
+		b.WriteString("rebuilt from the same inputs, and every output matched")
+	case r.Matched():
+		b.WriteString("every output matched, but the inputs were not compared")
+	default:
+		fmt.Fprintf(&b, "did not match: %d difference%s", len(r.Differences), plural(len(r.Differences)))
+	}
+	n := len(r.Original.Subjects)
+	kind := "file"
+	if slices.Contains(r.Compared, ComparedImage) {
+		kind = "image"
+	}
+	fmt.Fprintf(&b, "; outputs compared: %d %s%s", n, kind, plural(n))
+	if algs := commonAlgorithms(r.Original.Subjects, r.Rebuilt); len(algs) > 0 {
+		fmt.Fprintf(&b, " by %s", strings.Join(algs, " and "))
+	}
+	if kind == "image" {
+		b.WriteString(", layer by layer and configuration field by field")
+	}
+	switch {
+	case slices.Contains(r.Compared, ComparedInputs):
+		fmt.Fprintf(&b, "; inputs compared: %d, each fetched by its digest and used", len(r.Inputs))
+	case slices.Contains(r.Compared, ComparedMaterials):
+		b.WriteString("; inputs compared: the rebuild's own provenance names the same resolved dependencies")
+	default:
+		b.WriteString("; inputs not compared")
+	}
+	if slices.Contains(r.Compared, ComparedParameters) {
+		b.WriteString("; build type and parameters compared")
+	}
+	return b.String()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// commonAlgorithms returns the digest algorithms that some original and some rebuilt subject
+// both have, sorted.
+func commonAlgorithms(original, rebuilt []*intoto.ResourceDescriptor) []string {
+	have := map[string]bool{}
+	for _, rd := range rebuilt {
+		for alg := range rd.GetDigest() {
+			have[alg] = true
+		}
+	}
+	var out []string
+	for _, rd := range original {
+		for alg := range rd.GetDigest() {
+			if have[alg] && !slices.Contains(out, alg) {
+				out = append(out, alg)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Matched reports whether the rebuild matched the original.
@@ -299,6 +417,24 @@ func checkSLSA(st *intoto.Statement) error {
 	default:
 		return fmt.Errorf("predicate type %q is not SLSA Provenance v1 or v0.2", t)
 	}
+}
+
+// dependencies reads the resolved dependencies of a SLSA Provenance v1 statement, or the
+// materials of a v0.2 one.
+func dependencies(st *intoto.Statement) ([]*intoto.ResourceDescriptor, error) {
+	if st.GetPredicateType() == provenance.PredicateSLSAProvenanceV1 {
+		p, err := provenance.SLSAProvenance(st)
+		return p.GetBuildDefinition().GetResolvedDependencies(), err
+	}
+	p := &v02.Provenance{}
+	if err := provenance.DecodePredicate(st, p); err != nil {
+		return nil, err
+	}
+	out := make([]*intoto.ResourceDescriptor, 0, len(p.GetMaterials()))
+	for _, m := range p.GetMaterials() {
+		out = append(out, &intoto.ResourceDescriptor{Uri: m.GetUri(), Digest: m.GetDigest()})
+	}
+	return out, nil
 }
 
 // builderID reads the builder of a SLSA Provenance v1 or v0.2 statement.
