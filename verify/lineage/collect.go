@@ -39,6 +39,11 @@ func (s Stored) artifact() digest.Digest {
 	return s.Subject.Digest
 }
 
+// storedKey identifies a Stored: its subject's digest and its artifact.
+type storedKey struct{ subject, artifact digest.Digest }
+
+func (s Stored) key() storedKey { return storedKey{s.Subject.Digest, s.artifact()} }
+
 // Rejected is an attestation Collect found and left out of the results: its evidence failed
 // verification (a forged or untrusted signature, the wrong signer, a statement about another
 // artifact: Err wraps verify.ErrVerification), or it holds no signed attestation (Err wraps
@@ -261,22 +266,67 @@ type UpstreamSource interface {
 	Resolve(ctx context.Context, reference string) (ocispec.Descriptor, error)
 }
 
+// FileFinder is an ability a Source may have, found by type assertion: finding the manifests
+// under which a file is stored from the file's digest alone, as oras.Store.FileManifests does
+// for files stored with oras.Store.PushFile. With it, CollectUpstream follows a statement's
+// input files to their own provenance: from the final output of a workflow it reaches every
+// step whose outputs the store holds.
+type FileFinder interface {
+	// FileManifests returns the manifests holding the file whose digest is file, in a stable
+	// order, and none, without an error, when the source holds no such file.
+	FileManifests(ctx context.Context, file digest.Digest) ([]ocispec.Descriptor, error)
+}
+
 // CollectUpstream is Collect that follows the lineage up the store. After collecting stored, it
 // looks up, by digest, every dependency of the statements that verified (each sha256 or sha512
-// digest of a node the graph of those statements has as an input), and collects the
-// attestations of those src holds as a manifest or index: a base image, a step's container
-// image. It goes on up from what those verify, and reads each manifest once. A dependency src
-// does not hold as a manifest (resolving it is provenance.ErrNotFound: a source repository, a
-// module, a file) ends the walk there. Each dependency's attestations are verified against its
-// own digest, with the same v and id; rejections and errors are as Collect's. (oras.NewMemory
-// stores resolve tags only, so from one of those the walk reads just the stored artifacts.)
+// digest of a node the graph of those statements has as an input: a step's input files, its
+// container image, a base image) and collects the attestations of those src holds: as a
+// manifest or index (src.Resolve: a base image, a step's container image) or, when src is a
+// FileFinder, as a stored file (every manifest FileManifests returns for the digest, each with
+// the digest as its Artifact). It goes on up from what those verify, and reads each manifest
+// once. A dependency src holds neither way (a source repository, a module, a file nobody
+// stored) ends the walk there. Each dependency's attestations are verified against its own
+// digest, with the same v and id; rejections and errors are as Collect's.
+//
+// A Stored whose Subject is the zero descriptor and whose Artifact is set is looked up the
+// same way, so the walk can start from the digest of a final output alone:
+//
+//	c, err := lineage.CollectUpstream(ctx, store, v, id, lineage.Stored{Artifact: figure})
+//
+// Such a Stored that src does not hold at all fails with a *CollectError (Op "resolve")
+// wrapping ErrCollect and provenance.ErrNotFound. (oras.NewMemory stores resolve tags only, so
+// in one of those images are reached from their tags, and files, through FileManifests, from
+// their digests.)
 func CollectUpstream(ctx context.Context, src UpstreamSource, v *verify.Verifier, id verify.Identity, stored ...Stored) (*Collection, error) {
 	all := &Collection{}
 	looked := map[digest.Digest]bool{}
+	files, _ := src.(FileFinder)
+	var start []Stored
 	for _, s := range stored {
-		looked[s.Subject.Digest], looked[s.artifact()] = true, true
+		if s.Subject.Digest != "" || s.Artifact == "" {
+			looked[s.Subject.Digest], looked[s.artifact()] = true, true
+			start = append(start, s)
+			continue
+		}
+		if err := checkStored(Stored{Subject: ocispec.Descriptor{Digest: s.Artifact}, Artifact: s.Artifact}); err != nil {
+			return nil, &CollectError{Op: "check", Err: err}
+		}
+		looked[s.Artifact] = true
+		found, err := locate(ctx, src, files, s.Artifact)
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, &CollectError{Op: "resolve", Subject: ocispec.Descriptor{Digest: s.Artifact},
+				Err: fmt.Errorf("%w: %s is neither a manifest nor a stored file in the source", provenance.ErrNotFound, s.Artifact)}
+		}
+		start = append(start, found...)
 	}
-	for next := stored; len(next) > 0; {
+	read := map[storedKey]bool{} // each subject and artifact collected once
+	for _, s := range start {
+		read[s.key()] = true
+	}
+	for next := start; len(next) > 0; {
 		c, err := Collect(ctx, src, v, id, next...)
 		if err != nil {
 			return nil, err
@@ -293,17 +343,43 @@ func CollectUpstream(ctx context.Context, src UpstreamSource, v *verify.Verifier
 				continue
 			}
 			looked[d] = true
-			desc, err := src.Resolve(ctx, d.String())
-			if errors.Is(err, provenance.ErrNotFound) {
-				continue
-			}
+			found, err := locate(ctx, src, files, d)
 			if err != nil {
-				return nil, &CollectError{Op: "resolve", Subject: ocispec.Descriptor{Digest: d}, Err: err}
+				return nil, err
 			}
-			next = append(next, Stored{Subject: desc, Artifact: d})
+			for _, s := range found {
+				if !read[s.key()] {
+					read[s.key()] = true
+					next = append(next, s)
+				}
+			}
 		}
 	}
 	return all, nil
+}
+
+// locate returns where src holds the artifact d: the manifest or index d names, or else the
+// manifests of the stored file d, when src can find those; none when it holds neither.
+func locate(ctx context.Context, src UpstreamSource, files FileFinder, d digest.Digest) ([]Stored, error) {
+	desc, err := src.Resolve(ctx, d.String())
+	if err == nil {
+		return []Stored{{Subject: desc, Artifact: d}}, nil
+	}
+	if !errors.Is(err, provenance.ErrNotFound) {
+		return nil, &CollectError{Op: "resolve", Subject: ocispec.Descriptor{Digest: d}, Err: err}
+	}
+	if files == nil {
+		return nil, nil
+	}
+	manifests, err := files.FileManifests(ctx, d)
+	if err != nil {
+		return nil, &CollectError{Op: "resolve", Subject: ocispec.Descriptor{Digest: d}, Err: err}
+	}
+	out := make([]Stored, 0, len(manifests))
+	for _, m := range manifests {
+		out = append(out, Stored{Subject: m, Artifact: d})
+	}
+	return out, nil
 }
 
 // inputDigests returns the sha256 and sha512 digests of every node g has as an input of an
