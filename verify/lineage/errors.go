@@ -25,7 +25,42 @@ var (
 	ErrDigestConflict = errors.New("lineage: conflicting digests for one artifact")
 	// ErrInvalidCrate means the RO-Crate description lacks a required property.
 	ErrInvalidCrate = errors.New("lineage: invalid RO-Crate description")
+	// ErrCrateData means the data of a crate could not be read, checked or written.
+	ErrCrateData = errors.New("lineage: cannot write the crate's data")
+	// ErrDataDigest means data given for an artifact does not match its digest.
+	ErrDataDigest = errors.New("lineage: data does not match its digest")
+	// ErrInvalidCrateDocument means CheckROCrate was given something that is not RO-Crate
+	// JSON-LD: not a JSON object with a @graph of entities with @ids.
+	ErrInvalidCrateDocument = errors.New("lineage: not an RO-Crate metadata document")
 )
+
+// CrateDataError reports a data file WriteROCrateDir or WriteROCrateZip could not copy.
+type CrateDataError struct {
+	// Op is "create" (the folder), "read", "copy", "verify" or "write".
+	Op string
+	// Digest is the artifact's node key; empty for the folder or the metadata file.
+	Digest digest.Digest
+	// Path is the file's path in the crate, or the folder.
+	Path string
+	// Got is the digest of the data read, when it did not match Digest.
+	Got digest.Digest
+	// Err is the cause: ErrDataDigest on a mismatch.
+	Err error
+}
+
+// Error implements error.
+func (e *CrateDataError) Error() string {
+	switch {
+	case e.Got != "":
+		return fmt.Sprintf("lineage: crate file %s: data for %s has digest %s", e.Path, e.Digest, e.Got)
+	case e.Digest != "":
+		return fmt.Sprintf("lineage: %s crate file %s (%s): %v", e.Op, e.Path, e.Digest, e.Err)
+	}
+	return fmt.Sprintf("lineage: %s crate %s: %v", e.Op, e.Path, e.Err)
+}
+
+// Unwrap returns ErrCrateData and the cause.
+func (e *CrateDataError) Unwrap() []error { return []error{ErrCrateData, e.Err} }
 
 // ResultError reports a result that could not be added to a graph.
 type ResultError struct {

@@ -73,7 +73,9 @@ func references(v any, out *[]string) {
 	switch x := v.(type) {
 	case map[string]any:
 		if id, ok := x["@id"].(string); ok && len(x) == 1 {
-			*out = append(*out, id)
+			if !strings.HasPrefix(id, "http://schema.org/") && !strings.HasPrefix(id, "https://w3id.org/ro/terms/workflow-run#") && !strings.HasPrefix(id, "provkit:") {
+				*out = append(*out, id)
+			}
 			return
 		}
 		for k, e := range x {
@@ -141,7 +143,7 @@ func checkROCrate(t *testing.T, p *pipeline, doc map[string]any, workflow string
 	if !ok || !slices.Contains(types(md), "CreativeWork") {
 		t.Fatalf("metadata descriptor %v", md)
 	}
-	if c := ids(md["conformsTo"]); len(c) != 1 || !strings.HasPrefix(c[0], "https://w3id.org/ro/crate/1.1") {
+	if c := ids(md["conformsTo"]); len(c) == 0 || c[0] != "https://w3id.org/ro/crate/1.1" {
 		t.Fatalf("descriptor conformsTo %v", c)
 	}
 	if a := ids(md["about"]); !slices.Equal(a, []string{"./"}) {
@@ -178,14 +180,30 @@ func checkROCrate(t *testing.T, p *pipeline, doc map[string]any, workflow string
 		}
 	}
 
-	// Data entities: every File is in hasPart and every part is a File.
+	// Data entities: every File is in hasPart and every part is a File, named by its URL
+	// when it has one, else by a local id; never by a URN.
 	parts := ids(root["hasPart"])
+	fileOf := map[digest.Digest]string{}
 	for id, e := range byID {
 		if slices.Contains(types(e), "File") != slices.Contains(parts, id) {
 			t.Errorf("%s: File %v, in hasPart %v", id, slices.Contains(types(e), "File"), slices.Contains(parts, id))
 		}
+		if h, ok := e["sha256"].(string); ok && slices.Contains(types(e), "File") {
+			fileOf[digest.NewDigestFromEncoded(digest.SHA256, h)] = id
+		}
+		if strings.HasPrefix(id, "urn:") && slices.Contains(types(e), "File") {
+			t.Errorf("data entity named by a URN: %s", id)
+		}
 	}
-	wantFiles := iris(p.survey, p.raw, p.clean, p.config, p.model, p.metrics)
+	files := func(ds ...digest.Digest) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, fileOf[d])
+		}
+		slices.Sort(out)
+		return out
+	}
+	wantFiles := files(p.survey, p.raw, p.clean, p.config, p.model, p.metrics)
 	if workflow != "" {
 		wantFiles = append(wantFiles, "#workflow-"+workflow)
 		slices.Sort(wantFiles)
@@ -194,16 +212,21 @@ func checkROCrate(t *testing.T, p *pipeline, doc map[string]any, workflow string
 	if !slices.Equal(parts, wantFiles) {
 		t.Errorf("hasPart %v\nwant %v", parts, wantFiles)
 	}
-	if model := byID[lineage.ArtifactIRI(p.model)]; model["name"] != "model.json" || model["sha256"] != p.model.Encoded() {
+	if fileOf[p.survey] != "https://data.example/surveys/2026/export.csv" || fileOf[p.model] != "#file-"+strings.ReplaceAll(p.model.String(), ":", "-") {
+		t.Errorf("file ids %v", fileOf)
+	}
+	if model := byID[fileOf[p.model]]; model["name"] != "model.json" || model["sha256"] != p.model.Encoded() {
 		t.Errorf("model entity %v", model)
 	}
 
-	// One CreateAction per step, mentioned by the root.
-	want := map[string]struct{ instrument, object, result []string }{
-		"ingest": {iris(p.ingestImage), iris(p.survey), iris(p.raw)},
-		"clean":  {iris(p.cleanImage), iris(p.raw), iris(p.clean)},
-		"train":  {iris(p.trainImage), iris(p.clean, p.config), iris(p.model, p.metrics)},
+	// One CreateAction per step, mentioned by the root, with the step's tool as instrument
+	// and its image as containerImage.
+	want := map[string]struct{ object, result []string }{
+		"ingest": {files(p.survey), files(p.raw)},
+		"clean":  {files(p.raw), files(p.clean)},
+		"train":  {files(p.clean, p.config), files(p.model, p.metrics)},
 	}
+	images := map[string]digest.Digest{"ingest": p.ingestImage, "clean": p.cleanImage, "train": p.trainImage}
 	mentions := ids(root["mentions"])
 	var seen int
 	for id, e := range byID {
@@ -212,8 +235,8 @@ func checkROCrate(t *testing.T, p *pipeline, doc map[string]any, workflow string
 		}
 		seen++
 		name, _ := e["name"].(string)
-		if name == "Run of "+workflow {
-			checkWorkflowRun(t, p, byID, root, e)
+		if strings.HasPrefix(name, "Run of ") {
+			checkWorkflowRun(t, p, byID, root, e, files)
 			continue
 		}
 		w, ok := want[name]
@@ -221,19 +244,29 @@ func checkROCrate(t *testing.T, p *pipeline, doc map[string]any, workflow string
 			t.Errorf("unexpected action %s", name)
 			continue
 		}
-		got := struct{ instrument, object, result []string }{ids(e["instrument"]), ids(e["object"]), ids(e["result"])}
-		for _, l := range [][]string{got.instrument, got.object, got.result} {
+		var object []string
+		for _, o := range ids(e["object"]) {
+			if !slices.Contains(types(byID[o]), "PropertyValue") {
+				object = append(object, o)
+			}
+		}
+		got := struct{ object, result []string }{object, ids(e["result"])}
+		for _, l := range [][]string{got.object, got.result} {
 			slices.Sort(l)
 		}
-		if !slices.Equal(got.instrument, w.instrument) || !slices.Equal(got.object, w.object) || !slices.Equal(got.result, w.result) {
+		if !slices.Equal(got.object, w.object) || !slices.Equal(got.result, w.result) {
 			t.Errorf("action %s: %+v\nwant %+v", name, got, w)
 		}
 		if !slices.Contains(mentions, id) {
 			t.Errorf("action %s not mentioned by the root", name)
 		}
-		img := byID[got.instrument[0]]
-		if !slices.Contains(types(img), "SoftwareApplication") || !slices.Contains(types(img), "ContainerImage") {
-			t.Errorf("instrument of %s: %v", name, img)
+		tool := byID[ids(e["instrument"])[0]]
+		if !slices.Equal(types(tool), []string{"SoftwareApplication"}) || tool["name"] != name {
+			t.Errorf("instrument of %s: %v", name, tool)
+		}
+		img := byID[ids(e["containerImage"])[0]]
+		if !slices.Equal(types(img), []string{"ContainerImage"}) || img["registry"] != "registry.example" || img["name"] != "tools/"+name || img["sha256"] != images[name].Encoded() {
+			t.Errorf("containerImage of %s: %v", name, img)
 		}
 		if _, err := time.Parse(time.RFC3339, e["startTime"].(string)); err != nil {
 			t.Errorf("startTime of %s: %v", name, err)
@@ -251,13 +284,13 @@ func checkROCrate(t *testing.T, p *pipeline, doc map[string]any, workflow string
 
 // checkWorkflowRun checks the Workflow Run Crate parts: the workflow as the root's main entity
 // and the run as a CreateAction from the pipeline's raw input to its final outputs.
-func checkWorkflowRun(t *testing.T, p *pipeline, byID map[string]entity, root, run entity) {
+func checkWorkflowRun(t *testing.T, p *pipeline, byID map[string]entity, root, run entity, files func(...digest.Digest) []string) {
 	t.Helper()
 	main := ids(root["mainEntity"])
 	if len(main) != 1 || !slices.Equal(ids(run["instrument"]), main) {
 		t.Fatalf("mainEntity %v, run instrument %v", main, ids(run["instrument"]))
 	}
-	if wf := byID[main[0]]; !slices.Contains(types(wf), "ComputationalWorkflow") || !slices.Contains(types(wf), "File") {
+	if wf := byID[main[0]]; !slices.Contains(types(wf), "ComputationalWorkflow") || !slices.Contains(types(wf), "File") || len(ids(wf["programmingLanguage"])) != 1 {
 		t.Errorf("workflow entity %v", wf)
 	}
 	if c := ids(root["conformsTo"]); !slices.Contains(c, lineage.WorkflowRunCrateProfile) {
@@ -266,11 +299,11 @@ func checkWorkflowRun(t *testing.T, p *pipeline, byID map[string]entity, root, r
 	obj, res := ids(run["object"]), ids(run["result"])
 	slices.Sort(obj)
 	slices.Sort(res)
-	if !slices.Equal(obj, iris(p.survey, p.config)) || !slices.Equal(res, iris(p.model, p.metrics)) {
+	if !slices.Equal(obj, files(p.survey, p.config)) || !slices.Equal(res, files(p.model, p.metrics)) {
 		t.Errorf("run object %v, result %v", obj, res)
 	}
-	if run["startTime"] != "2026-03-01T09:00:00Z" || run["endTime"] != "2026-03-01T09:09:00Z" {
-		t.Errorf("run times %v %v", run["startTime"], run["endTime"])
+	if run["startTime"] != "2026-03-01T09:00:00Z" || run["endTime"] != "2026-03-01T09:09:00Z" || run["identifier"] != "run-1" {
+		t.Errorf("run times %v %v, id %v", run["startTime"], run["endTime"], run["identifier"])
 	}
 }
 
@@ -321,7 +354,9 @@ func TestPROV(t *testing.T) {
 			count[ty]++
 		}
 	}
-	if count["prov:Entity"] != 9 || count["prov:Activity"] != 3 || count["prov:Agent"] != 2 {
+	// 9 artifacts, 2 parameters, 3 plans; 3 images; 2 signing keys.
+	if count["prov:Entity"] != 14 || count["prov:Activity"] != 3 || count["prov:Agent"] != 2 || count["prov:Plan"] != 3 ||
+		count["provkit:Parameter"] != 2 || count["provkit:ContainerImage"] != 3 || count["provkit:SigningKey"] != 2 {
 		t.Fatalf("types %v", count)
 	}
 	model := byID[lineage.ArtifactIRI(p.model)]
@@ -329,24 +364,32 @@ func TestPROV(t *testing.T) {
 	if len(gen) != 1 {
 		t.Fatalf("model wasGeneratedBy %v", gen)
 	}
-	if d := ids(model["prov:wasDerivedFrom"]); !slices.Equal(d, iris(p.clean, p.config, p.trainImage)) {
+	if d := ids(model["prov:wasDerivedFrom"]); !slices.Equal(d, iris(p.clean, p.config)) {
 		t.Errorf("model wasDerivedFrom %v", d)
 	}
 	train := byID[gen[0]]
 	if !slices.Contains(types(train), "prov:Activity") || train["rdfs:label"] != "train" {
 		t.Fatalf("train activity %v", train)
 	}
-	if u := ids(train["prov:used"]); !slices.Equal(u, iris(p.clean, p.config, p.trainImage)) {
+	if u := ids(train["prov:used"]); !slices.Equal(u, append(iris(p.clean, p.config, p.trainImage), train["@id"].(string)+"/parameter/seed")) {
 		t.Errorf("train used %v", u)
 	}
 	if gd := ids(train["prov:generated"]); !slices.Equal(gd, iris(p.model, p.metrics)) {
 		t.Errorf("train generated %v", gd)
 	}
+	roles := map[string]string{}
+	for _, u := range train["prov:qualifiedUsage"].([]any) {
+		u := u.(map[string]any)
+		roles[ids(u["prov:entity"])[0]] = ids(u["prov:hadRole"])[0]
+	}
+	if roles[lineage.ArtifactIRI(p.trainImage)] != "provkit:containerImage" || roles[lineage.ArtifactIRI(p.clean)] != "provkit:input" {
+		t.Errorf("usage roles %v", roles)
+	}
 	agents := ids(train["prov:wasAssociatedWith"])
 	if !slices.Equal(agents, []string{lineage.SignerIRI("key:bob")}) {
 		t.Fatalf("train wasAssociatedWith %v", agents)
 	}
-	if a := byID[agents[0]]; !slices.Contains(types(a), "prov:Agent") || a["rdfs:label"] != "key:bob" {
+	if a := byID[agents[0]]; !slices.Contains(types(a), "prov:Agent") || !slices.Contains(types(a), "provkit:SigningKey") || a["rdfs:label"] != "key:bob" {
 		t.Errorf("agent %v", a)
 	}
 	started, _ := train["prov:startedAtTime"].(map[string]any)
@@ -375,8 +418,9 @@ func TestDOT(t *testing.T) {
 	for _, want := range []string{
 		"digraph lineage {\n",
 		`"` + p.model.String() + `" [label="model.json\nsha256:` + p.model.Encoded()[:12] + `"];`,
-		`"` + p.raw.String() + `" -> "` + p.clean.String() + `" [label="clean\nkey:alice"];`,
-		`"` + p.trainImage.String() + `" -> "` + p.model.String() + `" [label="train\nkey:bob", style=dashed];`,
+		`"` + p.raw.String() + `" -> "` + p.clean.String() + `" [label="clean\nkey:alice", tooltip="clean: dropIncomplete=true"];`,
+		`"` + p.survey.String() + `" -> "` + p.raw.String() + `" [label="ingest\nkey:alice"];`,
+		`"` + p.trainImage.String() + `" -> "` + p.model.String() + `" [label="train\nkey:bob", tooltip="train: seed=42", style=dashed];`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("DOT lacks %s\n%s", want, out)

@@ -13,6 +13,7 @@ import (
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
 	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/rebuild"
 	"github.com/provkit/provkit/provenance/workflow"
 	"github.com/provkit/provkit/verify"
 )
@@ -30,6 +31,8 @@ type Graph struct {
 	out, in    [][]int32 // adjacent node indexes per node index, in edge order, with the edge index
 	outEdge    [][]int32
 	index      map[digest.Digest]int
+	rebuilds   []*Rebuild                   // sorted by CheckedOn, then ID
+	rebuildsOf map[digest.Digest][]*Rebuild // by node key, or digest when no node has it
 }
 
 // Node is one artifact (a file, dataset, image or any other thing named by an identifying
@@ -70,12 +73,27 @@ type Activity struct {
 	// PredicateType is the statement's predicate type.
 	PredicateType string
 	// BuildType, BuilderID and InvocationID come from a SLSA Provenance v1 predicate, when the
-	// statement holds one.
+	// statement holds one. For a workflow step, InvocationID is its run ID (workflow.Step.RunID),
+	// shared by every step of one run.
 	BuildType, BuilderID, InvocationID string
 	// Image is the container image reference a workflow step ran in, as recorded.
 	Image string
 	// Workflow is the workflow a workflow step belongs to, as recorded; empty when none.
 	Workflow string
+	// Command is the command line a workflow step ran, program first, as recorded; nil when
+	// none was.
+	Command []string
+	// Parameters are a workflow step's parameters, as recorded: JSON values (string, float64,
+	// bool, nil, []any, map[string]any); nil when none were.
+	Parameters map[string]any
+	// Environment holds the environment variables a workflow step recorded; nil when none.
+	Environment map[string]string
+	// Agents are the people who ran a workflow step, as recorded (see workflow.Step.Agents),
+	// in the order recorded; the signers are in Signers.
+	Agents []workflow.Agent
+	// ToolVersions are the versions of the tools of a SLSA build (runDetails.builder.version),
+	// such as workflow.Step.ToolVersions; nil when none were recorded.
+	ToolVersions map[string]string
 	// Inputs are the node keys of the resolved dependencies, sorted; Instruments are those of
 	// them that are tools rather than data (role provenance.RoleToolchain, such as a step's
 	// container image).
@@ -131,7 +149,8 @@ func SignerLabel(s verify.Signer) string {
 // A nil result, a zero Result, or a SLSA predicate that does not decode fails with a
 // *ResultError. Time and memory grow linearly with the number of statements and descriptors.
 func New(results []*verify.Result) (*Graph, error) {
-	b := builder{parent: map[digest.Digest]digest.Digest{}, namedBy: map[digest.Digest][]digest.Digest{}, acts: map[digest.Digest]*Activity{}, seen: map[digest.Digest]*seen{}}
+	b := builder{parent: map[digest.Digest]digest.Digest{}, namedBy: map[digest.Digest][]digest.Digest{}, acts: map[digest.Digest]*Activity{}, seen: map[digest.Digest]*seen{},
+		rebuilds: map[digest.Digest]*pendingRebuild{}}
 	for i, r := range results {
 		if err := b.add(r); err != nil {
 			return nil, &ResultError{Index: i, Err: err}
@@ -148,12 +167,13 @@ type rawEdge struct {
 }
 
 type builder struct {
-	parent  map[digest.Digest]digest.Digest   // union-find over identifying digests and source keys
-	namedBy map[digest.Digest][]digest.Digest // the activities that named each digest
-	seen    map[digest.Digest]*seen           // names and URIs, by the first digest of a descriptor
-	acts    map[digest.Digest]*Activity
-	raw     []rawEdge
-	actIO   []ioRef
+	parent   map[digest.Digest]digest.Digest   // union-find over identifying digests and source keys
+	namedBy  map[digest.Digest][]digest.Digest // the activities that named each digest
+	seen     map[digest.Digest]*seen           // names and URIs, by the first digest of a descriptor
+	acts     map[digest.Digest]*Activity
+	raw      []rawEdge
+	actIO    []ioRef
+	rebuilds map[digest.Digest]*pendingRebuild
 }
 
 // ioRef ties an activity to one of its inputs ('i'), instruments ('t') or outputs ('o').
@@ -175,6 +195,9 @@ func (b *builder) add(r *verify.Result) error {
 	id := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sum[:]))
 	signer := SignerLabel(r.Signer())
 	signedAt, hasTime := r.SignedAt()
+	if st.GetPredicateType() == rebuild.PredicateType {
+		return b.addRebuild(st, id, signer, signedAt, hasTime)
+	}
 	if act, ok := b.acts[id]; ok {
 		// The same statement verified again, perhaps with another signature.
 		if !slices.Contains(act.Signers, signer) {
@@ -215,12 +238,11 @@ func (b *builder) add(r *verify.Result) error {
 	act.BuilderID = f.builderID
 	act.InvocationID = f.invocationID
 	act.StartedOn, act.FinishedOn = f.startedOn, f.finishedOn
+	if len(f.builderVersion) > 0 {
+		act.ToolVersions = f.builderVersion
+	}
 	if act.BuildType == workflow.BuildType {
-		if name := f.external["name"].GetStringValue(); name != "" {
-			act.Name = name
-		}
-		act.Image = f.external["image"].GetStringValue()
-		act.Workflow = f.external["workflow"].GetStringValue()
+		stepFacts(act, f)
 	}
 	for _, dep := range f.dependencies {
 		d, ok := b.descriptor(dep, id)
@@ -237,6 +259,30 @@ func (b *builder) add(r *verify.Result) error {
 		}
 	}
 	return nil
+}
+
+// stepFacts fills in what a workflow step recorded (see package provenance/workflow).
+func stepFacts(act *Activity, f slsaFacts) {
+	if name := f.external["name"].GetStringValue(); name != "" {
+		act.Name = name
+	}
+	act.Image = f.external["image"].GetStringValue()
+	act.Workflow = f.external["workflow"].GetStringValue()
+	for _, v := range f.external["command"].GetListValue().GetValues() {
+		act.Command = append(act.Command, v.GetStringValue())
+	}
+	if p := f.external["parameters"].GetStructValue(); len(p.GetFields()) > 0 {
+		act.Parameters = p.AsMap()
+	}
+	if env := f.internal["environment"].GetStructValue(); len(env.GetFields()) > 0 {
+		act.Environment = make(map[string]string, len(env.GetFields()))
+		for k, v := range env.GetFields() {
+			act.Environment[k] = v.GetStringValue()
+		}
+	}
+	if agents := f.internal["agents"].GetListValue(); len(agents.GetValues()) > 0 {
+		act.Agents = workflow.AgentsOf(map[string]any{"agents": agents.AsSlice()})
+	}
 }
 
 // descriptor records rd's identity, names and URIs and returns its node key before joining
@@ -423,6 +469,7 @@ func (b *builder) finish() (*Graph, error) {
 		g.actOrder = append(g.actOrder, id)
 	}
 	slices.Sort(g.actOrder)
+	g.finishRebuilds(b)
 
 	g.edges = make([]Edge, 0, len(b.raw))
 	for _, e := range b.raw {

@@ -14,18 +14,21 @@ import (
 type slsaFacts struct {
 	buildType, builderID, invocationID string
 	startedOn, finishedOn              time.Time
-	external                           map[string]*structpb.Value
+	external, internal                 map[string]*structpb.Value
+	builderVersion                     map[string]string
 	dependencies                       []*intoto.ResourceDescriptor
 }
 
 func slsaFactsFromProvenance(p *slsa.Provenance) slsaFacts {
 	bd, rd := p.GetBuildDefinition(), p.GetRunDetails()
 	f := slsaFacts{
-		buildType:    bd.GetBuildType(),
-		builderID:    rd.GetBuilder().GetId(),
-		invocationID: rd.GetMetadata().GetInvocationId(),
-		external:     bd.GetExternalParameters().GetFields(),
-		dependencies: bd.GetResolvedDependencies(),
+		buildType:      bd.GetBuildType(),
+		builderID:      rd.GetBuilder().GetId(),
+		invocationID:   rd.GetMetadata().GetInvocationId(),
+		external:       bd.GetExternalParameters().GetFields(),
+		internal:       bd.GetInternalParameters().GetFields(),
+		builderVersion: rd.GetBuilder().GetVersion(),
+		dependencies:   bd.GetResolvedDependencies(),
 	}
 	if t := rd.GetMetadata().GetStartedOn(); t != nil {
 		f.startedOn = t.AsTime()
@@ -105,16 +108,18 @@ func slsaFactsOf(pred *structpb.Struct) (slsaFacts, bool) {
 		return f, false
 	}
 	// Fields the graph does not use must still decode, as the full decoding would require.
-	if _, ok := object(bd, "internalParameters", "internal_parameters"); !ok {
+	internal, ok := object(bd, "internalParameters", "internal_parameters")
+	if !ok {
 		return f, false
 	}
+	f.internal = internal.GetFields()
 	if _, ok := descriptors(rd, "byproducts", "byproducts"); !ok {
 		return f, false
 	}
 	if _, ok := descriptors(builder, "builderDependencies", "builder_dependencies"); !ok {
 		return f, false
 	}
-	if _, ok := stringMap(builder, "version", "version"); !ok {
+	if f.builderVersion, ok = stringMap(builder, "version", "version"); !ok {
 		return f, false
 	}
 	return f, true

@@ -35,6 +35,17 @@ func checkFacts(t *testing.T, predicate []byte) (fast bool) {
 	if !proto.Equal(&structpb.Struct{Fields: f.external}, &structpb.Struct{Fields: g.external}) {
 		t.Fatalf("externalParameters differ\n%s", predicate)
 	}
+	if !proto.Equal(&structpb.Struct{Fields: f.internal}, &structpb.Struct{Fields: g.internal}) {
+		t.Fatalf("internalParameters differ\n%s", predicate)
+	}
+	if len(f.builderVersion) != len(g.builderVersion) {
+		t.Fatalf("builder.version %v, decoded %v\n%s", f.builderVersion, g.builderVersion, predicate)
+	}
+	for k, v := range f.builderVersion {
+		if g.builderVersion[k] != v {
+			t.Fatalf("builder.version %v, decoded %v\n%s", f.builderVersion, g.builderVersion, predicate)
+		}
+	}
 	if len(f.dependencies) != len(g.dependencies) {
 		t.Fatalf("%d dependencies, decoded %d\n%s", len(f.dependencies), len(g.dependencies), predicate)
 	}
@@ -55,7 +66,7 @@ func checkFacts(t *testing.T, predicate []byte) (fast bool) {
 
 var predicateSeeds = []string{
 	`{}`,
-	`{"buildDefinition":{"buildType":"https://example.com/b","externalParameters":{"name":"x","n":[1,{"a":null}]},"resolvedDependencies":[{"uri":"git+https://example.com/r@refs/heads/main","digest":{"gitCommit":"abc","sha256":"00"},"annotations":{"dev.provkit.role":"source"}},{"name":"n","content":"aGk=","downloadLocation":"https://x","mediaType":"text/plain"}]},"runDetails":{"builder":{"id":"https://b","version":{"a":"1"}},"metadata":{"invocationId":"i","startedOn":"2026-01-02T03:04:05Z","finishedOn":"2026-01-02T03:04:05.123456789+02:00"},"byproducts":[{"name":"log"}]}}`,
+	`{"buildDefinition":{"buildType":"https://example.com/b","externalParameters":{"name":"x","n":[1,{"a":null}]},"internalParameters":{"agents":[{"orcid":"https://orcid.org/0000-0002-1825-0097"}]},"resolvedDependencies":[{"uri":"git+https://example.com/r@refs/heads/main","digest":{"gitCommit":"abc","sha256":"00"},"annotations":{"dev.provkit.role":"source"}},{"name":"n","content":"aGk=","downloadLocation":"https://x","mediaType":"text/plain"}]},"runDetails":{"builder":{"id":"https://b","version":{"a":"1"}},"metadata":{"invocationId":"i","startedOn":"2026-01-02T03:04:05Z","finishedOn":"2026-01-02T03:04:05.123456789+02:00"},"byproducts":[{"name":"log"}]}}`,
 	`{"build_definition":{"build_type":"t","external_parameters":{},"resolved_dependencies":[{"uri":"u","digest":{"sha256":"ab"}}]},"run_details":{"builder":{"id":"b"},"metadata":{"invocation_id":"i","started_on":"2026-01-02T03:04:05Z"}}}`,
 	`{"buildDefinition":{"buildType":"t","build_type":"u"}}`,
 	`{"buildDefinition":{"buildType":7}}`,
