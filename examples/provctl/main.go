@@ -32,6 +32,9 @@
 //	provctl sweep --key FILE... --policy FILE [--env NAME] --status-key FILE --state STATE --decided-by ID REF...
 //	provctl scan (--key FILE | keyless flags) [--format FORMAT] REPORT REF
 //	provctl rotate --key OLD.pub... --new-key NEW.key [--audit-log DIR ...] REF...
+//	provctl runtime enrol --tpm ADDR --out PREFIX
+//	provctl runtime collect --key FILE [--root DIR] [--tpm ADDR --tpm-ak PREFIX] REF
+//	provctl runtime check --key FILE... --runtime-key FILE [requirements] [--tpm-ak PREFIX [--pcr N=HEX]...] REF
 //
 // REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
 // copy are registry references or oci-layout:PATH[:tag|@digest].
@@ -108,6 +111,11 @@ commands:
   rotate --key OLD.pub --new-key NEW.key REF...
                                  re-sign every verified attestation of each REF with the new
                                  key, beside the old one, which it names; a rerun resumes
+  runtime enrol|collect|check REF
+                                 enrol a TPM's attestation key; sign this machine's runtime
+                                 facts about REF (with --tpm, bound to a TPM quote) and attach
+                                 them; compare the latest with REF's verified build and the
+                                 requirements (exit 1 on any deviation)
   tag --version SEMVER --commit SHA | --parse TAG
                                  build a release tag VERSION-YYYYMMDD.COMMIT (build day from
                                  SOURCE_DATE_EPOCH) or read one, with its OCI annotations
@@ -199,6 +207,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		err = scanCmd(ctx, args[1:], stdout, stderr, env)
 	case "rotate":
 		err = rotateCmd(ctx, args[1:], stdout, stderr, env)
+	case "runtime":
+		err = runtimeCmd(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
 		_ = textout.New(stdout).Literal(usageText)
 		return exitOK
