@@ -35,7 +35,10 @@ const MaxPage = 500
 // Page selects a window of a listing: Limit rows (0 means 50, at most MaxPage) after the first
 // Offset.
 type Page struct {
-	Offset, Limit int
+	// Offset is how many rows to skip.
+	Offset int
+	// Limit is how many rows to return at most.
+	Limit int
 }
 
 func (p Page) bounds() (offset, limit int) {
@@ -381,7 +384,12 @@ func (ix *Index) Artifacts(ctx context.Context, p Page) ([]Summary, int, error) 
 // Link is one step of lineage: To was made by the statement Statement from From, among other
 // inputs.
 type Link struct {
-	From, To, Statement digest.Digest
+	// From is the input's digest.
+	From digest.Digest
+	// To is the output's digest.
+	To digest.Digest
+	// Statement is the id of the statement that records the step.
+	Statement digest.Digest
 }
 
 // Upstream returns the links that lead to d: the statements that name d as a subject, with
@@ -515,4 +523,44 @@ func repositoryOf(name string) string {
 		return ref[:strings.LastIndex(ref, ":")]
 	}
 	return name
+}
+
+// Statements returns the statements with the given ids as they were verified when they were
+// added, by id; ids the index holds no statement for are left out (see Statement).
+func (ix *Index) Statements(ctx context.Context, ids ...digest.Digest) (map[digest.Digest]*intoto.Statement, error) {
+	out := map[digest.Digest]*intoto.Statement{}
+	if ix.schema < recordsSchema {
+		return out, nil
+	}
+	keys := make([]string, 0, len(ids))
+	for _, id := range ids {
+		keys = append(keys, id.String())
+	}
+	slices.Sort(keys)
+	for chunk := range slices.Chunk(slices.Compact(keys), 400) {
+		list, args := in(chunk)
+		rows, err := ix.db.QueryContext(ctx, ix.dialect.bind(`SELECT statement_id, body FROM statement_records WHERE body IS NOT NULL AND statement_id IN `+list), args...)
+		if err != nil {
+			return nil, fmt.Errorf("index: statements: %w", err)
+		}
+		for rows.Next() {
+			var id digest.Digest
+			var body string
+			if err := rows.Scan(&id, &body); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("index: statements: %w", err)
+			}
+			st := &intoto.Statement{}
+			if err := protojson.Unmarshal([]byte(body), st); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("index: statement %s: %w", id, err)
+			}
+			out[id] = st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("index: statements: %w", err)
+		}
+	}
+	return out, nil
 }
