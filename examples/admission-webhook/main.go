@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -145,7 +146,8 @@ func newHandler(o options, logger *slog.Logger) (*admission.Handler, error) {
 func serve(ctx context.Context, o options, h http.Handler) error {
 	mux := http.NewServeMux()
 	mux.Handle("/validate", h)
-	srv := &http.Server{Addr: o.addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: o.addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServeTLS(o.certPath, o.tlsKeyPath) }()
 	select {
