@@ -65,13 +65,36 @@ func ParseReference(s string) (Reference, error) {
 	if p, _, _, err := splitLayoutReference(s); err == nil && holdsLayout(p) {
 		return parseLayoutReference(s, s)
 	}
+	return parseRemote(s, "is not a registry reference (host[:port]/repository[:tag|@digest]) nor a layout")
+}
+
+// ParseRemoteReference parses a registry reference, "host[:port]/repo[:tag|@digest]" or
+// "host/repo:tag@digest", as ParseReference does, but never as a layout and without looking
+// at the file system: for references that come from elsewhere, such as the images of a Pod
+// spec, which must name a registry whatever files the reader has. A reference that is not a
+// registry reference fails with a *ReferenceError wrapping ErrInvalidReference.
+func ParseRemoteReference(s string) (Reference, error) {
+	if s == "" {
+		return Reference{}, &ReferenceError{Reference: s, Reason: "is empty"}
+	}
+	if looksLikePath(s) {
+		return Reference{}, &ReferenceError{Reference: s, Reason: "is a path, not a registry reference (host[:port]/repository[:tag|@digest])"}
+	}
+	return parseRemote(s, "is not a registry reference (host[:port]/repository[:tag|@digest])")
+}
+
+// parseRemote parses s as a registry reference; notRemote is the reason given when it is not.
+func parseRemote(s, notRemote string) (Reference, error) {
+	fail := func(reason string, err error) (Reference, error) {
+		return Reference{}, &ReferenceError{Reference: s, Reason: reason, Err: err}
+	}
 	if strings.HasSuffix(s, "@") || strings.HasSuffix(s, ":") {
 		// oras-go reads "repo@" and "repo:" as the bare repository; a cut reference is an error.
 		return fail("ends with an empty tag or digest", nil)
 	}
 	ref, err := registry.ParseReference(s)
 	if err != nil {
-		return fail("is not a registry reference (host[:port]/repository[:tag|@digest]) nor a layout", err)
+		return fail(notRemote, err)
 	}
 	r := Reference{Registry: ref.Registry, Repository: ref.Repository}
 	if ref.Reference == "" {

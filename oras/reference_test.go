@@ -138,3 +138,35 @@ func FuzzParseReference(f *testing.F) {
 		}
 	})
 }
+
+// TestParseRemoteReference: registry references parse as ParseReference parses them; paths,
+// layouts and directories holding a layout are never read as layouts, even when one exists.
+func TestParseRemoteReference(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "localhost", "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "localhost", "app", "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, in := range []string{"ghcr.io/org/app:v1", "localhost/app:v1@" + testDigest.String(), "[::1]:5000/app:v1", "localhost/app:v1"} {
+		got, err := provoras.ParseRemoteReference(in)
+		if err != nil {
+			t.Fatalf("ParseRemoteReference(%q): %v", in, err)
+		}
+		if got.Layout != "" || got.Repository == "" {
+			t.Errorf("ParseRemoteReference(%q) = %+v, want a registry reference", in, got)
+		}
+	}
+	if got, _ := provoras.ParseReference("localhost/app:v1"); got.Layout == "" {
+		t.Fatalf("the fixture should make ParseReference read localhost/app as a layout, got %+v", got)
+	}
+	for _, in := range []string{"", "oci-layout:pack", "/srv/pack", "./pack:v1", ".", "pack", "app:v1", "ghcr.io/org/app@", "ghcr.io/Org/App"} {
+		_, err := provoras.ParseRemoteReference(in)
+		var re *provoras.ReferenceError
+		if !errors.Is(err, provoras.ErrInvalidReference) || !errors.As(err, &re) || re.Reference != in {
+			t.Errorf("ParseRemoteReference(%q) = %v, want a *ReferenceError naming it", in, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package admission_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/provkit/provkit/policy/gate"
 	"github.com/provkit/provkit/verify"
@@ -45,7 +48,7 @@ func BenchmarkAdmit(b *testing.B) {
 }
 
 // BenchmarkAdmitCached is the same review with the Checker's decisions kept in a gate.Cache:
-// "serial" one review at a time (p50 and p99 of each), "concurrent" 100 reviews in flight at
+// "admit" the decision alone (Handler.Admit on the decoded request), "serial" one review at a time (p50 and p99 of each), "concurrent" 100 reviews in flight at
 // once (reviews/s, and p50 and p99 of each review's latency).
 func BenchmarkAdmitCached(b *testing.B) {
 	k := newKeys(b)
@@ -80,6 +83,25 @@ func BenchmarkAdmitCached(b *testing.B) {
 		b.ReportMetric(float64(took[len(took)/2].Nanoseconds())/1000, "p50-µs")
 		b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds())/1000, "p99-µs")
 	}
+	b.Run("admit", func(b *testing.B) {
+		// Handler.Admit on a decoded request: the decision for a Pod, without HTTP and without
+		// decoding the AdmissionReview envelope.
+		var sent admissionv1.AdmissionReview
+		if err := json.Unmarshal(body, &sent); err != nil {
+			b.Fatal(err)
+		}
+		var took []time.Duration
+		b.ReportAllocs()
+		for b.Loop() {
+			start := time.Now()
+			resp := h.Admit(b.Context(), sent.Request)
+			took = append(took, time.Since(start))
+			if !resp.Allowed {
+				b.Fatal(message(resp))
+			}
+		}
+		percentiles(b, took)
+	})
 	b.Run("serial", func(b *testing.B) {
 		var took []time.Duration
 		b.ReportAllocs()

@@ -248,7 +248,7 @@ func (h *Handler) check(ctx context.Context, checker *gate.Checker, image string
 	if image == "" {
 		return verdict{err: fmt.Errorf("%w: empty", ErrInvalidImage)}
 	}
-	ref, err := oras.ParseReference(normalize(image))
+	ref, err := oras.ParseRemoteReference(normalize(image))
 	if err != nil || ref.Repository == "" {
 		if err == nil {
 			err = errors.New("names no registry repository")
