@@ -80,7 +80,7 @@ func dotQuote(s string) string {
 // dot writes the DOT text of d. Every string in it is quoted by dotQuote; node URLs are
 // placeholders, needed for Graphviz to emit image map areas, and never shown.
 func (d *drawing) dot(w io.Writer) {
-	fmt.Fprint(w, "digraph lineage {\nrankdir=LR;\nbgcolor=\"transparent\";\n"+
+	fmt.Fprint(w, "digraph lineage {\nrankdir=TB;\nnodesep=0.3;\nranksep=0.35;\nbgcolor=\"transparent\";\n"+
 		"node [fontname=\"sans-serif\" fontsize=10 style=\"filled\" fillcolor=\"#eef3fb\" color=\"#4a6fa5\"];\n"+
 		"edge [color=\"#6b7a90\" arrowsize=0.7];\n")
 	for _, n := range d.nodes {

@@ -142,6 +142,10 @@ func (h *Handler) lineage(r *http.Request) (string, any, error) {
 	addArtifact := func(x digest.Digest) int {
 		label := shortDigest(x)
 		if n := names[x]; n != "" {
+			// A pinned reference's digest is on the second line already.
+			if at := strings.LastIndex(n, "@"); at > 0 && strings.HasPrefix(n[at+1:], string(x.Algorithm())+":") {
+				n = n[:at]
+			}
 			label = clip(n, 40) + "\n" + label
 		}
 		title := x.String()
