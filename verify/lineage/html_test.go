@@ -143,7 +143,7 @@ func TestWriteHTML(t *testing.T) {
 	// One row per step, signed and verified.
 	for _, a := range g.Activities() {
 		row := rowOf(t, page, "step-"+strings.ReplaceAll(string(a.ID), ":", "-"))
-		for _, want := range append([]string{a.Name, a.PredicateType, string(a.ID), `class="verified">verified<`, "not recorded"}, a.Signers...) {
+		for _, want := range append([]string{"<strong>" + a.Name + "</strong>", strings.Split(a.Image, "@")[0], `title="` + string(a.ID) + `"`, `class="verified">verified<`, "at not recorded", "run run-1"}, a.Signers...) {
 			if !strings.Contains(row, want) {
 				t.Errorf("row of step %s lacks %q: %s", a.Name, want, row)
 			}
@@ -398,7 +398,7 @@ func TestWriteHTMLJavascriptName(t *testing.T) {
 	}
 	page := buf.String()
 	checkStatic(t, page)
-	for _, want := range []string{"<td>javascript:alert(1)</td>", "JavaScript:alert(2)&lt;script&gt;alert(3)&lt;/script&gt;.csv",
+	for _, want := range []string{"<strong>javascript:alert(1)</strong>", "JavaScript:alert(2)&lt;script&gt;alert(3)&lt;/script&gt;.csv",
 		"<code>javascript:alert(4)</code>", "<code>javascript:alert(5)</code>", "<title>javascript:alert(6)</title>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -458,7 +458,7 @@ func TestWriteHTMLEmpty(t *testing.T) {
 	page := buf.String()
 	checkStatic(t, page)
 	xmlText(t, svgOf(t, page))
-	if !strings.Contains(page, "0 artifacts, 0 steps, 0 edges, 1 rejected attestations") || !strings.Contains(page, "signed by an untrusted key") {
+	if !strings.Contains(page, "0 artifacts, 0 steps, 0 edges, 0 rebuild checks, 1 rejected attestations") || !strings.Contains(page, "signed by an untrusted key") {
 		t.Errorf("page: %s", page)
 	}
 }

@@ -37,8 +37,12 @@ type Rebuild struct {
 	// RebuilderID is the builder of the rebuild's own provenance, when it was compared.
 	RebuilderID string
 	// Compared says what was compared, in the words of package provenance/rebuild:
-	// "subjects" always, then "materials", "parameters" and "image" when they were.
+	// "subjects" always, then "inputs", "materials", "parameters" and "image" when they were.
 	Compared []string
+	// Summary says in words what was compared and what the outcome was, as
+	// rebuild.Result.Summary words it: "rebuilt from the same inputs, and every output matched"
+	// only when the inputs were compared too.
+	Summary string
 	// Differences are what differed, sorted by field; empty on a match.
 	Differences []diff.Change
 	// CheckedOn is when the check ran, as its statement records it.
@@ -51,33 +55,6 @@ type Rebuild struct {
 
 // Matched reports whether the rebuild reproduced the artifacts.
 func (r *Rebuild) Matched() bool { return r.Outcome == rebuild.Match }
-
-// ComparedText says in words what the rebuild compared, such as "the rebuilt files with the
-// recorded outputs, the inputs and the parameters".
-func (r *Rebuild) ComparedText() string {
-	var parts []string
-	for _, c := range r.Compared {
-		switch c {
-		case rebuild.ComparedSubjects:
-			parts = append(parts, "the rebuilt artifacts with the recorded ones")
-		case rebuild.ComparedMaterials:
-			parts = append(parts, "the inputs")
-		case rebuild.ComparedParameters:
-			parts = append(parts, "the build type and parameters")
-		case rebuild.ComparedImage:
-			parts = append(parts, "the images layer by layer")
-		default:
-			parts = append(parts, c)
-		}
-	}
-	switch len(parts) {
-	case 0:
-		return ""
-	case 1:
-		return parts[0]
-	}
-	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
-}
 
 // pendingRebuild is a rebuild before the graph's nodes are joined.
 type pendingRebuild struct {
@@ -100,7 +77,7 @@ func (b *builder) addRebuild(st *intoto.Statement, id digest.Digest, signer stri
 		return err
 	}
 	r := &Rebuild{ID: id, Outcome: res.Outcome, Original: res.Original.Statement, OriginalPredicateType: res.Original.PredicateType,
-		RebuilderID: res.RebuilderID, Compared: res.Compared, Differences: res.Differences, CheckedOn: res.CheckedOn, Signers: []string{signer}}
+		RebuilderID: res.RebuilderID, Compared: res.Compared, Summary: res.Summary(), Differences: res.Differences, CheckedOn: res.CheckedOn, Signers: []string{signer}}
 	if hasTime {
 		r.SignedAt = signedAt
 	}

@@ -576,6 +576,7 @@ func (g *Graph) workflowRuns(name string, ids crateIDs, exampleOf map[digest.Dig
 		start, end time.Time
 		agents     []jsonObj
 		signers    []string
+		steps      []string
 	}
 	runs := map[string]*run{}
 	tools := map[string]bool{}
@@ -610,6 +611,7 @@ func (g *Graph) workflowRuns(name string, ids crateIDs, exampleOf map[digest.Dig
 			}
 		}
 		r.signers = append(r.signers, a.Signers...)
+		r.steps = append(r.steps, a.Name)
 	}
 	if len(runs) == 0 {
 		return nil, nil, fmt.Errorf("%w: no step recorded the workflow %q", ErrInvalidCrate, name)
@@ -660,8 +662,10 @@ func (g *Graph) workflowRuns(name string, ids crateIDs, exampleOf map[digest.Dig
 			id += "/" + url.PathEscape(runID)
 			label += " (run " + runID + ")"
 		}
+		slices.Sort(r.steps)
 		act := jsonObj{"@id": id, "@type": "CreateAction", "name": label, "instrument": ref(wfID), "result": result,
-			"actionStatus": ref(completedActionStatus)}
+			"actionStatus": ref(completedActionStatus),
+			"description":  fmt.Sprintf("%d verified steps of %s: %s.", len(r.steps), name, strings.Join(slices.Compact(r.steps), ", "))}
 		if runID != "" {
 			act["identifier"] = runID
 		}
