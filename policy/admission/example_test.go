@@ -75,5 +75,5 @@ func Example() {
 	// Output:
 	// uid: 705ab4f5-6393-11e8-b7cc-42010a800002
 	// allowed: false 403
-	// provkit: denied: spec.containers[0] "web" image "registry.example/team/web:v1": image not pinned to a digest: tag "v1" names no digest, and digests are required (write the image as repository@sha256:…); spec.containers[1] "sidecar" image "registry.example/Team/proxy": invalid image reference: oras: reference "registry.example/Team/proxy:latest": is not a registry reference (host[:port]/repository[:tag|@digest]) nor a layout: invalid reference: invalid repository "Team/proxy"
+	// provkit: denied: spec.containers[0] "web" image "registry.example/team/web:v1": image not pinned to a digest: tag "v1" names no digest, and digests are required (write the image as repository@sha256:…); spec.containers[1] "sidecar" image "registry.example/Team/proxy": invalid image reference: oras: reference "registry.example/Team/proxy:latest": is not a registry reference (host[:port]/repository[:tag|@digest]): invalid reference: invalid repository "Team/proxy"
 }
