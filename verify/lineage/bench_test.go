@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"io"
+	"io/fs"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/opencontainers/go-digest"
@@ -144,4 +148,104 @@ func BenchmarkDownstream(b *testing.B) {
 			b.Fatalf("%d downstream, %v", len(down), err)
 		}
 	}
+}
+
+// hundredSteps returns the verified results of a 100-step workflow run: step i reads the
+// outputs of steps i-1 and i/2, has three parameters, an environment variable, a person who ran
+// it and a tool version, and runs in one of ten images.
+func hundredSteps(b *testing.B) []*verify.Result {
+	b.Helper()
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	signer, err := sign.NewKeySigner(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, _ := verify.TrustedKeys(verify.PublicKey{ID: "bench", Key: key.Public()})
+	v, err := verify.New(keys, verify.WithoutTransparencyLog(), verify.WithUntimestampedKeysUnsafe())
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	items := make([]verify.Item, 100)
+	for i := range 100 {
+		s := &workflow.Step{
+			Name: "step-" + strconv.Itoa(i), Workflow: "bench", RunID: "run-1",
+			Image:        "registry.example/tools/t" + strconv.Itoa(i%10) + ":1.0@" + digest.FromString("image "+strconv.Itoa(i%10)).String(),
+			Command:      []string{"tool", "--min=-40", "in.csv"},
+			Parameters:   map[string]any{"min": -40, "seed": i, "method": "mean"},
+			Environment:  map[string]string{"LC_ALL": "C"},
+			Agents:       []workflow.Agent{{Name: "Ada", ORCID: "0000-0002-1825-0097"}},
+			ToolVersions: map[string]string{"python": "3.12.1"},
+			Outputs:      []*intoto.ResourceDescriptor{rd("out-"+strconv.Itoa(i)+".csv", benchArtifact(i))},
+			BuilderID:    "https://ci.example/bench",
+			StartedOn:    start.Add(time.Duration(i) * time.Minute), FinishedOn: start.Add(time.Duration(i)*time.Minute + 30*time.Second),
+		}
+		if i > 0 {
+			s.Inputs = append(s.Inputs, rd("out-"+strconv.Itoa(i-1)+".csv", benchArtifact(i-1)))
+			if i/2 != i-1 {
+				s.Inputs = append(s.Inputs, rd("out-"+strconv.Itoa(i/2)+".csv", benchArtifact(i/2)))
+			}
+		} else {
+			s.Inputs = append(s.Inputs, rd("raw.csv", digest.FromString("raw")))
+		}
+		st, err := s.Statement()
+		if err != nil {
+			b.Fatal(err)
+		}
+		bundle, err := signer.Sign(context.Background(), st)
+		if err != nil {
+			b.Fatal(err)
+		}
+		items[i] = verify.Item{Bundle: bundle, Subject: benchArtifact(i), Identity: verify.KeyIDs("bench")}
+	}
+	var results []*verify.Result
+	for i, o := range v.VerifyAll(context.Background(), items, 2) {
+		if o.Err != nil {
+			b.Fatalf("item %d: %v", i, o.Err)
+		}
+		results = append(results, o.Result)
+	}
+	return results
+}
+
+// BenchmarkWriteROCrate writes the Workflow Run Crate of a 100-step run (the target is 200 ms),
+// its PROV-O, and its crate as a zip with every file's data copied in and verified.
+func BenchmarkWriteROCrate(b *testing.B) {
+	g, err := lineage.New(hundredSteps(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := lineage.Crate{Name: "bench", License: "CC-BY-4.0", Workflow: "bench"}
+	b.Run("crate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := g.WriteROCrate(io.Discard, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("prov", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := g.WritePROV(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("zip", func(b *testing.B) {
+		data := func(d digest.Digest) (io.ReadCloser, error) {
+			for i := range 100 {
+				if benchArtifact(i) == d {
+					return io.NopCloser(strings.NewReader("artifact " + strconv.Itoa(i))), nil
+				}
+			}
+			return nil, fs.ErrNotExist
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := g.WriteROCrateZip(context.Background(), io.Discard, c, data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

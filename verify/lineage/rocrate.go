@@ -137,8 +137,8 @@ func resolvableURL(n *Node) string {
 	return ""
 }
 
-// isImage reports whether the node is a tool of some step rather than data: a workflow step's
-// container image, or any tool recorded with an oci:// URI.
+// tools returns the nodes that are a tool of some step rather than data: the resolved
+// dependencies of role provenance.RoleToolchain, such as a workflow step's container image.
 func (g *Graph) tools() map[digest.Digest]bool {
 	out := map[digest.Digest]bool{}
 	for _, a := range g.activities {
@@ -202,7 +202,7 @@ func additionalType(v any) string {
 }
 
 // imageEntity describes a container image reference, "REGISTRY/NAME[:TAG]@sha256:HEX".
-func imageEntity(id string, n *Node, key digest.Digest) jsonObj {
+func imageEntity(id string, n *Node) jsonObj {
 	e := jsonObj{"@id": id, "@type": "ContainerImage", "additionalType": ref(dockerImage), "identifier": digestStrings(n.Digests)}
 	var refName string
 	for _, name := range n.Names {
@@ -243,7 +243,6 @@ func imageEntity(id string, n *Node, key digest.Digest) jsonObj {
 			e["sha256"] = d.Encoded()
 		}
 	}
-	_ = key
 	return e
 }
 
@@ -388,7 +387,7 @@ func (g *Graph) crateDocument(c Crate, held map[digest.Digest]heldFile) (jsonObj
 		for _, d := range a.Instruments {
 			if img, ok := ids.images[d]; ok {
 				images = append(images, ref(img))
-				addEntity(imageEntity(img, g.nodes[d], d))
+				addEntity(imageEntity(img, g.nodes[d]))
 			}
 		}
 		switch len(images) {
