@@ -60,3 +60,13 @@ func ExampleImage() {
 	// localhost:5000/tools/train sha256 <nil>
 	// workflow: image "localhost:5000/tools/train:v3" is not pinned by digest (want REPOSITORY@sha256:HEX)
 }
+
+func ExampleNormalizeORCID() {
+	id, err := workflow.NormalizeORCID("0000-0002-1825-0097")
+	fmt.Println(id, err)
+	_, err = workflow.NormalizeORCID("0000-0002-1825-0098")
+	fmt.Println(err)
+	// Output:
+	// https://orcid.org/0000-0002-1825-0097 <nil>
+	// workflow: ORCID iD "0000-0002-1825-0098": check digit is 8, want 7
+}

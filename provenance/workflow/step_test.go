@@ -285,3 +285,26 @@ func TestAgentErrors(t *testing.T) {
 		t.Errorf("NormalizeORCID: %q, %v", id, err)
 	}
 }
+
+// FuzzNormalizeORCID checks that an iD is accepted only in its documented forms, always
+// normalised to its URL, which normalises to itself.
+func FuzzNormalizeORCID(f *testing.F) {
+	for _, s := range []string{"0000-0002-1825-0097", "https://orcid.org/0000-0002-9079-593X", "0000-0002-1825-0098", "http://www.orcid.org/0000-0002-1825-0097", "", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		got, err := workflow.NormalizeORCID(id)
+		if err != nil {
+			if !errors.Is(err, workflow.ErrInvalidAgent) || got != "" {
+				t.Fatalf("%q: %q, %v", id, got, err)
+			}
+			return
+		}
+		if !strings.HasPrefix(got, "https://orcid.org/") || len(got) != len("https://orcid.org/")+19 || !strings.HasSuffix(id, got[len("https://orcid.org/"):]) {
+			t.Fatalf("%q normalised to %q", id, got)
+		}
+		if again, err := workflow.NormalizeORCID(got); err != nil || again != got {
+			t.Fatalf("%q: normalising again gives %q, %v", got, again, err)
+		}
+	})
+}
