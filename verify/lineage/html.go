@@ -225,6 +225,7 @@ type (
 		ImageDigest                                                 digestView
 		Parameters, Environment, Agents, Tools, Signers             []string
 		Outputs                                                     []string
+		Checked                                                     string
 	}
 	rebuildRow struct {
 		Artifacts                   []string
@@ -351,6 +352,8 @@ func (g *Graph) reportData(r Report, svg template.HTMLAttr) reportData {
 		for _, o := range a.Outputs {
 			row.Outputs = append(row.Outputs, withoutDigest(g.nodes[o], g.nodes[o].Label()))
 		}
+		row.Checked = "signature by " + strings.Join(a.Signers, " and ") + " verified; the signed statement names " +
+			strings.Join(row.Outputs, ", ") + " by digest"
 		d.Activities = append(d.Activities, row)
 	}
 	for _, key := range g.order {
@@ -487,7 +490,7 @@ var reportTemplate = template.Must(template.New("report").Parse(strings.NewRepla
 <td>{{if .Started}}started {{.Started}}{{end}}{{if .Finished}}<br>ended {{.Finished}}{{end}}{{if and (not .Started) (not .Finished)}}not recorded{{end}}{{if .BuilderID}}{{if .Image}}<br>on <code>{{.BuilderID}}</code>{{end}}{{end}}</td>
 <td>{{if .Agents}}<ul>{{range .Agents}}<li>{{.}}</li>{{end}}</ul>{{else}}not recorded{{end}}</td>
 <td><ul>{{range .Signers}}<li>{{.}}</li>{{end}}</ul>at {{.SignedAt}}<br>record {{template "digest" .ID}}</td>
-<td class="verified">verified</td>
+<td><span class="verified">verified</span><br>{{.Checked}}</td>
 </tr>
 {{end}}</table>
 </div>

@@ -143,7 +143,7 @@ func TestWriteHTML(t *testing.T) {
 	// One row per step, signed and verified.
 	for _, a := range g.Activities() {
 		row := rowOf(t, page, "step-"+strings.ReplaceAll(string(a.ID), ":", "-"))
-		for _, want := range append([]string{"<strong>" + a.Name + "</strong>", strings.Split(a.Image, "@")[0], `title="` + string(a.ID) + `"`, `class="verified">verified<`, "at not recorded", "run run-1"}, a.Signers...) {
+		for _, want := range append([]string{"<strong>" + a.Name + "</strong>", strings.Split(a.Image, "@")[0], `title="` + string(a.ID) + `"`, `<span class="verified">verified</span>`, "at not recorded", "run run-1"}, a.Signers...) {
 			if !strings.Contains(row, want) {
 				t.Errorf("row of step %s lacks %q: %s", a.Name, want, row)
 			}

@@ -54,7 +54,7 @@ func TestReportStudy(t *testing.T) {
 		"<code>min=-40</code>", "<code>max=120</code>", "<code>dropIncomplete=true</code>", "<code>LC_ALL=C</code>",
 		"started 2026-05-04T14:10:00Z", "ended 2026-05-04T14:15:00Z",
 		"Ada Lovelace (https://orcid.org/0000-0002-1825-0097)", "Grace Hopper (grace@lab.example)",
-		"workflow heat-study", "run run-7", "key:alice", `class="verified">verified<`,
+		"workflow heat-study", "run run-7", "key:alice", "signature by key:alice verified; the signed statement names clean.csv by digest", `<span class="verified">verified</span>`,
 	} {
 		if !strings.Contains(row, want) {
 			t.Errorf("clean's row lacks %q:\n%s", want, row)
@@ -76,8 +76,8 @@ func TestReportStudy(t *testing.T) {
 	if !strings.Contains(page, `class="differed">`) || !strings.Contains(page, "subjects[model.json]: changed") || !strings.Contains(page, "every output matched, but the inputs were not compared") {
 		t.Error("the rebuild table lacks the mismatch, its difference or the wording of what was compared")
 	}
-	if strings.Count(page, `class="verified">verified<`) != 4 {
-		t.Errorf("%d verified steps, want 4", strings.Count(page, `class="verified">verified<`))
+	if strings.Count(page, `<span class="verified">verified</span>`) != 4 {
+		t.Errorf("%d verified steps, want 4", strings.Count(page, `<span class="verified">verified</span>`))
 	}
 
 	// What verification checked, in words.
