@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -26,13 +29,17 @@ var lineageFormats = []string{"text", "json", "dot", "prov", "rocrate", "html"}
 func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env map[string]string) error {
 	var trust trustFlags
 	fset := newFlagSet("lineage", stderr, "lineage (--key FILE | keyless flags) [--upstream DIGEST | --downstream DIGEST]\n"+
-		"    [--format text|json|dot|prov|rocrate|html] [--name NAME --license LICENSE] [--plain-http] [--oci-layout] REF...")
+		"    [--format text|json|dot|prov|rocrate|html] [--name NAME --license LICENSE [--workflow W] [--crate-dir DIR | --crate-zip FILE]]\n"+
+		"    [--plain-http] [--oci-layout] REF...")
 	trust.register(fset)
 	upstream := fset.String("upstream", "", "print everything the artifact with this `digest` was made from")
 	downstream := fset.String("downstream", "", "print everything made from the artifact with this `digest`")
 	format := fset.String("format", "text", "output `format`: "+fmt.Sprint(lineageFormats))
 	name := fset.String("name", "Provenance lineage", "the RO-Crate's or HTML report's title")
 	license := fset.String("license", "", "the RO-Crate metadata's license: a URL or SPDX id (required with --format rocrate)")
+	workflow := fset.String("workflow", "", "with --format rocrate, the `workflow` the steps recorded: the crate is a Workflow Run Crate of it")
+	crateDir := fset.String("crate-dir", "", "with --format rocrate, write the crate to this `folder` with the data files the stores hold, each verified against its digest")
+	crateZip := fset.String("crate-zip", "", "with --format rocrate, write the crate with its data as this zip `file`")
 	plainHTTP := fset.Bool("plain-http", false, "talk plain HTTP to the registry (loopback only)")
 	layout := fset.Bool("oci-layout", false, "each REF is an OCI layout: PATH[:tag|@digest]")
 	refs, err := parseFlagsAtLeast(fset, args, 1)
@@ -47,6 +54,12 @@ func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	}
 	if *format == "rocrate" && *license == "" {
 		return usagef("lineage: --format rocrate needs --license")
+	}
+	if *format != "rocrate" && *workflow+*crateDir+*crateZip != "" {
+		return usagef("lineage: --workflow, --crate-dir and --crate-zip are for --format rocrate")
+	}
+	if *crateDir != "" && *crateZip != "" {
+		return usagef("lineage: --crate-dir and --crate-zip exclude each other")
 	}
 	verifier, identity, err := trust.verifier(ctx, "lineage", env)
 	if err != nil {
@@ -116,7 +129,18 @@ func lineageCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	case "prov":
 		return graph.WritePROV(stdout)
 	case "rocrate":
-		return graph.WriteROCrate(stdout, lineage.Crate{Name: *name, License: *license, Published: time.Now().UTC()})
+		crate := lineage.Crate{Name: *name, License: *license, Workflow: *workflow, Published: publishDate(graph)}
+		data := storeData(ctx, names, stores)
+		switch {
+		case *crateDir != "":
+			if err := graph.WriteROCrateDir(ctx, *crateDir, crate, data); err != nil {
+				return err
+			}
+			return textout.New(stdout).Printf("%s\n", filepath.Join(*crateDir, lineage.ROCrateMetadataFile))
+		case *crateZip != "":
+			return writeCrateZip(ctx, graph, *crateZip, crate, data)
+		}
+		return graph.WriteROCrate(stdout, crate)
 	case "html":
 		return graph.WriteHTML(ctx, stdout, lineage.Report{Title: *name, Rejected: all.Rejected})
 	case "json":
@@ -226,4 +250,67 @@ func nodeKeys(g *lineage.Graph) []digest.Digest {
 		keys = append(keys, n.Digest)
 	}
 	return keys
+}
+
+// storeData finds the content of a data artifact among the files the stores hold (stored with
+// oras.Store.PushFile), for a crate written with its data. A digest no store holds as a file is
+// not held; a store that cannot be read stops the export.
+func storeData(ctx context.Context, names []string, stores map[string]*oras.Store) lineage.DataSource {
+	return func(d digest.Digest) (io.ReadCloser, error) {
+		if d.Validate() != nil {
+			return nil, fmt.Errorf("%s: %w", d, fs.ErrNotExist)
+		}
+		for _, name := range names {
+			s := stores[name]
+			manifests, err := s.FileManifests(ctx, d)
+			if err != nil {
+				return nil, fmt.Errorf("find %s in %s: %w", d, name, err)
+			}
+			for _, m := range manifests {
+				img, err := s.Image(ctx, m)
+				if err != nil {
+					return nil, fmt.Errorf("read %s in %s: %w", m.Digest, name, err)
+				}
+				if img.Manifest == nil {
+					continue
+				}
+				for _, layer := range img.Manifest.Layers {
+					if layer.Digest == d {
+						return s.Target().Fetch(ctx, layer)
+					}
+				}
+			}
+		}
+		return nil, fmt.Errorf("%s: %w", d, fs.ErrNotExist)
+	}
+}
+
+// writeCrateZip writes the crate with its data to a new zip file at path; a failed export
+// leaves no file.
+func writeCrateZip(ctx context.Context, g *lineage.Graph, path string, c lineage.Crate, data lineage.DataSource) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return configError(err)
+	}
+	if err := g.WriteROCrateZip(ctx, f, c, data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return configError(err)
+	}
+	return nil
+}
+
+// publishDate is the crate's datePublished: zero, for the latest time the graph records (the
+// same graph then gives the same crate), or now when it records none.
+func publishDate(g *lineage.Graph) time.Time {
+	for _, a := range g.Activities() {
+		if !a.FinishedOn.IsZero() || !a.StartedOn.IsZero() || !a.SignedAt.IsZero() {
+			return time.Time{}
+		}
+	}
+	return time.Now().UTC().Truncate(time.Second)
 }
