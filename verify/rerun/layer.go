@@ -34,6 +34,7 @@ const maxSymlinkTarget = 4096
 func unpackLayer(r io.Reader, root string, b *budget) error {
 	tr := tar.NewReader(r)
 	created := map[string]bool{} // paths this layer wrote: opaque whiteouts spare them
+	dirs := knownDirs{}          // directories checked to be real ones, while nothing replaced them
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -54,12 +55,13 @@ func unpackLayer(r io.Reader, root string, b *budget) error {
 		}
 		dir, base := path.Split(rel)
 		dir = strings.TrimSuffix(dir, "/")
-		if err := makeParents(root, dir, hdr.Name); err != nil {
+		if err := dirs.makeParents(root, dir, hdr.Name); err != nil {
 			return err
 		}
 		target := filepath.Join(root, filepath.FromSlash(rel))
 		switch {
 		case base == ".wh..wh..opq":
+			dirs.forget(dir)
 			if err := clearDir(root, dir, created); err != nil {
 				return &LayerError{Path: hdr.Name, Reason: "opaque whiteout", Err: err}
 			}
@@ -69,6 +71,7 @@ func unpackLayer(r io.Reader, root string, b *budget) error {
 			if gone == dir || !safeRelative(gone) {
 				return &LayerError{Path: hdr.Name, Reason: "whiteout of nothing"}
 			}
+			dirs.forget(gone)
 			if err := os.RemoveAll(filepath.Join(root, filepath.FromSlash(gone))); err != nil {
 				return &LayerError{Path: hdr.Name, Reason: "whiteout", Err: err}
 			}
@@ -84,6 +87,7 @@ func unpackLayer(r io.Reader, root string, b *budget) error {
 				continue
 			}
 		}
+		dirs.forget(rel)
 		if err := os.RemoveAll(target); err != nil {
 			return &LayerError{Path: hdr.Name, Reason: "replace", Err: err}
 		}
@@ -176,15 +180,42 @@ func safeLink(dir, target string) bool {
 	return true
 }
 
+// knownDirs are the directories (relative to the root) an unpacking checked or made, so each
+// is checked once; an entry that replaces or removes a path forgets it and what is below.
+type knownDirs map[string]bool
+
+// forget drops rel and everything below it.
+func (k knownDirs) forget(rel string) {
+	if len(k) == 0 {
+		return
+	}
+	if rel == "" {
+		clear(k)
+		return
+	}
+	if !k[rel] {
+		return // not a known directory: nothing below it is known either
+	}
+	for d := range k {
+		if d == rel || strings.HasPrefix(d, rel+"/") {
+			delete(k, d)
+		}
+	}
+}
+
 // makeParents makes the directories of dir (relative to root) that do not exist, refusing to
 // go through a symbolic link or a file.
-func makeParents(root, dir, name string) error {
-	if dir == "" {
+func (k knownDirs) makeParents(root, dir, name string) error {
+	if dir == "" || k[dir] {
 		return nil
 	}
-	p := root
+	p, rel := root, ""
 	for _, el := range strings.Split(dir, "/") {
 		p = filepath.Join(p, el)
+		rel = path.Join(rel, el)
+		if k[rel] {
+			continue
+		}
 		fi, err := os.Lstat(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -198,6 +229,7 @@ func makeParents(root, dir, name string) error {
 		case !fi.IsDir():
 			return &LayerError{Path: name, Reason: "parent is not a directory"}
 		}
+		k[rel] = true
 	}
 	return nil
 }

@@ -141,7 +141,8 @@ type Outcome struct {
 	// folder (inputs and outputs) in Dir/rootfs/work. Run leaves it for the caller to read and
 	// remove.
 	Dir string
-	// Image is the descriptor of the image manifest the command ran in.
+	// Image is the descriptor of the image manifest the command ran in: the one the record
+	// pins, or the linux manifest of this machine's architecture in the index it pins.
 	Image ocispec.Descriptor
 	// Inputs are the inputs as fetched by digest and used, the image first: what the rebuild
 	// check compared with the record's resolved dependencies.
@@ -221,8 +222,9 @@ func Run(ctx context.Context, record *verify.Result, store Store, content Conten
 	}
 	out.Image = img.manifest
 	imageDep := step.ImageDependency
+	// The image as the record pins it (an index, when it names one), fetched by that digest.
 	out.Inputs = append(out.Inputs, &intoto.ResourceDescriptor{Name: imageDep.GetName(), Uri: imageDep.GetUri(),
-		Digest: map[string]string{img.manifest.Digest.Algorithm().String(): img.manifest.Digest.Encoded()}})
+		Digest: map[string]string{step.ImageDigest.Algorithm().String(): step.ImageDigest.Encoded()}})
 
 	work := filepath.Join(root, "work")
 	if err := os.RemoveAll(work); err != nil {

@@ -2,14 +2,20 @@ package rerun_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/provkit/provkit/internal/testenv"
 	"github.com/provkit/provkit/oras"
@@ -271,4 +277,37 @@ func resign(t *testing.T, r *recorded) *verify.Result {
 	}
 	r.sign(t, r.store, manifests[0])
 	return r.result
+}
+
+// TestRunImageIndex records a step whose image is an index: the linux manifest of this
+// machine's architecture is run, and the index, as recorded, is the input compared.
+func TestRunImageIndex(t *testing.T) {
+	needRoot(t)
+	s, err := oras.NewLayout(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := recordStep(t, s, nil)
+	manifest := r.image
+	manifest.Platform = &ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	other := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("another platform"), Size: 10,
+		Platform: &ocispec.Platform{OS: "windows", Architecture: runtime.GOARCH}}
+	data, err := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex,
+		Manifests: []ocispec.Descriptor{other, manifest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := push(t, s.Target(), ocispec.MediaTypeImageIndex, data)
+	if err := s.Target().Tag(t.Context(), index, "clean-tool-index"); err != nil {
+		t.Fatal(err)
+	}
+	r.step.Image = "registry.example/tools/clean@" + index.Digest.String()
+	resign(t, r)
+	out, err := rerun.Run(t.Context(), r.result, s, s.Target(), rerun.WithDir(t.TempDir()), rerun.WithClock(checkedOn))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !out.Rebuild.Matched() || out.Image.Digest != r.image.Digest || out.Inputs[0].GetDigest()["sha256"] != index.Digest.Encoded() {
+		t.Fatalf("matched %v (%v), ran %s, image input %v", out.Rebuild.Matched(), out.Rebuild.Differences, out.Image.Digest, out.Inputs[0])
+	}
 }

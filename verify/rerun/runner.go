@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Runner executes a step's command inside its unpacked image. Plug a container runtime in
@@ -96,7 +97,7 @@ func (chrootRunner) Run(ctx context.Context, c *Command) error {
 	cmd.Dir = c.Dir
 	cmd.Stdout, cmd.Stderr = c.Stdout, c.Stderr
 	cmd.SysProcAttr = attr
-	cmd.WaitDelay = 5 * 1e9
+	cmd.WaitDelay = 5 * time.Second // then its output pipes are closed, should a child keep them
 	return cmd.Run()
 }
 
