@@ -105,7 +105,7 @@ func TestROCrateNPM(t *testing.T) {
 			t.Errorf("ro-crate %s %s %s: %s", r.Status, r.ID, r.Entity, r.Message)
 		}
 	}
-	if successes < 7 || out.Root != "./" || strings.Join(out.Main, ",") != "File,SoftwareSourceCode,ComputationalWorkflow" || out.Mentions != 5 || out.Parts != 8 {
+	if successes < 7 || out.Root != "./" || strings.Join(out.Main, ",") != "File,SoftwareSourceCode,ComputationalWorkflow" || out.Mentions != 7 || out.Parts != 8 {
 		t.Errorf("ro-crate read %+v", out)
 	}
 }

@@ -380,6 +380,38 @@ func checkStudyCrate(t *testing.T, s *study, g *lineage.Graph, crate []byte, wf 
 	if fit["startTime"] != "2026-05-04T14:20:00Z" || fit["endTime"] != "2026-05-04T14:25:00Z" {
 		t.Errorf("fit times %v %v", fit["startTime"], fit["endTime"])
 	}
+	// Rebuild checks are AssessActions of the files they rebuilt; only plot made the figure.
+	var figure string
+	for id, e := range byID {
+		if e["sha256"] == s.fig.Encoded() {
+			figure = id
+		}
+	}
+	var makers, checks []string
+	for id, e := range byID {
+		if slices.Contains(ids(e["result"]), figure) {
+			makers = append(makers, e["name"].(string))
+		}
+		if slices.Contains(types(e), "AssessAction") && slices.Contains(ids(e["object"]), figure) {
+			checks = append(checks, id)
+		}
+	}
+	slices.Sort(makers)
+	want := []string{"plot"}
+	if wf != "" {
+		want = []string{"Run of heat-study (run run-7)", "plot"}
+	}
+	if !slices.Equal(makers, want) {
+		t.Errorf("the figure is the result of %v, want %v", makers, want)
+	}
+	if len(checks) != 1 {
+		t.Fatalf("figure rebuild checks %v", checks)
+	}
+	check := byID[checks[0]]
+	if outcome := byID[ids(check["result"])[0]]; outcome["value"] != "match" || !slices.Equal(ids(check["agent"]), []string{lineage.SignerIRI("key:bob")}) ||
+		check["endTime"] != "2026-05-04T16:00:00Z" || !strings.HasPrefix(check["description"].(string), "every output matched") {
+		t.Errorf("figure rebuild check %v, outcome %v", check, outcome)
+	}
 	if wf != "" {
 		main := byID[ids(byID["./"]["mainEntity"])[0]]
 		if lang := byID[ids(main["programmingLanguage"])[0]]; !slices.Contains(types(lang), "ComputerLanguage") {
@@ -686,5 +718,42 @@ func checkZip(t *testing.T, data []byte, dir string) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != len(names) {
 		t.Errorf("zip holds %d files, the folder %d", len(names), len(entries))
+	}
+}
+
+// TestStudyExportsDeterministic builds the study's graph from its results in several orders,
+// duplicates included: every export, the crate zip with its data too, is the same bytes.
+func TestStudyExportsDeterministic(t *testing.T) {
+	dot := testDot(t)
+	s := newStudy(t)
+	n := len(s.results)
+	orders := [][]int{{0, 1, 2, 3, 4, 5}, {5, 4, 3, 2, 1, 0}, {2, 5, 0, 4, 1, 3, 5, 0}}
+	var want [5][]byte
+	for i, order := range orders {
+		var in []*verify.Result
+		for _, j := range order {
+			in = append(in, s.results[j%n])
+		}
+		g, err := lineage.New(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := lineage.Crate{Name: "Heat study", License: "CC-BY-4.0", Workflow: "heat-study"}
+		var got [5]bytes.Buffer
+		errs := []error{
+			g.WriteDOT(&got[0]), g.WritePROV(&got[1]), g.WriteROCrate(&got[2], c),
+			g.WriteROCrateZip(t.Context(), &got[3], c, s.dataOf()),
+			g.WriteHTML(t.Context(), &got[4], lineage.Report{Dot: dot}),
+		}
+		for k, err := range errs {
+			if err != nil {
+				t.Fatalf("export %d: %v", k, err)
+			}
+			if i == 0 {
+				want[k] = got[k].Bytes()
+			} else if !bytes.Equal(got[k].Bytes(), want[k]) {
+				t.Errorf("order %v: export %d differs", order, k)
+			}
+		}
 	}
 }

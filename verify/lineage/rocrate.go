@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/provkit/provkit/provenance/rebuild"
 	"github.com/provkit/provkit/provenance/workflow"
 )
 
@@ -85,8 +86,13 @@ type Crate struct {
 //     its outputs (what its steps wrote that none of them read). The workflow's @id is
 //     c.Workflow when that is a URL, else "#workflow-NAME".
 //
-// Statements of other predicate types, and rebuild checks, have no action. Every @id the crate
-// refers to is an entity of the crate, schema.org's action statuses aside.
+//   - Each rebuild check of files the crate describes (see Rebuild) is an AssessAction with
+//     object the files, result a PropertyValue "outcome" ("match" or "mismatch"), description
+//     what was compared (Rebuild.Summary), endTime when it ran and agent its signers: never a
+//     CreateAction of what it rebuilt.
+//
+// Statements of other predicate types have no action. Every @id the crate refers to is an
+// entity of the crate, schema.org's action statuses aside.
 //
 // A Crate without Name or License, or without a date to publish, or with a Workflow no step
 // recorded, fails with an error wrapping ErrInvalidCrate. The same graph and Crate always give
@@ -432,6 +438,37 @@ func (g *Graph) crateDocument(c Crate, held map[digest.Digest]heldFile) (jsonObj
 		addEntity(rec)
 		act["subjectOf"] = ref(record)
 		actions = append(actions, act)
+	}
+
+	for _, r := range g.rebuilds {
+		var object []jsonObj
+		var names []string
+		for _, d := range r.Artifacts {
+			if f, ok := ids.file[d]; ok {
+				object = append(object, ref(f))
+				names = append(names, g.nodes[d].Label())
+			}
+		}
+		if len(object) == 0 {
+			continue // a rebuild of nothing the crate describes
+		}
+		hexID := r.ID.Encoded()[:16]
+		outcome := "#rebuild-" + hexID + "-outcome"
+		addEntity(jsonObj{"@id": outcome, "@type": "PropertyValue", "name": "outcome", "value": string(r.Outcome)})
+		signers := make([]jsonObj, len(r.Signers))
+		for i, s := range r.Signers {
+			signers[i] = ref(SignerIRI(s))
+			signerEntities[s] = true
+		}
+		check := jsonObj{"@id": ActivityIRI(r.ID), "@type": "AssessAction", "name": "Rebuild check of " + strings.Join(names, ", "),
+			"description": r.Summary, "object": object, "result": ref(outcome), "endTime": r.CheckedOn.UTC().Format(time.RFC3339Nano),
+			"agent": signers, "actionStatus": ref(completedActionStatus)}
+		record := "#record-" + r.ID.Encoded()
+		addEntity(jsonObj{"@id": record, "@type": "CreativeWork", "name": "Signed rebuild check of " + strings.Join(names, ", "),
+			"identifier": string(r.ID), "encodingFormat": inTotoStatementEncoding, "about": ref(ActivityIRI(r.ID)), "author": signers,
+			"description": "An in-toto statement of type " + rebuild.PredicateType + ", signed and verified; its author signed it."})
+		check["subjectOf"] = ref(record)
+		actions = append(actions, check)
 	}
 
 	conformsTo := []jsonObj{ref(ProcessRunCrateProfile)}
