@@ -72,11 +72,13 @@ type Crate struct {
 //     image as a ContainerImage entity with registry, name, tag and sha256, never as its
 //     instrument. The action's subjectOf is the signed record of the step, a CreativeWork whose
 //     author is each signer (typed Person for an email certificate, else Organization).
+//
 //   - Artifacts that are data are File entities in the root's hasPart, with name, sha256 and
 //     identifier (their digests) and url (their recorded URLs). A File's @id is its path in the
 //     crate when the crate holds it (see WriteROCrateDir and WriteROCrateZip), else its recorded
 //     URL (http, https or another scheme but file: and oci:) when it has one no other artifact
 //     shares, else a local id "#file-ALG-HEX". It is never a URN.
+//
 //   - With c.Workflow, the workflow is the root's mainEntity, typed File, SoftwareSourceCode and
 //     ComputationalWorkflow, with programmingLanguage the provkit workflow step language (a
 //     ComputerLanguage), input and output FormalParameters for the run's inputs and outputs
