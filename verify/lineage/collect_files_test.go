@@ -156,3 +156,6 @@ func TestCollectUpstreamStartUnknown(t *testing.T) {
 		t.Fatalf("from the dataset's digest: %d results, want its one statement", len(c.Results))
 	}
 }
+
+// An oras.Store finds stored files by their digest.
+var _ lineage.FileFinder = (*oras.Store)(nil)

@@ -315,3 +315,6 @@ func (r *recorded) sign(t *testing.T, s *oras.Store, subject ocispec.Descriptor)
 		t.Fatal(err)
 	}
 }
+
+// orasgoTarget is what oras.Store.Target returns.
+type orasgoTarget = orasgo.GraphTarget

@@ -311,3 +311,11 @@ func TestRunImageIndex(t *testing.T) {
 		t.Fatalf("matched %v (%v), ran %s, image input %v", out.Rebuild.Matched(), out.Rebuild.Differences, out.Image.Digest, out.Inputs[0])
 	}
 }
+
+// An oras.Store is the Store a step is re-run from, and its target the Content.
+var (
+	_ rerun.Store   = (*oras.Store)(nil)
+	_ rerun.Content = orasgoTarget(nil)
+	_ rerun.Runner  = rerun.Chroot()
+	_ rerun.Runner  = rerun.RunnerFunc(nil)
+)
