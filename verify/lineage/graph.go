@@ -89,7 +89,8 @@ type Activity struct {
 	// Environment holds the environment variables a workflow step recorded; nil when none.
 	Environment map[string]string
 	// Agents are the people who ran a workflow step, as recorded (see workflow.Step.Agents),
-	// in the order recorded; the signers are in Signers.
+	// in the order recorded, ORCID iDs as their URL; an ORCID iD or email address that is not
+	// well formed is left out (and an agent with neither). The signers are in Signers.
 	Agents []workflow.Agent
 	// ToolVersions are the versions of the tools of a SLSA build (runDetails.builder.version),
 	// such as workflow.Step.ToolVersions; nil when none were recorded.
@@ -281,7 +282,20 @@ func stepFacts(act *Activity, f slsaFacts) {
 		}
 	}
 	if agents := f.internal["agents"].GetListValue(); len(agents.GetValues()) > 0 {
-		act.Agents = workflow.AgentsOf(map[string]any{"agents": agents.AsSlice()})
+		for _, a := range workflow.AgentsOf(map[string]any{"agents": agents.AsSlice()}) {
+			// Only agents the exports can name by an IRI: an ORCID iD or an email address.
+			if id, err := workflow.NormalizeORCID(a.ORCID); err == nil {
+				a.ORCID = id
+			} else {
+				a.ORCID = ""
+			}
+			if strings.ContainsAny(a.Email, " \t\r\n<>\"") || !strings.Contains(a.Email, "@") {
+				a.Email = ""
+			}
+			if a.ORCID != "" || a.Email != "" {
+				act.Agents = append(act.Agents, a)
+			}
+		}
 	}
 }
 

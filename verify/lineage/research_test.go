@@ -22,6 +22,7 @@ import (
 	"github.com/provkit/provkit/provenance/workflow"
 	"github.com/provkit/provkit/verify"
 	"github.com/provkit/provkit/verify/lineage"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // study is a four-step analysis run for real on files, as a research group would record it:
@@ -755,5 +756,35 @@ func TestStudyExportsDeterministic(t *testing.T) {
 				t.Errorf("order %v: export %d differs", order, k)
 			}
 		}
+	}
+}
+
+// TestMalformedAgents gives the graph a step whose recorded people were not checked when
+// recorded (a statement made by another tool): malformed ORCID iDs and email addresses are left
+// out, so every agent the exports name has an IRI.
+func TestMalformedAgents(t *testing.T) {
+	p := newPipeline(t)
+	st, err := (&workflow.Step{Name: "s", Image: "registry.example/x@" + digest.FromString("x").String(), BuilderID: "https://ci.example",
+		Outputs: []*intoto.ResourceDescriptor{{Name: "out", Digest: map[string]string{"sha256": digest.FromString("out").Encoded()}}}}).Statement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred := st.GetPredicate().AsMap()
+	pred["buildDefinition"].(map[string]any)["internalParameters"] = map[string]any{"agents": []any{
+		map[string]any{"name": "bad iD", "orcid": "0000-0002-1825-0098"},
+		map[string]any{"name": "bad email", "email": "<x>"},
+		map[string]any{"name": "both", "orcid": "javascript:alert(1)", "email": "ok@lab.example"},
+		"not an object",
+	}}
+	st.Predicate, err = structpb.NewStruct(pred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := lineage.New([]*verify.Result{p.verifyStatement(t, p.alice, st, digest.FromString("out"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := g.Activities()[0].Agents; !slices.Equal(a, []workflow.Agent{{Name: "both", Email: "ok@lab.example"}}) {
+		t.Errorf("agents %+v", a)
 	}
 }
