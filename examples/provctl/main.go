@@ -195,6 +195,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		err = diffCmd(ctx, args[1:], stdout, stderr, env)
 	case "rebuild-check":
 		err = rebuildCheckCmd(ctx, args[1:], stdout, stderr, env)
+	case "rerun":
+		err = rerunCmd(ctx, args[1:], stdout, stderr, env)
 	case "audit":
 		err = auditCmd(ctx, args[1:], stdout, stderr, env)
 	case "tag":
