@@ -271,11 +271,19 @@ func timeText(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// count says "1 thing" or "N things".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
 // rebuildText says who rebuilt an artifact, when, and the outcome.
 func rebuildText(r *Rebuild) string {
 	outcome := "matched"
 	if !r.Matched() {
-		outcome = fmt.Sprintf("differed (%d differences)", len(r.Differences))
+		outcome = "differed (" + count(len(r.Differences), "difference") + ")"
 	}
 	return fmt.Sprintf("rebuilt by %s at %s: %s", strings.Join(r.Signers, ", "), timeText(r.CheckedOn), outcome)
 }
@@ -299,7 +307,7 @@ func (g *Graph) reportData(r Report, svg template.HTMLAttr) reportData {
 		"A signing time is shown only when it was verified (a transparency log or timestamp); otherwise it says not recorded.",
 	}
 	if len(r.Rejected) > 0 {
-		d.Checked = append(d.Checked, fmt.Sprintf("%d attestations failed these checks and are listed at the end, with the reason; nothing they claim is in the graph or the tables.", len(r.Rejected)))
+		d.Checked = append(d.Checked, "Attestations that failed these checks ("+count(len(r.Rejected), "attestation")+") are listed at the end, with the reason; nothing they claim is in the graph or the tables.")
 	} else {
 		d.Checked = append(d.Checked, "No attestation given for this report failed the checks.")
 	}

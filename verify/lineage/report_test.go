@@ -70,7 +70,7 @@ func TestReportStudy(t *testing.T) {
 		t.Errorf("figure row: %s", figRow)
 	}
 	modelRow := rowOf(t, page, "artifact-"+strings.ReplaceAll(string(s.model), ":", "-"))
-	if !strings.Contains(modelRow, "rebuilt by key:alice at 2026-05-04T17:00:00Z: differed (1 differences)") {
+	if !strings.Contains(modelRow, "rebuilt by key:alice at 2026-05-04T17:00:00Z: differed (1 difference)") {
 		t.Errorf("model row: %s", modelRow)
 	}
 	if !strings.Contains(page, `class="differed">`) || !strings.Contains(page, "subjects[model.json]: changed") || !strings.Contains(page, "every output matched, but the inputs were not compared") {
@@ -81,7 +81,7 @@ func TestReportStudy(t *testing.T) {
 	}
 
 	// What verification checked, in words.
-	for _, want := range []string{"What verification checked", "signature was verified against a trusted signer", "name, by its digest, the artifact", "1 attestations failed these checks"} {
+	for _, want := range []string{"What verification checked", "signature was verified against a trusted signer", "name, by its digest, the artifact", "Attestations that failed these checks (1 attestation) are listed at the end"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}

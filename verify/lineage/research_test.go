@@ -293,14 +293,16 @@ func TestParameterEverywhere(t *testing.T) {
 		t.Errorf("DOT lacks the parameters:\n%s", dot.String())
 	}
 
-	var page bytes.Buffer
-	if err := g.WriteHTML(t.Context(), &page, lineage.Report{Dot: testDot(t)}); err != nil {
-		t.Fatal(err)
-	}
-	row := rowOf(t, page.String(), "step-"+strings.ReplaceAll(string(clean.ID), ":", "-"))
-	if !strings.Contains(row, "min=-40") {
-		t.Errorf("the step's row lacks min=-40: %s", row)
-	}
+	t.Run("HTML", func(t *testing.T) {
+		var page bytes.Buffer
+		if err := g.WriteHTML(t.Context(), &page, lineage.Report{Dot: testDot(t)}); err != nil {
+			t.Fatal(err)
+		}
+		row := rowOf(t, page.String(), "step-"+strings.ReplaceAll(string(clean.ID), ":", "-"))
+		if !strings.Contains(row, "<code>min=-40</code>") {
+			t.Errorf("the step's row lacks min=-40: %s", row)
+		}
+	})
 }
 
 // TestWorkflowRunCrate checks the crate of the study with CheckROCrate: every MUST of RO-Crate
