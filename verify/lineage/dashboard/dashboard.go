@@ -64,6 +64,8 @@ type Handler struct {
 	styleETag string
 	mux       *http.ServeMux
 	timeout   time.Duration
+	cached    int
+	pictures  *pictureCache
 }
 
 // Option configures New.
@@ -157,6 +159,19 @@ func WithBearerToken(token string) Option {
 	}
 }
 
+// WithGraphCache keeps the latest n drawn lineage graphs, so that a graph shown again is not
+// drawn again; 0 keeps none. A cached drawing is found by the exact text Graphviz was given,
+// so a lineage that changed is drawn anew. The default is 32.
+func WithGraphCache(n int) Option {
+	return func(h *Handler) error {
+		if n < 0 {
+			return &OptionError{Option: "WithGraphCache", Reason: "must not be negative"}
+		}
+		h.cached = n
+		return nil
+	}
+}
+
 // WithTimeout bounds the time one page may take, Graphviz included; the default is 30 seconds.
 func WithTimeout(d time.Duration) Option {
 	return func(h *Handler) error {
@@ -173,13 +188,14 @@ func New(ix *index.Index, opts ...Option) (*Handler, error) {
 	if ix == nil {
 		return nil, &OptionError{Option: "New", Reason: "nil index"}
 	}
-	h := &Handler{ix: ix, now: time.Now, title: "Provenance", maxNodes: 2000, timeout: 30 * time.Second,
+	h := &Handler{ix: ix, now: time.Now, title: "Provenance", maxNodes: 2000, timeout: 30 * time.Second, cached: 32,
 		entitled: func(string) bool { return true }}
 	for _, o := range opts {
 		if err := o(h); err != nil {
 			return nil, err
 		}
 	}
+	h.pictures = newPictureCache(h.cached)
 	if h.dot == "" {
 		if p, err := exec.LookPath("dot"); err == nil {
 			h.dot = p

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -101,24 +102,41 @@ func (h *Handler) lineage(r *http.Request) (string, any, error) {
 			return "", nil, &NotFoundError{Kind: "artifact", Key: d.String()}
 		}
 	}
-	bodies, err := h.ix.Statements(ctx, stmts...)
+	bodies, err := h.ix.StatementsJSON(ctx, stmts...)
 	if err != nil {
 		return "", nil, err
 	}
 	names := map[digest.Digest]string{}
 	images := map[digest.Digest]bool{}
-	for _, st := range bodies {
-		p, err := provenance.SLSAProvenance(st)
-		if err != nil {
+	for id, body := range bodies {
+		// Only the names and roles of the dependencies: far cheaper than decoding the whole
+		// statement, and read from the statement as verified.
+		var st struct {
+			PredicateType string `json:"predicateType"`
+			Predicate     struct {
+				BuildDefinition struct {
+					ResolvedDependencies []struct {
+						Name, URI   string
+						Digest      map[string]string
+						Annotations map[string]any
+					} `json:"resolvedDependencies"`
+				} `json:"buildDefinition"`
+			} `json:"predicate"`
+		}
+		if err := json.Unmarshal(body, &st); err != nil {
+			h.log(r, "statement "+id.String(), err)
 			continue
 		}
-		for _, rd := range p.GetBuildDefinition().GetResolvedDependencies() {
-			ds, _ := provenance.IdentifyingDigests(rd.GetDigest())
+		if st.PredicateType != provenance.PredicateSLSAProvenanceV1 {
+			continue
+		}
+		for _, rd := range st.Predicate.BuildDefinition.ResolvedDependencies {
+			ds, _ := provenance.IdentifyingDigests(rd.Digest)
 			for _, x := range ds {
 				if names[x] == "" {
-					names[x] = cmp.Or(rd.GetName(), rd.GetUri())
+					names[x] = cmp.Or(rd.Name, rd.URI)
 				}
-				if provenance.Role(rd) == provenance.RoleToolchain {
+				if role, _ := rd.Annotations[provenance.AnnotationRole].(string); role == provenance.RoleToolchain {
 					images[x] = true
 				}
 			}
@@ -239,7 +257,7 @@ func (h *Handler) lineage(r *http.Request) (string, any, error) {
 	case h.dot == "":
 		p.NoDrawing = "Graphviz (dot) is not installed, so the graph is not drawn; its artifacts and steps are listed below."
 	default:
-		pic, err := dr.render(ctx, h.dot)
+		pic, err := dr.render(ctx, h.dot, h.pictures)
 		if err != nil {
 			if ctx.Err() != nil {
 				return "", nil, ctx.Err()

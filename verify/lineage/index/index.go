@@ -292,7 +292,10 @@ var migrations = [][]string{
 			at BIGINT,
 			body TEXT
 		)`,
-		`CREATE INDEX statement_records_at ON statement_records (at)`,
+		`CREATE INDEX statement_records_at ON statement_records (at, statement_id)`,
+		// A statement's materials and named parameters, read by Records.
+		`CREATE INDEX materials_statement ON materials (statement_id)`,
+		`CREATE INDEX parameters_statement ON parameters (statement_id, path)`,
 		`INSERT INTO statement_records (statement_id, at, body)
 			SELECT id, (SELECT MIN(g.signed_at) FROM signatures g WHERE g.statement_id = statements.id), NULL FROM statements`,
 	},

@@ -703,7 +703,7 @@ func TestUpgrade(t *testing.T) {
 		3: {"signature_extensions_name_value"},
 		5: {"audit_events_subject", "audit_events_actor"},
 		6: {"tags_digest", "scans_problem", "findings_vulnerability", "findings_severity"},
-		7: {"statement_records_at"},
+		7: {"statement_records_at", "materials_statement", "parameters_statement"},
 	}
 	byExtension := Query{SignerExtensions: map[string]string{"sourceRepositoryURI": appRepo, "sourceRepositoryRef": appRef}}
 	app := []Artifact{{f.app, "registry.example/app", f.ids["build"]}}

@@ -19,6 +19,7 @@ import (
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/audit"
 	"github.com/provkit/provkit/provenance/workflow"
+	"github.com/provkit/provkit/verify"
 )
 
 // recordsSchema is the first schema version that records each statement's body and time.
@@ -131,14 +132,93 @@ func (ix *Index) Records(ctx context.Context, ids ...digest.Digest) ([]Record, e
 			out = append(out, *r)
 		}
 	}
-	for i := range out {
-		sigs, err := ix.Signatures(ctx, out[i].ID)
-		if err != nil {
-			return nil, err
+	sigs := map[digest.Digest][]Signature{}
+	for chunk := range slices.Chunk(keys, 400) {
+		if err := ix.readSignatures(ctx, chunk, sigs); err != nil {
+			return nil, fmt.Errorf("index: records: %w", err)
 		}
-		out[i].Signatures = sigs
+	}
+	for i := range out {
+		out[i].Signatures = sigs[out[i].ID]
 	}
 	return out, nil
+}
+
+// readSignatures reads the signatures of the statements with the given ids into byID, as
+// Signatures returns them.
+func (ix *Index) readSignatures(ctx context.Context, ids []string, byID map[digest.Digest][]Signature) error {
+	list, args := in(ids)
+	rows, err := ix.db.QueryContext(ctx, ix.dialect.bind(`SELECT statement_id, signer, key_id, issuer, san, signed_at FROM signatures WHERE statement_id IN `+list), args...)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		label string
+		sig   Signature
+	}
+	all := map[digest.Digest][]row{}
+	certs := false
+	for rows.Next() {
+		var id digest.Digest
+		var r row
+		var keyID, issuer, san string
+		var at sql.NullInt64
+		if err := rows.Scan(&id, &r.label, &keyID, &issuer, &san, &at); err != nil {
+			rows.Close()
+			return err
+		}
+		if issuer != "" || san != "" {
+			r.sig.Signer.Certificate = &verify.CertificateIdentity{Issuer: issuer, SubjectAlternativeName: san}
+			certs = true
+		} else {
+			r.sig.Signer.KeyID = keyID
+		}
+		if at.Valid {
+			r.sig.SignedAt = time.Unix(0, at.Int64).UTC()
+		}
+		all[id] = append(all[id], r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, rs := range all {
+		if certs && ix.schema >= extensionsSchema {
+			exts, err := ix.extensions(ctx, id)
+			if err != nil {
+				return err
+			}
+			for i := range rs {
+				sig := &rs[i].sig
+				sig.Extensions = exts[rs[i].label]
+				if sig.Signer.Certificate != nil && sig.Extensions != nil {
+					b, err := json.Marshal(sig.Extensions)
+					if err == nil {
+						err = json.Unmarshal(b, &sig.Signer.Certificate.Extensions)
+					}
+					if err != nil {
+						return fmt.Errorf("signatures of %s: extensions: %w", id, err)
+					}
+				}
+			}
+		}
+		slices.SortFunc(rs, func(x, y row) int {
+			xz, yz := x.sig.SignedAt.IsZero(), y.sig.SignedAt.IsZero()
+			switch {
+			case xz != yz && xz:
+				return 1
+			case xz != yz:
+				return -1
+			}
+			return cmp.Or(x.sig.SignedAt.Compare(y.sig.SignedAt), cmp.Compare(x.label, y.label))
+		})
+		out := make([]Signature, len(rs))
+		for i, r := range rs {
+			out[i] = r.sig
+		}
+		byID[id] = out
+	}
+	return nil
 }
 
 // in returns "(?, ?, ...)" for n values, and the values as arguments.
@@ -219,7 +299,9 @@ func (ix *Index) readRecords(ctx context.Context, ids []string, byID map[digest.
 	if err != nil {
 		return err
 	}
-	return each(`SELECT statement_id, value FROM parameters WHERE path = '/name' AND statement_id IN `+list, func(rows *sql.Rows) error {
+	// "path || ''" keeps SQLite from reading every step's name by the index on (path, value)
+	// instead of the few asked for by the index on (statement_id, path).
+	return each(`SELECT statement_id, value FROM parameters WHERE statement_id IN `+list+` AND path || '' = '/name'`, func(rows *sql.Rows) error {
 		var id digest.Digest
 		var name string
 		if err := rows.Scan(&id, &name); err != nil {
@@ -263,20 +345,35 @@ type RecentQuery struct {
 	Page Page
 }
 
-// Recent returns statements newest first, by Record.At (untimed last), then id.
+// Recent returns statements newest first, by Record.At then id, and the untimed ones last, by
+// id.
 func (ix *Index) Recent(ctx context.Context, q RecentQuery) ([]Record, error) {
 	if ix.schema < recordsSchema {
 		return nil, nil
 	}
 	offset, limit := q.Page.bounds()
-	query := `SELECT st.id FROM statements st JOIN statement_records r ON r.statement_id = st.id`
+	from := `FROM statement_records r`
 	var args []any
 	if q.PredicateType != "" {
-		query += ` WHERE st.predicate_type = ?`
+		// "|| ''" keeps SQLite reading statements newest first by the index on at, rather than
+		// every statement of the type, to sort them.
+		from += ` JOIN statements st ON st.id = r.statement_id WHERE st.predicate_type || '' = ? AND`
 		args = append(args, q.PredicateType)
+	} else {
+		from += ` WHERE`
 	}
-	query += ` ORDER BY COALESCE(r.at, -1) DESC, st.id LIMIT ? OFFSET ?`
-	ids, err := ix.digests(ctx, query, append(args, limit, offset)...)
+	// The timed statements by the index on (at, statement_id), then the untimed ones.
+	ids, err := ix.digests(ctx, `SELECT r.statement_id `+from+` r.at IS NOT NULL ORDER BY r.at DESC, r.statement_id DESC LIMIT ? OFFSET ?`,
+		append(slices.Clip(args), limit, offset)...)
+	if err == nil && len(ids) < limit {
+		var timed int
+		if err = ix.db.QueryRowContext(ctx, ix.dialect.bind(`SELECT COUNT(*) `+from+` r.at IS NOT NULL`), args...).Scan(&timed); err == nil {
+			var more []digest.Digest
+			more, err = ix.digests(ctx, `SELECT r.statement_id `+from+` r.at IS NULL ORDER BY r.statement_id LIMIT ? OFFSET ?`,
+				append(slices.Clip(args), limit-len(ids), max(0, offset-timed))...)
+			ids = append(ids, more...)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("index: recent: %w", err)
 	}
@@ -313,38 +410,66 @@ type Summary struct {
 }
 
 // Artifacts returns a page of the indexed artifacts, those named by the latest statements
-// first (by Summary.Latest, then digest), with how many there are in all.
+// first (by Summary.Latest, then digest), with how many there are in all. It reads the
+// statements newest first until the page is full, so later pages cost more than earlier ones.
 func (ix *Index) Artifacts(ctx context.Context, p Page) ([]Summary, int, error) {
 	var total int
 	if err := ix.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT digest) FROM subjects`).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("index: artifacts: %w", err)
 	}
 	offset, limit := p.bounds()
-	at := `NULL`
-	join := ``
-	if ix.schema >= recordsSchema {
-		at, join = `MAX(r.at)`, ` LEFT JOIN statement_records r ON r.statement_id = s.statement_id`
-	}
-	rows, err := ix.db.QueryContext(ctx, ix.dialect.bind(`SELECT s.digest, `+at+`, COUNT(DISTINCT s.statement_id) FROM subjects s`+join+
-		` GROUP BY s.digest ORDER BY COALESCE(`+at+`, -1) DESC, s.digest LIMIT ? OFFSET ?`), limit, offset)
-	if err != nil {
-		return nil, 0, fmt.Errorf("index: artifacts: %w", err)
-	}
 	var out []Summary
-	for rows.Next() {
-		var s Summary
-		var latest sql.NullInt64
-		if err := rows.Scan(&s.Digest, &latest, &s.Statements); err != nil {
-			rows.Close()
-			return nil, 0, fmt.Errorf("index: artifacts: %w", err)
+	seen := map[digest.Digest]bool{}
+	skipped := 0
+	// scan reads digests in the query's order, keeping the first sighting of each, and reports
+	// whether the page is full.
+	scan := func(query string) (bool, error) {
+		rows, err := ix.db.QueryContext(ctx, query)
+		if err != nil {
+			return false, err
 		}
-		if latest.Valid {
-			s.Latest = time.Unix(0, latest.Int64).UTC()
+		defer rows.Close()
+		for rows.Next() {
+			var d digest.Digest
+			var at sql.NullInt64
+			if err := rows.Scan(&d, &at); err != nil {
+				return false, err
+			}
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			if skipped < offset {
+				skipped++
+				continue
+			}
+			s := Summary{Digest: d}
+			if at.Valid {
+				s.Latest = time.Unix(0, at.Int64).UTC()
+			}
+			out = append(out, s)
+			if len(out) == limit {
+				return true, nil
+			}
 		}
-		out = append(out, s)
+		return false, rows.Err()
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	full := false
+	var err error
+	if ix.schema >= recordsSchema {
+		full, err = scan(`SELECT s.digest, r.at FROM statement_records r JOIN subjects s ON s.statement_id = r.statement_id
+			WHERE r.at IS NOT NULL ORDER BY r.at DESC, r.statement_id DESC`)
+	}
+	if err == nil && !full {
+		// Then the artifacts of untimed statements, by digest; every artifact, before schema 7.
+		untimed := `SELECT s.digest, NULL FROM subjects s ORDER BY s.digest`
+		if ix.schema >= recordsSchema {
+			untimed = `SELECT s.digest, NULL FROM subjects s JOIN statement_records r ON r.statement_id = s.statement_id
+				WHERE r.at IS NULL ORDER BY s.digest`
+		}
+		_, err = scan(untimed)
+	}
+	if err != nil {
 		return nil, 0, fmt.Errorf("index: artifacts: %w", err)
 	}
 	if len(out) == 0 {
@@ -355,28 +480,35 @@ func (ix *Index) Artifacts(ctx context.Context, p Page) ([]Summary, int, error) 
 		keys[i] = s.Digest.String()
 	}
 	list, args := in(keys)
-	rows, err = ix.db.QueryContext(ctx, ix.dialect.bind(`SELECT DISTINCT digest, name FROM subjects WHERE digest IN `+list), args...)
+	rows, err := ix.db.QueryContext(ctx, ix.dialect.bind(`SELECT digest, name, statement_id FROM subjects WHERE digest IN `+list), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("index: artifacts: %w", err)
 	}
 	defer rows.Close()
 	names := map[digest.Digest][]string{}
+	statements := map[digest.Digest]map[string]bool{}
 	for rows.Next() {
 		var d digest.Digest
-		var name string
-		if err := rows.Scan(&d, &name); err != nil {
+		var name, id string
+		if err := rows.Scan(&d, &name, &id); err != nil {
 			return nil, 0, fmt.Errorf("index: artifacts: %w", err)
 		}
 		if name != "" {
 			names[d] = append(names[d], name)
 		}
+		if statements[d] == nil {
+			statements[d] = map[string]bool{}
+		}
+		statements[d][id] = true
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("index: artifacts: %w", err)
 	}
 	for i := range out {
-		out[i].Names = names[out[i].Digest]
-		slices.Sort(out[i].Names)
+		ns := names[out[i].Digest]
+		slices.Sort(ns)
+		out[i].Names = slices.Compact(ns)
+		out[i].Statements = len(statements[out[i].Digest])
 	}
 	return out, total, nil
 }
@@ -525,12 +657,23 @@ func repositoryOf(name string) string {
 	return name
 }
 
-// Statements returns the statements with the given ids as they were verified when they were
-// added, by id; ids the index holds no statement for are left out (see Statement).
-func (ix *Index) Statements(ctx context.Context, ids ...digest.Digest) (map[digest.Digest]*intoto.Statement, error) {
-	out := map[digest.Digest]*intoto.Statement{}
+// StatementsJSON returns the canonical JSON (provenance.Marshal) of the statements with the
+// given ids, as verified when they were added, by id; ids the index holds no statement for are
+// left out (see Statement). It spares a reader that needs a few fields the cost of decoding
+// whole statements.
+func (ix *Index) StatementsJSON(ctx context.Context, ids ...digest.Digest) (map[digest.Digest][]byte, error) {
+	out := map[digest.Digest][]byte{}
+	err := ix.bodies(ctx, ids, func(id digest.Digest, body string) error {
+		out[id] = []byte(body)
+		return nil
+	})
+	return out, err
+}
+
+// bodies calls fn with the body of each statement with the given ids that the index holds.
+func (ix *Index) bodies(ctx context.Context, ids []digest.Digest, fn func(id digest.Digest, body string) error) error {
 	if ix.schema < recordsSchema {
-		return out, nil
+		return nil
 	}
 	keys := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -541,26 +684,39 @@ func (ix *Index) Statements(ctx context.Context, ids ...digest.Digest) (map[dige
 		list, args := in(chunk)
 		rows, err := ix.db.QueryContext(ctx, ix.dialect.bind(`SELECT statement_id, body FROM statement_records WHERE body IS NOT NULL AND statement_id IN `+list), args...)
 		if err != nil {
-			return nil, fmt.Errorf("index: statements: %w", err)
+			return fmt.Errorf("index: statements: %w", err)
 		}
 		for rows.Next() {
 			var id digest.Digest
 			var body string
 			if err := rows.Scan(&id, &body); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("index: statements: %w", err)
+				return fmt.Errorf("index: statements: %w", err)
 			}
-			st := &intoto.Statement{}
-			if err := protojson.Unmarshal([]byte(body), st); err != nil {
+			if err := fn(id, body); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("index: statement %s: %w", id, err)
+				return err
 			}
-			out[id] = st
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("index: statements: %w", err)
+			return fmt.Errorf("index: statements: %w", err)
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// Statements returns the statements with the given ids as they were verified when they were
+// added, by id; ids the index holds no statement for are left out (see Statement).
+func (ix *Index) Statements(ctx context.Context, ids ...digest.Digest) (map[digest.Digest]*intoto.Statement, error) {
+	out := map[digest.Digest]*intoto.Statement{}
+	err := ix.bodies(ctx, ids, func(id digest.Digest, body string) error {
+		st := &intoto.Statement{}
+		if err := protojson.Unmarshal([]byte(body), st); err != nil {
+			return fmt.Errorf("index: statement %s: %w", id, err)
+		}
+		out[id] = st
+		return nil
+	})
+	return out, err
 }
