@@ -35,6 +35,7 @@
 //	provctl runtime enrol --tpm ADDR --out PREFIX
 //	provctl runtime collect --key FILE [--root DIR] [--tpm ADDR --tpm-ak PREFIX] REF
 //	provctl runtime check --key FILE... --runtime-key FILE [requirements] [--tpm-ak PREFIX [--pcr N=HEX]...] REF
+//	provctl serve (--index FILE | --postgres DSN) [--listen ADDR] [--token-file FILE]
 //
 // REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest]. SRC and DST of
 // copy are registry references or oci-layout:PATH[:tag|@digest].
@@ -120,6 +121,9 @@ commands:
                                  build a release tag VERSION-YYYYMMDD.COMMIT (build day from
                                  SOURCE_DATE_EPOCH) or read one, with its OCI annotations
   tag check --index FILE REF     record where REF's tag points; exit 1 if it pointed elsewhere
+  serve (--index FILE | --postgres DSN)
+                                 serve the reproducibility dashboard, read-only, on loopback
+                                 (elsewhere with --token-file), until interrupted
 
 REF is host[:port]/repo[:tag|@digest], or with --oci-layout PATH[:tag|@digest].
 Run 'provctl <command> -h' for the flags of a command.
@@ -154,6 +158,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 	// --timeout, before the command, bounds the whole run: a registry that stalls or trickles
 	// cannot keep provctl for ever.
 	timeout := defaultTimeout
+	// serve runs until interrupted, unless --timeout says otherwise.
+	if len(args) > 0 && args[0] == "serve" {
+		timeout = 0
+	}
 	if len(args) > 0 && (args[0] == "--timeout" || strings.HasPrefix(args[0], "--timeout=")) {
 		v, inline := strings.CutPrefix(args[0], "--timeout=")
 		rest, ok := args[1:], true
@@ -169,7 +177,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		}
 		timeout, args = d, rest
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
 	defer cancel()
 	if len(args) == 0 {
 		_ = textout.New(stderr).Literal(usageText)
@@ -211,6 +224,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env map[s
 		err = rotateCmd(ctx, args[1:], stdout, stderr, env)
 	case "runtime":
 		err = runtimeCmd(ctx, args[1:], stdout, stderr, env)
+	case "serve":
+		err = serveCmd(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
 		_ = textout.New(stdout).Literal(usageText)
 		return exitOK
