@@ -177,7 +177,8 @@ type rerunner struct {
 //     (see the package documentation);
 //   - fetches each input by its recorded sha256 digest (a file stored with
 //     oras.Store.PushFile), verified while written, to its recorded name in the working folder
-//     Dir/rootfs/work, which the command sees as /work;
+//     Dir/rootfs/work, which the command sees as /work (whatever the image had at /work is
+//     replaced by it);
 //   - runs the recorded command there with the runner (Chroot unless WithRunner), in the
 //     image configuration's environment with the recorded environment over it, bounded by
 //     WithTimeout, capturing its output;
