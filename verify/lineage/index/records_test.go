@@ -8,6 +8,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/provkit/provkit/provenance"
+	"github.com/provkit/provkit/provenance/audit"
 )
 
 // TestRecords checks what the dashboard reads: statements as verified, records newest first,
@@ -160,6 +161,78 @@ func TestUpgradeRecords(t *testing.T) {
 			recs, err = ix.Records(t.Context(), f.ids["build"], f.ids["ingest"])
 			if err != nil || len(recs) != 2 || recs[1].At.IsZero() {
 				t.Errorf("after adding again: %+v, %v; want ingest timed", recs, err)
+			}
+		})
+	}
+}
+
+// TestDeployments answers what each environment last deployed of each repository, and which
+// tags were seen at a digest, from a real audit log, on every backend.
+func TestDeployments(t *testing.T) {
+	app1, app2, other := digest.FromString("app 1"), digest.FromString("app 2"), digest.FromString("other")
+	at := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	events := []audit.Event{
+		{Kind: audit.KindDeployed, Subject: app1, SubjectName: "registry.example/app:1.0", Environment: "prod", Time: at, Actor: "deploy"},
+		{Kind: audit.KindDeployed, Subject: app1, SubjectName: "registry.example/app:1.0", Environment: "staging", Time: at.Add(time.Minute), Actor: "deploy"},
+		{Kind: audit.KindDeployed, Subject: app2, SubjectName: "registry.example/app:1.0@" + app2.String(), Environment: "staging", Time: at.Add(2 * time.Minute), Actor: "deploy"},
+		{Kind: audit.KindVerified, Subject: other, Decision: audit.DecisionAllow, Environment: "prod", Time: at.Add(3 * time.Minute), Actor: "gate"},
+	}
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			log := newAuditLog(t)
+			ix := be.open(t)(t)
+			log.write(t, events...)
+			if _, err := ix.AddAuditLog(t.Context(), log.auditor); err != nil {
+				t.Fatal(err)
+			}
+			deps, err := ix.Deployments(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(deps) != 2 {
+				t.Fatalf("Deployments = %+v, want prod and staging of registry.example/app", deps)
+			}
+			for i, want := range []struct {
+				env string
+				d   digest.Digest
+			}{{"prod", app1}, {"staging", app2}} {
+				if deps[i].Repository != "registry.example/app" || deps[i].Environment != want.env || deps[i].Event.Event.Subject != want.d {
+					t.Errorf("deployment %d = %+v, want %s at %s", i, deps[i], want.env, want.d)
+				}
+			}
+			tags, err := ix.TagsOf(t.Context(), app2)
+			if err != nil || len(tags) != 1 || tags[0].Reference != "registry.example/app:1.0" {
+				t.Errorf("TagsOf(app 2) = %+v, %v", tags, err)
+			}
+		})
+	}
+}
+
+// TestStatements reads statements back in bulk, decoded and as JSON, with the same ids.
+func TestStatements(t *testing.T) {
+	f := newFixture(t)
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			ix := be.open(t)(t)
+			if err := ix.Add(t.Context(), f.all()...); err != nil {
+				t.Fatal(err)
+			}
+			ids := []digest.Digest{f.ids["ingest"], f.ids["build"], digest.FromString("nothing")}
+			sts, err := ix.Statements(t.Context(), ids...)
+			if err != nil || len(sts) != 2 {
+				t.Fatalf("Statements = %d, %v; want 2", len(sts), err)
+			}
+			raw, err := ix.StatementsJSON(t.Context(), ids...)
+			if err != nil || len(raw) != 2 {
+				t.Fatalf("StatementsJSON = %d, %v; want 2", len(raw), err)
+			}
+			for _, id := range ids[:2] {
+				if got := statementID(t, sts[id]); got != id {
+					t.Errorf("Statements[%s] has id %s", id, got)
+				}
+				if got := digest.FromBytes(raw[id]); got != id {
+					t.Errorf("StatementsJSON[%s] hashes to %s: not the canonical form", id, got)
+				}
 			}
 		})
 	}
