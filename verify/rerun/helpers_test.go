@@ -227,7 +227,7 @@ type recorded struct {
 // recordStep runs the step program on the host on raw.csv, stores raw.csv and the output with
 // PushFile, records the run with provenance/workflow (claiming claimed as the output when it
 // is set), signs it with an in-memory key, attaches it to the output's manifest and verifies it.
-func recordStep(t *testing.T, s *oras.Store, claimed []byte) *recorded {
+func recordStep(t testing.TB, s *oras.Store, claimed []byte) *recorded {
 	t.Helper()
 	ctx := t.Context()
 	r := &recorded{store: s, image: pushStepImage(t, s.Target())}
@@ -283,7 +283,7 @@ func recordStep(t *testing.T, s *oras.Store, claimed []byte) *recorded {
 	return r
 }
 
-func (r *recorded) sign(t *testing.T, s *oras.Store, subject ocispec.Descriptor) {
+func (r *recorded) sign(t testing.TB, s *oras.Store, subject ocispec.Descriptor) {
 	t.Helper()
 	ctx := t.Context()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

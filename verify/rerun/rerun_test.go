@@ -319,3 +319,28 @@ var (
 	_ rerun.Runner  = rerun.Chroot()
 	_ rerun.Runner  = rerun.RunnerFunc(nil)
 )
+
+// BenchmarkRun re-runs a recorded step from an OCI layout: fetch and unpack its image (one
+// gzip layer holding a 2 MB static program), fetch its input, chroot and run the program, hash
+// the output and check it.
+func BenchmarkRun(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("the chroot runner needs root privileges")
+	}
+	s, err := oras.NewLayout(b.Context(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := recordStep(b, s, nil)
+	dir := b.TempDir()
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := rerun.Run(b.Context(), r.result, s, s.Target(), rerun.WithDir(dir), rerun.WithClock(checkedOn))
+		if err != nil || !out.Rebuild.Matched() {
+			b.Fatal(err)
+		}
+		if err := os.RemoveAll(out.Dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
