@@ -281,3 +281,40 @@ func TestLineagePage(t *testing.T) {
 		t.Errorf("over the node limit: want a notice")
 	}
 }
+
+// FuzzHandler serves arbitrary paths and queries: it never panics, answers with a status of
+// its own choosing, always with the security headers, and never with markup from the request.
+func FuzzHandler(f *testing.F) {
+	p := newPipeline(f)
+	h, err := dashboard.New(p.ix, dashboard.WithDot("/nonexistent/dot"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][2]string{
+		{"/", ""}, {"/artifacts", "page=2"}, {"/artifact/" + p.figure.String(), ""}, {"/lineage/" + p.model.String(), "dir=up"},
+		{"/search", "param=/parameters/min%3D-40&signer=%3Cscript%3E"}, {"/step/sha256:zz", ""}, {"/search", "repo=%00"},
+		{"/builds", "kind=all&page=0"}, {"/artifact/<script>", "x=<script>"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, path, query string) {
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.URL = &url.URL{Path: path, RawQuery: query}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusOK, http.StatusBadRequest, http.StatusNotFound, http.StatusRequestURITooLong, http.StatusMovedPermanently, http.StatusTemporaryRedirect:
+		default:
+			t.Fatalf("GET %s?%s: status %d", path, query, rec.Code)
+		}
+		if rec.Header().Get("Content-Security-Policy") == "" {
+			t.Fatalf("GET %s?%s: no Content-Security-Policy", path, query)
+		}
+		if strings.Contains(rec.Body.String(), "<script") {
+			t.Fatalf("GET %s?%s: a script in the page", path, query)
+		}
+	})
+}

@@ -152,6 +152,20 @@ func (d *drawing) render(ctx context.Context, dotPath string, cache *pictureCach
 	case len(data) > maxGraphOutput:
 		return nil, &GraphvizError{Err: fmt.Errorf("output over %d bytes", maxGraphOutput)}
 	}
+	p, err := d.picture(data)
+	if err != nil {
+		return nil, err
+	}
+	p.mapHTML()
+	cache.put(key, p)
+	return p, nil
+}
+
+// picture reads dot's output, an SVG document followed by a client-side image map, into a
+// picture of d: the image as a data: URL, and an area for each region of the map that names a
+// node of d by id, with a known shape and coordinates that are numbers. Links and titles come
+// from d, never from the output.
+func (d *drawing) picture(data []byte) (*picture, error) {
 	end := bytes.LastIndex(data, []byte("</svg>"))
 	if end < 0 {
 		return nil, &GraphvizError{Err: errors.New("no SVG in dot's output")}
@@ -199,8 +213,6 @@ func (d *drawing) render(ctx context.Context, dotPath string, cache *pictureCach
 		}
 		p.Areas = append(p.Areas, area{Shape: shape, Coords: coords, Href: n.href, Title: n.title})
 	}
-	p.mapHTML()
-	cache.put(key, p)
 	return p, nil
 }
 
