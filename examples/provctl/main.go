@@ -16,7 +16,8 @@
 //	provctl verify-blob-attestation --bundle FILE [--type URI] (trust flags) FILE
 //	provctl copy [--plain-http] SRC DST
 //	provctl lineage (--key FILE | keyless flags) [--upstream DIGEST | --downstream DIGEST]
-//	    [--format text|json|dot|prov|rocrate|html] [--plain-http] [--oci-layout] REF...
+//	    [--format text|json|dot|prov|rocrate|html] [--workflow W] [--crate-dir DIR | --crate-zip FILE]
+//	    [--plain-http] [--oci-layout] REF...
 //	provctl diff [--key FILE | keyless flags] [--output json] [--plain-http] [--oci-layout] BASELINE CURRENT
 //	provctl diff --environments [--output json] [--plain-http] NAME=REF NAME=REF...
 //	provctl rebuild-check (--key FILE | keyless flags) (--file PATH | --dir PATH | --image REF2)
@@ -32,6 +33,9 @@
 //	provctl sweep --key FILE... --policy FILE [--env NAME] --status-key FILE --state STATE --decided-by ID REF...
 //	provctl scan (--key FILE | keyless flags) [--format FORMAT] REPORT REF
 //	provctl rotate --key OLD.pub... --new-key NEW.key [--audit-log DIR ...] REF...
+//	provctl rerun (--key FILE | keyless flags) [--sign-key FILE] [--step-timeout D] [--keep] [--output json]
+//	    [--plain-http] [--oci-layout] REF
+//	provctl serve (--index FILE | --postgres DSN) [--listen ADDR] [--token-file FILE]
 //	provctl runtime enrol --tpm ADDR --out PREFIX
 //	provctl runtime collect --key FILE [--root DIR] [--tpm ADDR --tpm-ak PREFIX] REF
 //	provctl runtime check --key FILE... --runtime-key FILE [requirements] [--tpm-ak PREFIX [--pcr N=HEX]...] REF
@@ -98,6 +102,13 @@ commands:
                                  compare what one tag resolves to in each environment
   rebuild-check (--key FILE | keyless flags) (--file|--dir|--image X) REF
                                  check a rebuild against REF's verified provenance
+  rerun (--key FILE | keyless flags) [--sign-key FILE] REF
+                                 re-run the workflow step recorded for REF from its verified
+                                 record (image, command, inputs fetched by digest) and check
+                                 the outputs; --sign-key signs and attaches the outcome
+  serve (--index FILE | --postgres DSN) [--listen ADDR]
+                                 the read-only reproducibility dashboard of an index, on
+                                 loopback (any other address needs --token-file)
   audit keygen|append|show|verify|prove|follow
                                  keep provenance events in a tamper-evident log folder and
                                  check it: full audit, consistency with a held checkpoint,
