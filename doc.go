@@ -23,7 +23,9 @@
 //     with which configuration, each as a report or a statement to sign.
 //   - verify/lineage and verify/lineage/index: a graph of verified provenance (upstream,
 //     downstream, path, who signed each step), exported to PROV-O, RO-Crate, DOT and HTML, and
-//     a searchable index of it in SQLite or PostgreSQL.
+//     a searchable index of it in SQLite or PostgreSQL; verify/lineage/dashboard serves that
+//     index as a read-only web dashboard, and verify/rerun re-runs a recorded step from its
+//     verified record and checks what it makes.
 //   - provenance/audit and verify/auditlog: provenance events (verified, denied, promoted,
 //     retired, ...) signed into a tamper-evident transparency log (C2SP tlog-tiles on
 //     transparency-dev/tessera) that anyone holding its public keys can audit.
