@@ -39,7 +39,7 @@ TOOLS=(
 )
 
 DEB_PACKAGES=(docker-registry softhsm2 graphviz postgresql etcd-server swtpm swtpm-tools
-	chromium fonts-dejavu-core python3-rdflib npm)
+	chromium fonts-dejavu-core python3-rdflib)
 
 # NPM_PACKAGES are installed below $BIN/node/NAME-VERSION; $BIN/node_modules
 # links to the current one (tests set NODE_PATH to it).
