@@ -105,6 +105,14 @@ func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	return finishRebuild(ctx, stdout, store, stored.Subject, ref, signer, *output == "json", result, printRebuild)
+}
+
+// finishRebuild ends rebuild-check and rerun alike: with signer, it signs result's statement and
+// attaches it to subject; it prints the statement as JSON, or the result with printText; and it
+// exits 1 unless the rebuild matched.
+func finishRebuild(ctx context.Context, stdout io.Writer, store *oras.Store, subject ocispec.Descriptor, ref reference, signer sign.Signer,
+	asJSON bool, result *rebuild.Result, printText func(io.Writer, reference, *rebuild.Result) error) error {
 	if signer != nil {
 		st, err := result.Statement()
 		if err != nil {
@@ -114,11 +122,11 @@ func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 		if err != nil {
 			return fmt.Errorf("sign: %w", err)
 		}
-		if _, err := store.Attach(ctx, stored.Subject, b); err != nil {
+		if _, err := store.Attach(ctx, subject, b); err != nil {
 			return fmt.Errorf("attach to %s: %w", ref, err)
 		}
 	}
-	if *output == "json" {
+	if asJSON {
 		st, err := result.Statement()
 		if err != nil {
 			return err
@@ -132,7 +140,7 @@ func rebuildCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 		if err := enc.Encode(json.RawMessage(data)); err != nil {
 			return err
 		}
-	} else if err := printRebuild(stdout, ref, result); err != nil {
+	} else if err := printText(stdout, ref, result); err != nil {
 		return err
 	}
 	if !result.Matched() {

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"github.com/provkit/provkit/examples/internal/textout"
 	"github.com/provkit/provkit/provenance"
 	"github.com/provkit/provkit/provenance/diff"
+	"github.com/provkit/provkit/provenance/rebuild"
 	"github.com/provkit/provkit/sign"
 	"github.com/provkit/provkit/verify/rerun"
 )
@@ -99,48 +98,20 @@ func rerunCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return rerunError(stderr, out, err)
 	}
 	result := out.Rebuild
-	if signer != nil {
-		st, err := result.Statement()
-		if err != nil {
-			return err
-		}
-		b, err := signer.Sign(ctx, st)
-		if err != nil {
-			return fmt.Errorf("sign: %w", err)
-		}
-		if _, err := store.Attach(ctx, stored.Subject, b); err != nil {
-			return fmt.Errorf("attach to %s: %w", ref, err)
-		}
+	return finishRebuild(ctx, stdout, store, stored.Subject, ref, signer, *output == "json", result, printRerun)
+}
+
+// printRerun prints a re-run's outcome: what was compared, and each difference from the record.
+func printRerun(w io.Writer, ref reference, result *rebuild.Result) error {
+	p := textout.New(w)
+	var err error
+	if result.Matched() {
+		err = p.Printf("match    %s: %s\n", ref, result.Summary())
+	} else if err = p.Printf("mismatch %s: %s\n", ref, result.Summary()); err == nil {
+		report := diff.Report{Schema: diff.ReportSchema, Baseline: "the record " + result.Original.Statement.String(), Current: "the re-run", Changes: result.Differences}
+		err = report.WriteText(p)
 	}
-	if *output == "json" {
-		st, err := result.Statement()
-		if err != nil {
-			return err
-		}
-		data, err := provenance.Marshal(st)
-		if err != nil {
-			return err
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(json.RawMessage(data)); err != nil {
-			return err
-		}
-	} else {
-		if result.Matched() {
-			err = p.Printf("match    %s: %s\n", ref, result.Summary())
-		} else if err = p.Printf("mismatch %s: %s\n", ref, result.Summary()); err == nil {
-			report := diff.Report{Schema: diff.ReportSchema, Baseline: "the record " + result.Original.Statement.String(), Current: "the re-run", Changes: result.Differences}
-			err = report.WriteText(p)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if !result.Matched() {
-		return &exitError{exitDenied}
-	}
-	return nil
+	return err
 }
 
 // rerunError reports a re-run that stopped before its rebuild check. Evidence that is bad (an
