@@ -50,22 +50,22 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 // Handler serves the dashboard: server-rendered HTML pages over an index, read-only. A Handler
 // is safe for concurrent use.
 type Handler struct {
-	ix        *index.Index
-	dot       string
-	logger    *slog.Logger
-	now       func() time.Time
-	entitled  func(signer string) bool
-	title     string
-	maxNodes  int
-	session   []byte // HMAC of the bearer token, the value of the session cookie; nil without a token
-	token     []byte
-	pages     map[string]*template.Template
-	style     []byte
-	styleETag string
-	mux       *http.ServeMux
-	timeout   time.Duration
-	cached    int
-	pictures  *pictureCache
+	ix         *index.Index
+	dot        string
+	logger     *slog.Logger
+	now        func() time.Time
+	entitled   func(signer string) bool
+	title      string
+	maxNodes   int
+	loginValue []byte // HMAC of the bearer token, the value of the login cookie; nil without a token
+	token      []byte
+	pages      map[string]*template.Template
+	style      []byte
+	styleETag  string
+	mux        *http.ServeMux
+	timeout    time.Duration
+	cached     int
+	pictures   *pictureCache
 }
 
 // Option configures New.
@@ -143,7 +143,7 @@ func WithMaxGraphNodes(n int) Option {
 }
 
 // WithBearerToken requires every request to carry token: as "Authorization: Bearer TOKEN", or
-// the session cookie a browser gets by opening any page once with "?token=TOKEN" (HttpOnly,
+// the login cookie a browser gets by opening any page once with "?token=TOKEN" (HttpOnly,
 // SameSite=Strict, Secure over TLS; the page then reloads without the token in its address).
 // Tokens are compared in constant time. A token shorter than 16 bytes is refused.
 func WithBearerToken(token string) Option {
@@ -153,8 +153,8 @@ func WithBearerToken(token string) Option {
 		}
 		h.token = []byte(token)
 		m := hmac.New(sha256.New, h.token)
-		m.Write([]byte("provkit dashboard session"))
-		h.session = []byte(hex.EncodeToString(m.Sum(nil)))
+		m.Write([]byte("provkit dashboard login"))
+		h.loginValue = []byte(hex.EncodeToString(m.Sum(nil)))
 		return nil
 	}
 }
@@ -281,9 +281,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-const sessionCookie = "provkit_dashboard"
+const loginCookieName = "provkit_dashboard"
 
-// authorized checks the bearer token or the session cookie, and turns a ?token= login into a
+// authorized checks the bearer token or the login cookie, and turns a ?token= login into a
 // cookie. It writes the response itself when it returns false.
 func (h *Handler) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if auth := r.Header.Get("Authorization"); auth != "" {
@@ -292,11 +292,11 @@ func (h *Handler) authorized(w http.ResponseWriter, r *http.Request) bool {
 			return true
 		}
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), h.session) == 1 {
+	if c, err := r.Cookie(loginCookieName); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), h.loginValue) == 1 {
 		return true
 	}
 	if q := r.URL.Query(); q.Has("token") && h.tokenOK(q.Get("token")) {
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: string(h.session), Path: "/", HttpOnly: true,
+		http.SetCookie(w, &http.Cookie{Name: loginCookieName, Value: string(h.loginValue), Path: "/", HttpOnly: true,
 			Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 		q.Del("token")
 		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}

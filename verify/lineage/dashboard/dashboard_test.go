@@ -193,7 +193,7 @@ func TestMethods(t *testing.T) {
 	}
 }
 
-// TestBearerToken requires the token as a header or a session cookie, turns ?token= into the
+// TestBearerToken requires the token as a header or a login cookie, turns ?token= into the
 // cookie, and refuses wrong tokens.
 func TestBearerToken(t *testing.T) {
 	p := newPipeline(t)
@@ -222,7 +222,7 @@ func TestBearerToken(t *testing.T) {
 		t.Fatalf("login cookie %+v", cookies)
 	}
 	if resp, _ := get(t, srv, "/", "Cookie", cookies[0].Name+"="+cookies[0].Value); resp.StatusCode != http.StatusOK {
-		t.Errorf("with the session cookie: status %d", resp.StatusCode)
+		t.Errorf("with the login cookie: status %d", resp.StatusCode)
 	}
 	if resp, _ := get(t, srv, "/", "Cookie", cookies[0].Name+"=forged"); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("forged cookie: status %d", resp.StatusCode)

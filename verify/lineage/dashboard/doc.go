@@ -51,7 +51,7 @@
 // the index. Query strings are bounded (MaxQueryBytes, MaxValueBytes, MaxPageNumber), digests
 // are parsed before use, and errors are served as pages that say what was wrong
 // (*RequestError, *NotFoundError) without internal detail, which goes to the optional logger.
-// WithBearerToken requires a token (a bearer header, or a session cookie set by opening a
+// WithBearerToken requires a token (a bearer header, or a login cookie set by opening a
 // page with ?token=), compared in constant time; serve the dashboard on loopback without one.
 //
 // A Handler is safe for concurrent use. This package imports the standard library, provkit's
